@@ -1,0 +1,117 @@
+"""SQLite connection management.
+
+WAL mode lets readers (reports, the statusLine command) run while the one writer (the server or
+`podium ingest`) commits; every write happens inside a transaction, so killing the process loses
+at most the uncommitted batch and never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from podium.store.migrations import LATEST_VERSION, MIGRATIONS
+
+ENV_DB = "PODIUM_DB"
+
+
+def default_db_path() -> Path:
+    """`$PODIUM_DB`, else `podium.db` in the platform's user data dir."""
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir  # imported lazily: keeps CLI start-up fast
+
+    return Path(user_data_dir("podium", appauthor=False)) / "podium.db"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is from a newer Podium."""
+
+
+class Store:
+    """An open Podium database. Not thread-safe: one `Store` per thread."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.readonly = readonly
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self.conn.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache
+        self._migrate()
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > LATEST_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema v{version}, newer than this Podium "
+                f"(v{LATEST_VERSION}); upgrade Podium or use another --db"
+            )
+        if version == LATEST_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(f"store {self.path} needs migration; run a writer first")
+        for target, script in MIGRATIONS:
+            if target <= version:
+                continue
+            with self.transaction():
+                for statement in _split_sql(script):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {int(target)}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; rolls back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our literals)."""
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,126 @@
+"""Schema migrations, applied in order. Append new ones; never edit an applied one.
+
+Each entry is (version, SQL script). `PRAGMA user_version` records the last applied version.
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+
+        -- One row per log file an adapter has seen. (dev, ino, size, offset) make ingest
+        -- incremental: only bytes past `offset` are read; a smaller size or another inode
+        -- means the file was truncated or replaced and is read again from 0.
+        CREATE TABLE files (
+            id          INTEGER PRIMARY KEY,
+            path        TEXT NOT NULL UNIQUE,
+            adapter     TEXT NOT NULL,
+            dev         INTEGER NOT NULL DEFAULT 0,
+            ino         INTEGER NOT NULL DEFAULT 0,
+            size        INTEGER NOT NULL DEFAULT 0,
+            offset      INTEGER NOT NULL DEFAULT 0,
+            mtime_ns    INTEGER NOT NULL DEFAULT 0,
+            lines       INTEGER NOT NULL DEFAULT 0,
+            malformed   INTEGER NOT NULL DEFAULT 0,
+            invalid_utf8 INTEGER NOT NULL DEFAULT 0,
+            oversized   INTEGER NOT NULL DEFAULT 0,
+            last_error  TEXT
+        );
+
+        -- Deduplicated usage records. `key` is the dedupe key (message id + request id, or
+        -- message id alone, or file:offset when the line has no message id) so re-reading a
+        -- line is idempotent; the copy with the largest token total wins.
+        CREATE TABLE entries (
+            key          TEXT PRIMARY KEY,
+            file_id      INTEGER NOT NULL,
+            ts           INTEGER NOT NULL,          -- ms since epoch, UTC
+            session_id   TEXT,
+            cwd          TEXT,
+            project      TEXT,
+            model        TEXT,
+            input        INTEGER NOT NULL DEFAULT 0,
+            output       INTEGER NOT NULL DEFAULT 0,
+            cache_create INTEGER NOT NULL DEFAULT 0,
+            cache_read   INTEGER NOT NULL DEFAULT 0,
+            cache_5m     INTEGER,                   -- split of cache_create when logged
+            cache_1h     INTEGER,
+            total        INTEGER NOT NULL DEFAULT 0,
+            message_id   TEXT,
+            request_id   TEXT,
+            cost_logged  REAL,                      -- costUSD from old log versions
+            speed        TEXT,
+            adapter      TEXT NOT NULL DEFAULT 'claude'
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_ts ON entries(ts);
+        CREATE INDEX entries_session ON entries(session_id);
+        CREATE INDEX entries_cwd ON entries(cwd);
+        CREATE INDEX entries_file ON entries(file_id);
+
+        -- Agent sessions Podium spawned (see podium.agents).
+        CREATE TABLE agents (
+            id                TEXT PRIMARY KEY,
+            name              TEXT NOT NULL,
+            task              TEXT NOT NULL DEFAULT '',
+            repo              TEXT NOT NULL,
+            worktree          TEXT NOT NULL,
+            branch            TEXT NOT NULL,
+            base_ref          TEXT,
+            base_commit       TEXT,
+            profile           TEXT NOT NULL,
+            command_json      TEXT NOT NULL DEFAULT '[]',
+            state_dir         TEXT NOT NULL,
+            claude_session_id TEXT,
+            pid               INTEGER,
+            pid_create_time   REAL,
+            source            TEXT NOT NULL DEFAULT 'subscription',
+            source_override   TEXT,
+            model             TEXT,
+            status            TEXT NOT NULL,
+            status_since      REAL NOT NULL,
+            status_reason     TEXT,
+            exit_code         INTEGER,
+            started_at        REAL NOT NULL,
+            ended_at          REAL,
+            limit_usd         REAL,
+            removed           INTEGER NOT NULL DEFAULT 0,
+            extra_json        TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE UNIQUE INDEX agents_live_name ON agents(repo, name) WHERE removed = 0;
+
+        -- Alerts raised by limits, once per (scope, scope_key, window, level).
+        CREATE TABLE alerts (
+            id          INTEGER PRIMARY KEY,
+            ts          REAL NOT NULL,
+            level       TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            scope_key   TEXT NOT NULL DEFAULT '',
+            window      TEXT NOT NULL DEFAULT '',
+            threshold   REAL,
+            used        REAL,
+            limit_value REAL,
+            message     TEXT NOT NULL,
+            agent_id    TEXT,
+            action      TEXT,
+            UNIQUE (scope, scope_key, window, level)
+        );
+
+        -- Plan-usage figures from official sources (statusLine payload, OAuth endpoint).
+        CREATE TABLE plan_snapshots (
+            id          INTEGER PRIMARY KEY,
+            ts          REAL NOT NULL,
+            source      TEXT NOT NULL,              -- official | oauth
+            window      TEXT NOT NULL,              -- five_hour | seven_day | ...
+            used_pct    REAL NOT NULL,
+            resets_at   REAL,
+            session_id  TEXT
+        );
+        CREATE INDEX plan_snapshots_window ON plan_snapshots(window, ts);
+        """,
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,166 @@
+"""Claude Code transcripts: `<root>/projects/<encoded-cwd>/<session>.jsonl` and
+`<root>/projects/<encoded-cwd>/<session>/subagents/agent-<id>.jsonl`.
+
+Parsing mirrors ccusage v20 so reports agree with it to the token: any line whose `message`
+carries `usage` counts (not only `type: assistant`), `<synthetic>` messages are dropped, and
+the dedupe key is `message.id` + `requestId` (or `message.id` alone).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from podium.usage.adapters.base import LineError, LogFile
+from podium.usage.models import UsageEntry
+
+SYNTHETIC_MODEL = "<synthetic>"
+
+
+def claude_roots(config_dirs: list[str] | None = None) -> list[Path]:
+    """Roots holding `projects/`: the explicit list, else `CLAUDE_CONFIG_DIR` (comma-separated),
+    else both `$XDG_CONFIG_HOME/claude` and `~/.claude`."""
+    if config_dirs:
+        return [Path(p).expanduser() for p in config_dirs if p.strip()]
+    env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if env:
+        return [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
+    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
+    return [Path(xdg) / "claude", Path.home() / ".claude"]
+
+
+def encode_cwd(cwd: str) -> str:
+    """Claude Code's project directory name for a working directory (lossy)."""
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in cwd)
+
+
+def parse_timestamp_ms(value: str) -> int:
+    """ISO 8601 (`2026-10-03T09:14:05.870Z`) → ms since epoch."""
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    dt = datetime.fromisoformat(value)
+    if dt.tzinfo is None:  # Claude Code always writes UTC; be lenient with old files
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _int(value: object, field: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise LineError(f"{field} is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise LineError(f"{field} is not an integer: {value!r}")
+
+
+class ClaudeCodeAdapter:
+    name = "claude"
+    needle = b'"usage"'
+
+    def __init__(self, config_dirs: list[str] | None = None) -> None:
+        self._config_dirs = config_dirs
+
+    def roots(self) -> list[Path]:
+        return claude_roots(self._config_dirs)
+
+    def discover(self) -> Iterator[LogFile]:
+        seen: set[Path] = set()
+        for root in self.roots():
+            projects = root / "projects"
+            if not projects.is_dir():
+                continue
+            real = projects.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            yield from _walk_jsonl(projects)
+
+    def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
+        obj = orjson.loads(line)
+        if not isinstance(obj, dict):
+            raise LineError("line is not a JSON object")
+        message = obj.get("message")
+        if not isinstance(message, dict):
+            return None
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        model = message.get("model")
+        if model == SYNTHETIC_MODEL:
+            return None
+        ts_raw = obj.get("timestamp")
+        if not isinstance(ts_raw, str):
+            raise LineError("usage line without a timestamp")
+        try:
+            ts = parse_timestamp_ms(ts_raw)
+        except ValueError as exc:
+            raise LineError(f"bad timestamp {ts_raw!r}") from exc
+        if "input_tokens" not in usage or "output_tokens" not in usage:
+            raise LineError("usage without input_tokens/output_tokens")
+        message_id = message.get("id") if isinstance(message.get("id"), str) else None
+        request_id = obj.get("requestId") if isinstance(obj.get("requestId"), str) else None
+        if message_id:
+            key = f"{message_id}:{request_id}" if request_id else message_id
+        else:
+            key = f"@{log.path}:{offset}"
+        split = usage.get("cache_creation")
+        cache_5m = cache_1h = None
+        if isinstance(split, dict):
+            cache_5m = _int(split.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
+            cache_1h = _int(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
+        cost = obj.get("costUSD")
+        cwd = obj.get("cwd")
+        session_id = obj.get("sessionId")
+        speed = usage.get("speed")
+        return UsageEntry(
+            key=key,
+            ts=ts,
+            session_id=session_id if isinstance(session_id, str) else None,
+            cwd=cwd if isinstance(cwd, str) else None,
+            project=log.project,
+            model=model if isinstance(model, str) else None,
+            input=_int(usage.get("input_tokens"), "input_tokens"),
+            output=_int(usage.get("output_tokens"), "output_tokens"),
+            cache_create=_int(usage.get("cache_creation_input_tokens"), "cache_creation"),
+            cache_read=_int(usage.get("cache_read_input_tokens"), "cache_read"),
+            cache_5m=cache_5m,
+            cache_1h=cache_1h,
+            message_id=message_id,
+            request_id=request_id,
+            cost_logged=float(cost) if isinstance(cost, int | float) else None,
+            speed=speed if isinstance(speed, str) else None,
+        )
+
+
+def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
+    """Every `*.jsonl` below `projects/`, with the project directory name attached."""
+    try:
+        top = list(os.scandir(projects))
+    except OSError:
+        return
+    for project_dir in top:
+        if not project_dir.is_dir(follow_symlinks=False):
+            if project_dir.name.endswith(".jsonl"):
+                yield LogFile(Path(project_dir.path), None)
+            continue
+        stack = [project_dir.path]
+        while stack:
+            current = stack.pop()
+            try:
+                it = list(os.scandir(current))
+            except OSError:
+                continue
+            for item in it:
+                if item.is_dir(follow_symlinks=False):
+                    stack.append(item.path)
+                elif item.name.endswith(".jsonl"):
+                    yield LogFile(Path(item.path), project_dir.name)
