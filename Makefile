@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-python lint bench clean venv
+.PHONY: demo test test-python test-client lint bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m podium demo
 
-test: test-python
+test: test-python test-client
+
+# The editor client's own script installs Node deps and runs unit + end-to-end tests.
+test-client:
+	@if [ -x editor-client/scripts/test.sh ]; then editor-client/scripts/test.sh; else echo 'editor-client: no tests yet'; fi
 
 test-python: $(STAMP)
 	$(PY) -m ruff check backend tests bench
