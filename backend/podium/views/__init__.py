@@ -1,0 +1,1 @@
+"""Pure functions: state → status bar and agent cards. No I/O."""
