@@ -131,9 +131,8 @@ def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> 
                     for v in value.values()
                 ):
                     raise ValueError("must map a profile name to a non-empty argv list")
-            elif key in ("planLimits", "sourceOverrides"):
-                if not isinstance(value, dict):
-                    raise ValueError("must be an object")
+            elif key in ("planLimits", "sourceOverrides") and not isinstance(value, dict):
+                raise ValueError("must be an object")
         except ValueError as exc:
             bad(key, str(exc))
             continue

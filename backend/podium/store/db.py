@@ -72,10 +72,16 @@ class Store:
         for target, script in MIGRATIONS:
             if target <= version:
                 continue
-            with self.transaction():
-                for statement in _split_sql(script):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {int(target)}")
+            # executescript runs the whole migration and the version bump as one transaction
+            with self.lock:
+                try:
+                    self.conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {int(target)};\nCOMMIT;"
+                    )
+                except sqlite3.Error:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
 
     @property
     def schema_version(self) -> int:
@@ -114,8 +120,3 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our literals)."""
-    return [s.strip() for s in script.split(";") if s.strip()]

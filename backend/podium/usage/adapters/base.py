@@ -38,6 +38,10 @@ class LogAdapter(Protocol):
         """All log files under the roots."""
         ...
 
+    def log_file_for(self, path: Path) -> LogFile | None:
+        """The `LogFile` for a path under one of the roots, None when it is not this source's."""
+        ...
+
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         """The usage in one complete line, None when it carries none.
 

@@ -84,6 +84,22 @@ class ClaudeCodeAdapter:
             seen.add(real)
             yield from _walk_jsonl(projects)
 
+    def log_file_for(self, path: Path) -> LogFile | None:
+        if path.suffix != ".jsonl":
+            return None
+        for root in self.roots():
+            projects = root / "projects"
+            try:
+                rel = path.relative_to(projects)
+            except ValueError:
+                try:
+                    rel = path.resolve().relative_to(projects.resolve())
+                except (ValueError, OSError):
+                    continue
+            parts = rel.parts
+            return LogFile(path, parts[0] if len(parts) > 1 else None)
+        return None
+
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         obj = orjson.loads(line)
         if not isinstance(obj, dict):

@@ -1,0 +1,73 @@
+"""`podium doctor`: where Podium looks, what it has, and what it had to skip."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from podium.usage.adapters import default_adapters
+from podium.usage.cli_common import add_store_options, open_store
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_store_options(parser)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-ingest", action="store_true", help="report the store as it is")
+
+
+def run(args: argparse.Namespace) -> int:
+    from podium.usage.cli_common import ingest_quietly
+    from podium.usage.queries import default_prices
+
+    with open_store(args) as store:
+        if not args.no_ingest:
+            ingest_quietly(store, args)
+        conn = store.conn
+        files, lines, malformed, bad_utf8, oversized = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(lines),0), COALESCE(SUM(malformed),0), "
+            "COALESCE(SUM(invalid_utf8),0), COALESCE(SUM(oversized),0) FROM files"
+        ).fetchone()
+        entries = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        worst = conn.execute(
+            "SELECT path, malformed, invalid_utf8, oversized, last_error FROM files "
+            "WHERE malformed + invalid_utf8 + oversized > 0 "
+            "ORDER BY malformed + invalid_utf8 + oversized DESC LIMIT 10"
+        ).fetchall()
+        models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM entries")]
+        prices = default_prices()
+        for m in models:
+            prices.price_for(m)
+        report = {
+            "store": str(store.path),
+            "schemaVersion": store.schema_version,
+            "roots": [
+                {"adapter": a.name, "path": str(r), "exists": (r / "projects").is_dir()}
+                for a in default_adapters(args.claude_config_dirs)
+                for r in a.roots()
+            ],
+            "files": files, "lines": lines, "entries": entries,
+            "skipped": {"malformed": malformed, "invalidUtf8": bad_utf8, "oversized": oversized},
+            "filesWithSkippedLines": [
+                {"path": p, "malformed": m, "invalidUtf8": u, "oversized": o, "lastError": e}
+                for p, m, u, o, e in worst
+            ],
+            "prices": {"version": prices.version, "origin": prices.origin},
+            "unknownModels": sorted(prices.unknown_models),
+        }  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"store        {report['store']} (schema v{report['schemaVersion']})")
+    for root in report["roots"]:
+        mark = "ok" if root["exists"] else "missing"
+        print(f"log root     {root['path']} [{root['adapter']}, {mark}]")
+    print(f"files        {files:,}   lines {lines:,}   usage entries {entries:,}")
+    print(f"skipped      {malformed:,} malformed, {bad_utf8:,} invalid UTF-8, "
+          f"{oversized:,} oversized lines")  # fmt: skip
+    for f in report["filesWithSkippedLines"]:
+        print(f"  {f['path']}: {f['malformed']}/{f['invalidUtf8']}/{f['oversized']}"
+              f"  {f['lastError'] or ''}")  # fmt: skip
+    print(f"prices       {prices.version} ({prices.origin})")
+    if report["unknownModels"]:
+        print("warning      no price for: " + ", ".join(report["unknownModels"]) + " (cost 0)")
+    return 0

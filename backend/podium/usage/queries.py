@@ -1,0 +1,150 @@
+"""Aggregations over the store that every consumer shares (agents, limits, export, reports).
+
+Costs are computed here, at query time, from token sums grouped by model and by which side of
+the long-context line each request falls, so a new price table never needs a re-ingest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from podium.store import Store
+from podium.usage.pricing import COST_MODES, PriceTable
+
+_DEFAULT_PRICES: PriceTable | None = None
+
+
+def default_prices() -> PriceTable:
+    """The price table in force (bundled or `$PODIUM_PRICES`), loaded once per process."""
+    global _DEFAULT_PRICES
+    if _DEFAULT_PRICES is None:
+        _DEFAULT_PRICES = PriceTable.load()
+    return _DEFAULT_PRICES
+
+
+@dataclass
+class UsageTotals:
+    input: int = 0
+    output: int = 0
+    cache_create: int = 0
+    cache_read: int = 0
+    cost_usd: float = 0.0
+    messages: int = 0
+    models: list[str] = field(default_factory=list)
+    first_ts: int | None = None  # ms
+    last_ts: int | None = None  # ms
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input + self.output + self.cache_create + self.cache_read
+
+    def as_dict(self) -> dict:
+        return {
+            "inputTokens": self.input,
+            "outputTokens": self.output,
+            "cacheCreationTokens": self.cache_create,
+            "cacheReadTokens": self.cache_read,
+            "totalTokens": self.total_tokens,
+            "costUSD": round(self.cost_usd, 6),
+            "messages": self.messages,
+            "models": list(self.models),
+            "firstActivity": self.first_ts,
+            "lastActivity": self.last_ts,
+        }
+
+
+def long_context_sql(prices: PriceTable) -> str:
+    """SQL boolean: the request's total input is past the long-context threshold."""
+    return f"(input + cache_create + cache_read > {int(prices.long_context_threshold)})"
+
+
+def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
+    """A SELECT whose rows carry everything needed to price a group exactly:
+    (group..., model, long, has_logged, input, output, cache_create, cache_read,
+     cache_1h, cost_logged, n, min_ts, max_ts)."""
+    gb = f"{group_by}, " if group_by else ""
+    return (
+        f"SELECT {gb}model, {long_context_sql(prices)} AS long, "
+        "cost_logged IS NOT NULL AS has_logged, "
+        "SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
+        "SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0)), COUNT(*), MIN(ts), MAX(ts) "
+        f"FROM entries {where} GROUP BY {gb}model, long, has_logged"
+    )
+
+
+def price_group(prices: PriceTable, mode: str, model, long, has_logged, i, o, cc, cr, c1h,
+                logged) -> float:  # fmt: skip
+    """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display)."""
+    if mode not in COST_MODES:
+        raise ValueError(f"cost mode must be one of {', '.join(COST_MODES)}")
+    if mode == "display":
+        return float(logged) if has_logged else 0.0
+    if mode == "auto" and has_logged:
+        return float(logged)
+    return prices.cost_of(model, i, o, cc, cr, None, c1h or None, long_context=bool(long))
+
+
+def _filters(since_ms, until_ms, session_ids, cwd_prefixes) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if since_ms is not None:
+        clauses.append("ts >= ?")
+        params.append(int(since_ms))
+    if until_ms is not None:
+        clauses.append("ts < ?")
+        params.append(int(until_ms))
+    owners: list[str] = []
+    sessions = [s for s in (session_ids or []) if s]
+    if sessions:
+        owners.append(f"session_id IN ({', '.join('?' * len(sessions))})")
+        params.extend(sessions)
+    for prefix in cwd_prefixes or []:
+        if not prefix:
+            continue
+        prefix = prefix.rstrip("/")
+        # inside the directory: the directory itself or below it (not a sibling "dir-2")
+        owners.append("(cwd = ? OR (cwd >= ? AND cwd < ?))")
+        params.extend([prefix, prefix + "/", prefix + "0"])  # "0" sorts right after "/"
+    if session_ids is not None or cwd_prefixes is not None:
+        clauses.append("(" + (" OR ".join(owners) if owners else "0") + ")")
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return where, params
+
+
+def totals(
+    store: Store,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    session_ids: Iterable[str] | None = None,
+    cwd_prefixes: Iterable[str] | None = None,
+    prices: PriceTable | None = None,
+    cost_mode: str = "auto",
+) -> UsageTotals:
+    """Token, cost and message totals of the entries matching every given filter.
+    `session_ids` and `cwd_prefixes` are alternatives (an entry matches either)."""
+    prices = prices or default_prices()
+    where, params = _filters(
+        since_ms,
+        until_ms,
+        list(session_ids) if session_ids is not None else None,
+        list(cwd_prefixes) if cwd_prefixes is not None else None,
+    )
+    out = UsageTotals()
+    models: set[str] = set()
+    for row in store.conn.execute(grouped_cost_sql(prices, "", where), params):
+        model, long, has_logged, i, o, cc, cr, c1h, logged, n, lo, hi = row
+        out.input += i
+        out.output += o
+        out.cache_create += cc
+        out.cache_read += cr
+        out.messages += n
+        out.cost_usd += price_group(prices, cost_mode, model, long, has_logged, i, o, cc, cr,
+                                    c1h, logged)  # fmt: skip
+        if model:
+            models.add(model)
+        out.first_ts = lo if out.first_ts is None else min(out.first_ts, lo)
+        out.last_ts = hi if out.last_ts is None else max(out.last_ts, hi)
+    out.models = sorted(models)
+    return out

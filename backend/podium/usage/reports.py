@@ -1,0 +1,291 @@
+"""ccusage-compatible reports: daily, monthly, session, blocks.
+
+JSON field names match ccusage v20 (formats.md §8) so scripts written for ccusage work on
+Podium's output. Days and months are local to the requested time zone: rows are grouped in SQL
+by 15-minute buckets (every real UTC offset is a multiple of 15 minutes) and bucket → local date
+happens in Python with zoneinfo, so DST and half-hour zones come out right.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from podium.errors import InvalidInput
+from podium.store import Store
+from podium.usage.pricing import PriceTable
+from podium.usage.queries import default_prices, grouped_cost_sql, long_context_sql, price_group
+
+BUCKET_MS = 15 * 60 * 1000
+DAY_MS = 86_400_000
+BLOCK_MS = 5 * 3600 * 1000
+UNKNOWN_MODEL = "unknown"
+
+
+def resolve_tz(name: str | None):
+    if not name:
+        return datetime.now().astimezone().tzinfo or UTC
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except Exception as exc:
+        raise InvalidInput(f"unknown time zone {name!r}", field="timezone") from exc
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """YYYY-MM-DD (or ccusage's YYYYMMDD)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 8 and text.isdigit():
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{field} must be YYYY-MM-DD, got {value!r}", field=field) from exc
+
+
+def day_range_ms(since: date | None, until: date | None, tz) -> tuple[int | None, int | None]:
+    """Inclusive local days → [start ms, end ms)."""
+    lo = hi = None
+    if since is not None:
+        lo = int(datetime(since.year, since.month, since.day, tzinfo=tz).timestamp() * 1000)
+    if until is not None:
+        nxt = until + timedelta(days=1)
+        hi = int(datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).timestamp() * 1000)
+    return lo, hi
+
+
+@dataclass
+class _Acc:
+    input: int = 0
+    output: int = 0
+    cache_create: int = 0
+    cache_read: int = 0
+    cost: float = 0.0
+    last_ts: int = 0
+    models: dict[str, _Acc] = field(default_factory=dict)
+
+    def add(self, i: int, o: int, cc: int, cr: int, cost: float, last_ts: int) -> None:
+        self.input += i
+        self.output += o
+        self.cache_create += cc
+        self.cache_read += cr
+        self.cost += cost
+        self.last_ts = max(self.last_ts, last_ts)
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_create + self.cache_read
+
+    def tokens(self) -> dict:
+        return {
+            "inputTokens": self.input,
+            "outputTokens": self.output,
+            "cacheCreationTokens": self.cache_create,
+            "cacheReadTokens": self.cache_read,
+        }
+
+    def row(self, breakdown: bool) -> dict:
+        row = self.tokens() | {"totalTokens": self.total, "totalCost": self.cost}
+        row["modelsUsed"] = sorted(m for m in self.models if m != UNKNOWN_MODEL)
+        if breakdown:
+            row["modelBreakdowns"] = [
+                {"modelName": name} | acc.tokens() | {"cost": acc.cost}
+                for name, acc in sorted(self.models.items(), key=lambda kv: -kv[1].cost)
+            ]
+        else:
+            row["modelBreakdowns"] = []
+        return row
+
+
+class ReportQuery:
+    """Filters shared by every report."""
+
+    def __init__(self, store: Store, *, since: str | None = None, until: str | None = None,
+                 timezone: str | None = None, project: str | None = None,
+                 prices: PriceTable | None = None, cost_mode: str = "auto") -> None:  # fmt: skip
+        self.store = store
+        self.tz = resolve_tz(timezone)
+        self.prices = prices or default_prices()
+        self.cost_mode = cost_mode
+        lo, hi = day_range_ms(parse_day(since, "since"), parse_day(until, "until"), self.tz)
+        clauses, params = [], []
+        if lo is not None:
+            clauses.append("ts >= ?")
+            params.append(lo)
+        if hi is not None:
+            clauses.append("ts < ?")
+            params.append(hi)
+        if project:
+            clauses.append("(project = ? OR cwd = ?)")
+            params.extend([project, project])
+        self.where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        self.params = params
+
+    def grouped(self, group_by: str):
+        """Rows of (group, model, tokens…, cost) priced under the cost mode."""
+        sql = grouped_cost_sql(self.prices, group_by, self.where)
+        for row in self.store.conn.execute(sql, self.params):
+            group, model, long, has_logged, i, o, cc, cr, c1h, logged, n, _lo, hi = row
+            cost = price_group(self.prices, self.cost_mode, model, long, has_logged, i, o, cc,
+                               cr, c1h, logged)  # fmt: skip
+            yield group, model or UNKNOWN_MODEL, i, o, cc, cr, cost, n, hi
+
+    def local_date(self, ms: int) -> date:
+        return datetime.fromtimestamp(ms / 1000, tz=self.tz).date()
+
+
+def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
+    periods: dict[str, _Acc] = defaultdict(_Acc)
+    label_cache: dict[int, str] = {}
+    for bucket, model, i, o, cc, cr, cost, _n, hi in q.grouped(f"ts / {BUCKET_MS}"):
+        label = label_cache.get(bucket)
+        if label is None:
+            label = q.local_date(bucket * BUCKET_MS).strftime(fmt)
+            label_cache[bucket] = label
+        acc = periods[label]
+        acc.add(i, o, cc, cr, cost, hi)
+        acc.models.setdefault(model, _Acc()).add(i, o, cc, cr, cost, hi)
+    return periods
+
+
+def _totals(accs) -> dict:
+    t = _Acc()
+    for a in accs:
+        t.add(a.input, a.output, a.cache_create, a.cache_read, a.cost, a.last_ts)
+    return t.tokens() | {"totalTokens": t.total, "totalCost": t.cost}
+
+
+def daily(q: ReportQuery, *, breakdown: bool = False, order: str = "asc") -> dict:
+    periods = _by_local_period(q, "%Y-%m-%d")
+    keys = sorted(periods, reverse=order == "desc")
+    return {
+        "daily": [{"date": k} | periods[k].row(breakdown) for k in keys],
+        "totals": _totals(periods.values()),
+    }
+
+
+def monthly(q: ReportQuery, *, breakdown: bool = False, order: str = "asc") -> dict:
+    periods = _by_local_period(q, "%Y-%m")
+    keys = sorted(periods, reverse=order == "desc")
+    return {
+        "monthly": [{"month": k} | periods[k].row(breakdown) for k in keys],
+        "totals": _totals(periods.values()),
+    }
+
+
+def session(q: ReportQuery, *, breakdown: bool = False) -> dict:
+    sessions: dict[tuple, _Acc] = defaultdict(_Acc)
+    for group, model, i, o, cc, cr, cost, _n, hi in q.grouped(
+        "COALESCE(session_id, '') || char(0) || COALESCE(project, '')"
+    ):
+        sid, _, project = group.partition("\0")
+        acc = sessions[(sid, project)]
+        acc.add(i, o, cc, cr, cost, hi)
+        acc.models.setdefault(model, _Acc()).add(i, o, cc, cr, cost, hi)
+    rows = []
+    for (sid, project), acc in sorted(sessions.items(), key=lambda kv: -kv[1].last_ts):
+        row = {"sessionId": sid or "unknown"} | acc.row(breakdown)
+        row["lastActivity"] = q.local_date(acc.last_ts).isoformat()
+        row["projectPath"] = project or "unknown"
+        rows.append(row)
+    return {"sessions": rows, "totals": _totals(sessions.values())}
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{ms % 1000:03d}Z"
+    )
+
+
+def blocks(q: ReportQuery, *, now_ms: int | None = None, active_only: bool = False,
+           recent_days: int | None = None) -> dict:  # fmt: skip
+    """5-hour billing blocks as ccusage builds them (formats.md §7)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    sql = (
+        f"SELECT ts, model, input, output, cache_create, cache_read, cache_1h, cost_logged, "
+        f"{long_context_sql(q.prices)} FROM entries {q.where} ORDER BY ts"
+    )
+    out: list[dict] = []
+    cur: dict | None = None
+    last_ts = 0
+
+    def close(block: dict) -> None:
+        block["isActive"] = now_ms - block["_last"] < BLOCK_MS and now_ms < block["_end"]
+        out.append(block)
+
+    for ts, model, i, o, cc, cr, c1h, logged, long in q.store.conn.execute(sql, q.params):
+        cost = price_group(q.prices, q.cost_mode, model, long, logged is not None, i, o, cc, cr,
+                           c1h or 0, logged or 0.0)  # fmt: skip
+        if cur is not None and (ts - cur["_start"] > BLOCK_MS or ts - last_ts > BLOCK_MS):
+            close(cur)
+            if ts - last_ts > BLOCK_MS:
+                out.append(_gap_block(last_ts + BLOCK_MS, ts))
+            cur = None
+        if cur is None:
+            start = ts - ts % 3_600_000
+            cur = {"_start": start, "_end": start + BLOCK_MS, "_first": ts, "_last": ts,
+                   "entries": 0, "in": 0, "out": 0, "cc": 0, "cr": 0, "cost": 0.0,
+                   "models": []}  # fmt: skip
+        cur["entries"] += 1
+        cur["in"] += i
+        cur["out"] += o
+        cur["cc"] += cc
+        cur["cr"] += cr
+        cur["cost"] += cost
+        cur["_last"] = ts
+        name = model or UNKNOWN_MODEL
+        if name not in cur["models"]:
+            cur["models"].append(name)
+        last_ts = ts
+    if cur is not None:
+        close(cur)
+    result = [b if b.get("isGap") else _render_block(b, now_ms) for b in out]
+    if recent_days is not None:
+        cutoff = now_ms - recent_days * DAY_MS
+        result = [b for b in result if b["isActive"] or _ms(b["startTime"]) >= cutoff]
+    if active_only:
+        result = [b for b in result if b["isActive"]]
+    return {"blocks": result}
+
+
+def _ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _gap_block(start: int, end: int) -> dict:
+    return {
+        "id": f"gap-{_iso(start)}", "startTime": _iso(start), "endTime": _iso(end),
+        "actualEndTime": None, "isActive": False, "isGap": True, "entries": 0,
+        "tokenCounts": {"inputTokens": 0, "outputTokens": 0, "cacheCreationInputTokens": 0,
+                        "cacheReadInputTokens": 0},
+        "totalTokens": 0, "costUSD": 0.0, "models": [], "burnRate": None, "projection": None,
+    }  # fmt: skip
+
+
+def _render_block(b: dict, now_ms: int) -> dict:
+    total = b["in"] + b["out"] + b["cc"] + b["cr"]
+    burn = projection = None
+    minutes = (b["_last"] - b["_first"]) / 60000
+    if b["isActive"] and minutes > 0:
+        burn = {"tokensPerMinute": total / minutes, "costPerHour": b["cost"] / minutes * 60}
+        remaining = max(0.0, (b["_end"] - now_ms) / 60000)
+        projection = {
+            "totalTokens": round(total + burn["tokensPerMinute"] * remaining),
+            "totalCost": round(b["cost"] + burn["costPerHour"] / 60 * remaining, 2),
+            "remainingMinutes": round(remaining),
+        }
+    return {
+        "id": _iso(b["_start"]), "startTime": _iso(b["_start"]), "endTime": _iso(b["_end"]),
+        "actualEndTime": _iso(b["_last"]), "isActive": b["isActive"], "isGap": False,
+        "entries": b["entries"],
+        "tokenCounts": {"inputTokens": b["in"], "outputTokens": b["out"],
+                        "cacheCreationInputTokens": b["cc"], "cacheReadInputTokens": b["cr"]},
+        "totalTokens": total, "costUSD": b["cost"], "models": b["models"],
+        "burnRate": burn, "projection": projection,
+    }  # fmt: skip
