@@ -3,7 +3,8 @@
 
 Parsing mirrors ccusage v20 so reports agree with it to the token: any line whose `message`
 carries `usage` counts (not only `type: assistant`), `<synthetic>` messages are dropped, and
-the dedupe key is `message.id` + `requestId` (or `message.id` alone).
+the dedupe key is `message.id` + `requestId`; a line missing either is counted as it is
+(formats.md §1 says `message.id` alone would do; the ccusage 20.0.24 binary does not).
 """
 
 from __future__ import annotations
@@ -124,10 +125,9 @@ class ClaudeCodeAdapter:
             raise LineError("usage without input_tokens/output_tokens")
         message_id = message.get("id") if isinstance(message.get("id"), str) else None
         request_id = obj.get("requestId") if isinstance(obj.get("requestId"), str) else None
-        if message_id:
-            key = f"{message_id}:{request_id}" if request_id else message_id
-        else:
-            key = f"@{log.path}:{offset}"
+        # ccusage 20.0.24 never deduplicates a line lacking either id (verified against the
+        # binary, tests/fixtures/README.md): each such line counts once, keyed by position
+        key = f"{message_id}:{request_id}" if message_id and request_id else f"@{log.path}:{offset}"
         split = usage.get("cache_creation")
         cache_5m = cache_1h = None
         if isinstance(split, dict):
