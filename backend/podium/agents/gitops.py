@@ -1,0 +1,210 @@
+"""Git side of agent sessions: repo checks, worktrees/branches (GitPython) and diff stats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from podium.agents.models import DiffStats
+from podium.errors import GitError, InvalidInput
+
+#: environment for read-only git commands: never take index.lock (an agent may be committing)
+_READONLY_ENV = {"GIT_OPTIONAL_LOCKS": "0"}
+#: bytes inspected to decide that an untracked file is binary (git's own heuristic: a NUL byte)
+_BINARY_SNIFF = 8000
+BRANCH_PREFIX = "podium/"
+
+
+def open_repo(path: str | Path):  # -> git.Repo
+    """The repository whose top level contains `path`; GitError when it is not one."""
+    import git
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise GitError(f"{p} does not exist", field="repo")
+    try:
+        repo = git.Repo(p, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitError(f"{p} is not a git repository (run `git init` there first)",
+                       field="repo") from None  # fmt: skip
+    if repo.bare:
+        raise GitError(f"{p} is a bare repository; Podium needs a working tree", field="repo")
+    return repo
+
+
+def repo_root(path: str | Path) -> Path:
+    repo = open_repo(path)
+    return Path(repo.working_tree_dir).resolve()
+
+
+def head_commit(repo) -> str:
+    try:
+        return repo.head.commit.hexsha
+    except ValueError:
+        raise GitError(f"{repo.working_tree_dir} has no commits yet; commit something first",
+                       field="repo") from None  # fmt: skip
+
+
+def resolve_ref(repo, ref: str) -> str:
+    """A ref (branch, tag, sha, HEAD~1…) → commit sha; GitError when unknown."""
+    import git
+
+    if not ref or ref.startswith("-"):
+        raise GitError(f"unknown base ref {ref!r}", field="baseRef")
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except git.GitCommandError:
+        raise GitError(f"unknown base ref {ref!r} in {repo.working_tree_dir}",
+                       field="baseRef") from None  # fmt: skip
+
+
+def is_dirty(repo) -> bool:
+    """Uncommitted changes to tracked files (untracked files do not count)."""
+    return bool(repo.git.status("--porcelain", "--untracked-files=no", env=_READONLY_ENV).strip())
+
+
+def ensure_excluded(repo, pattern: str = ".podium/") -> None:
+    """Add `pattern` to `.git/info/exclude` once (keeps worktrees and state out of `git status`)."""
+    common = Path(repo.git.rev_parse("--git-common-dir"))
+    if not common.is_absolute():
+        common = Path(repo.working_tree_dir) / common
+    exclude = common / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    existing = exclude.read_text(encoding="utf-8", errors="replace") if exclude.exists() else ""
+    if pattern in (line.strip() for line in existing.splitlines()):
+        return
+    sep = "" if not existing or existing.endswith("\n") else "\n"
+    with open(exclude, "a", encoding="utf-8") as fh:
+        fh.write(f"{sep}# Podium agent worktrees and state\n{pattern}\n")
+
+
+def branch_exists(repo, branch: str) -> bool:
+    return any(h.name == branch for h in repo.heads)
+
+
+def validate_name(name: str) -> str:
+    """Agent names become branch and directory names: keep them simple."""
+    import re
+
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):
+        raise InvalidInput(
+            f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
+            "starting with a letter or digit",
+            field="name",
+        )
+    if name.endswith(".lock") or ".." in name:
+        raise InvalidInput(f"invalid agent name {name!r}", field="name")
+    return name
+
+
+def add_worktree(repo, worktree: Path, branch: str, base_commit: str) -> None:
+    import git
+
+    worktree.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        repo.git.worktree("add", "-b", branch, str(worktree), base_commit)
+    except git.GitCommandError as exc:
+        raise GitError(f"cannot create worktree {worktree}: {_stderr(exc)}") from None
+
+
+def worktree_has_changes(worktree: Path) -> bool:
+    """Uncommitted or untracked work in the worktree (what `remove` would discard)."""
+    import git
+
+    try:
+        out = git.Repo(worktree).git.status("--porcelain", env=_READONLY_ENV)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.GitCommandError):
+        return False
+    return bool(out.strip())
+
+
+def remove_worktree(repo, worktree: Path, *, force: bool) -> None:
+    import git
+
+    if worktree.exists():
+        args = ["remove"] + (["--force", "--force"] if force else []) + [str(worktree)]
+        try:
+            repo.git.worktree(*args)
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot remove worktree {worktree}: {_stderr(exc)}") from None
+    repo.git.worktree("prune")
+
+
+def delete_branch(repo, branch: str) -> None:
+    import git
+
+    if not branch_exists(repo, branch):
+        return
+    try:
+        repo.git.branch("-D", branch)
+    except git.GitCommandError as exc:
+        raise GitError(f"cannot delete branch {branch}: {_stderr(exc)}") from None
+
+
+def _stderr(exc: Exception) -> str:
+    text = getattr(exc, "stderr", "") or str(exc)
+    return " ".join(str(text).replace("stderr:", "").split()).strip(" '")
+
+
+# -- diff stats ------------------------------------------------------------------------------------
+
+
+def diff_stats(worktree: str | Path, base_commit: str) -> DiffStats:
+    """+added −removed lines and files changed in `worktree` against `base_commit`: committed,
+    staged, unstaged and untracked (not ignored) changes. Binary files count as files only.
+
+    Runs two read-only git commands (no index lock) and reads untracked files; costs nothing
+    when not called — callers run it on file-system events, never on a timer.
+    """
+    import subprocess
+
+    cwd = str(worktree)
+    env = os.environ | _READONLY_ENV
+    try:
+        numstat = subprocess.run(
+            ["git", "diff", "--numstat", "-z", "--no-renames", "--no-ext-diff", base_commit, "--"],
+            cwd=cwd, env=env, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        untracked = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard", "-z"],
+            cwd=cwd, env=env, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if hasattr(exc, "stderr") else exc
+        raise GitError(f"cannot compute diff in {cwd}: {detail}") from None
+    added = removed = files = 0
+    for record in numstat.split(b"\0"):
+        if not record:
+            continue
+        parts = record.split(b"\t", 2)
+        if len(parts) < 3:
+            continue
+        files += 1
+        if parts[0] != b"-":  # binary: "-\t-\tpath"
+            added += int(parts[0])
+            removed += int(parts[1])
+    for rel in untracked.split(b"\0"):
+        if not rel:
+            continue
+        files += 1
+        added += _count_text_lines(os.path.join(cwd.encode(), rel))
+    return DiffStats(added=added, removed=removed, files=files)
+
+
+def _count_text_lines(path: bytes) -> int:
+    """Lines as git counts them (a last line without newline counts); 0 for binary files."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_BINARY_SNIFF)
+            if b"\0" in head:
+                return 0
+            count = head.count(b"\n")
+            last = head[-1:] if head else b""
+            while chunk := fh.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:  # vanished or unreadable between listing and reading
+        return 0
+    if last and last != b"\n":
+        count += 1
+    return count

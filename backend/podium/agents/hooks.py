@@ -1,0 +1,56 @@
+"""Claude Code hooks for the sessions Podium spawns (formats.md §4).
+
+`claude --settings FILE` gets hooks that run a tiny script appending each event's JSON payload
+(one line, prompt text dropped) to `hooks.jsonl` in the agent's state dir; the manager reads
+that file incrementally to know precisely when a turn starts (working) and ends (waiting).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+HOOK_EVENTS = ("UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Notification",
+               "SessionEnd")  # fmt: skip
+HOOKS_FILE = "hooks.jsonl"
+SETTINGS_FILE = "claude-settings.json"
+
+_HOOK_SCRIPT = '''\
+# Written by Podium: appends one Claude Code hook payload to hooks.jsonl (one line).
+import json, os, sys, time
+raw = sys.stdin.buffer.read()
+try:
+    obj = json.loads(raw)
+except ValueError:
+    obj = {}
+if not isinstance(obj, dict):
+    obj = {}
+obj.pop("prompt", None)  # never keep prompt text
+obj["podium_event"] = sys.argv[1] if len(sys.argv) > 1 else obj.get("hook_event_name")
+obj["podium_ts"] = time.time()
+line = (json.dumps(obj, separators=(",", ":")) + "\\n").encode()
+fd = os.open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "hooks.jsonl"),
+             os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+try:
+    os.write(fd, line)  # one O_APPEND write: concurrent hooks never interleave
+finally:
+    os.close(fd)
+'''
+
+
+def install_hooks(state_dir: Path) -> Path:
+    """Write the hook script and a settings file using it; returns the settings file."""
+    script = state_dir / "podium_hook.py"
+    script.write_text(_HOOK_SCRIPT, encoding="utf-8")
+    hooks: dict[str, list[dict]] = {}
+    for event in HOOK_EVENTS:
+        command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {event}"
+        entry: dict = {"hooks": [{"type": "command", "command": command}]}
+        if event in ("PreToolUse", "PostToolUse"):
+            entry["matcher"] = "*"
+        hooks[event] = [entry]
+    settings = state_dir / SETTINGS_FILE
+    settings.write_text(json.dumps({"hooks": hooks}, indent=2), encoding="utf-8")
+    return settings

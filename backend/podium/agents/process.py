@@ -1,0 +1,194 @@
+"""Supervised process trees: launch in a new session, signal the whole tree, verify identity.
+
+A pid alone is never trusted: every handle carries the process create time, and nothing is
+signalled unless the running process with that pid still has that create time (pids recycle).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from podium.errors import AgentError
+
+#: create times of one process read twice agree exactly on Linux; allow for float rounding
+_CREATE_TIME_TOLERANCE = 0.05
+
+
+def resolve_executable(argv0: str, env: dict[str, str]) -> str:
+    """The executable `argv0` names, looked up on the agent's PATH; AgentError when missing."""
+    if os.sep in argv0:
+        path = Path(argv0).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        raise AgentError(f"executable not found or not executable: {argv0}", field="command")
+    found = shutil.which(argv0, path=env.get("PATH", os.defpath))
+    if not found:
+        raise AgentError(
+            f"executable {argv0!r} not found on PATH; install it or give the full path",
+            field="command",
+        )
+    return found
+
+
+class ProcessHandle:
+    """One agent's root process: a child we launched (Popen) or one we re-attached to."""
+
+    def __init__(self, pid: int, create_time: float, popen: subprocess.Popen | None = None):
+        self.pid = pid
+        self.create_time = create_time
+        self.popen = popen
+        self._proc: psutil.Process | None = None
+        self.exit_code: int | None = None
+        self.finished = False
+
+    @classmethod
+    def launch(cls, argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Path,
+               stderr: Path) -> ProcessHandle:  # fmt: skip
+        argv = [resolve_executable(argv[0], env), *argv[1:]]
+        with open(stdout, "ab") as out, open(stderr, "ab") as err:
+            try:
+                popen = subprocess.Popen(
+                    argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    start_new_session=True, close_fds=True,
+                )  # fmt: skip
+            except OSError as exc:
+                raise AgentError(f"cannot start {argv[0]}: {exc.strerror or exc}",
+                                 field="command") from None  # fmt: skip
+        try:
+            proc = psutil.Process(popen.pid)
+            create_time = proc.create_time()
+        except psutil.Error:  # exited already; still reap it below
+            proc, create_time = None, time.time()
+        handle = cls(popen.pid, create_time, popen)
+        handle._proc = proc
+        return handle
+
+    @classmethod
+    def attach(cls, pid: int, create_time: float) -> ProcessHandle | None:
+        """A handle to `pid` only if it is still the same process (create time matches)."""
+        try:
+            proc = psutil.Process(pid)
+            actual = proc.create_time()
+            if abs(actual - create_time) > _CREATE_TIME_TOLERANCE:
+                return None  # recycled pid: someone else's process
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            return None
+        handle = cls(pid, create_time)
+        handle._proc = proc
+        return handle
+
+    # -- liveness -----------------------------------------------------------------------------
+    def _process(self) -> psutil.Process | None:
+        """The live psutil.Process, verified to be ours; None once gone."""
+        if self.finished:
+            return None
+        proc = self._proc
+        if proc is None:
+            return None
+        try:
+            # is_running() compares psutil's remembered create time: false for a recycled pid
+            if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            return None
+        return proc
+
+    def poll(self) -> bool:
+        """True while running; records `exit_code` (when we are the parent) once it ends."""
+        if self.finished:
+            return False
+        if self.popen is not None:
+            code = self.popen.poll()
+            if code is None:
+                return True
+            self.exit_code = code
+            self.finished = True
+            return False
+        if self._process() is None:
+            self.finished = True  # not our child: the exit code is unknowable
+            return False
+        return True
+
+    def is_stopped(self) -> bool:
+        proc = self._process()
+        try:
+            return proc is not None and proc.status() == psutil.STATUS_STOPPED
+        except psutil.Error:
+            return False
+
+    def tree(self) -> list[psutil.Process]:
+        """The root and all its descendants (root first), plus stray members of its process
+        group (a child that double-forked stays in the group)."""
+        root = self._process()
+        if root is None:
+            return []
+        procs = [root]
+        with contextlib.suppress(psutil.Error):
+            procs.extend(root.children(recursive=True))
+        return procs
+
+    # -- control ------------------------------------------------------------------------------
+    def signal_tree(self, sig: int) -> int:
+        """Send `sig` once to every process of the tree; returns how many were signalled."""
+        return len(self._signal(self.tree(), sig))
+
+    def _signal(self, procs: list[psutil.Process], sig: int) -> list[psutil.Process]:
+        """One `sig` per process: the process group at once while its leader is verified
+        alive (after the leader dies the pgid could name someone else's group), then each
+        process that left the group."""
+        if not procs:
+            return []
+        group_sent = False
+        with contextlib.suppress(OSError):
+            if os.getpgid(self.pid) == self.pid:
+                os.killpg(self.pid, sig)
+                group_sent = True
+        for proc in procs:
+            with contextlib.suppress(psutil.Error, OSError):
+                if group_sent and os.getpgid(proc.pid) == self.pid:
+                    continue
+                proc.send_signal(sig)  # psutil refuses a recycled pid (NoSuchProcess)
+        return procs
+
+    def pause(self) -> None:
+        self.signal_tree(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.signal_tree(signal.SIGCONT)
+
+    def terminate(self, grace: float = 3.0) -> int | None:
+        """SIGTERM the tree (continuing it if paused), SIGKILL what is left after `grace`
+        seconds; returns the exit code when known."""
+        procs = self.tree()
+        if procs:
+            self._signal(procs, signal.SIGTERM)
+            self._signal(procs, signal.SIGCONT)  # a stopped process handles TERM only then
+            # our own child is reaped through Popen so its exit code is kept
+            others = procs[1:] if self.popen is not None else procs
+            if self.popen is not None:
+                try:
+                    self.exit_code = self.popen.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    self.popen.kill()
+                    self.exit_code = self.popen.wait(timeout=grace)
+            _gone, alive = psutil.wait_procs(others, timeout=grace if self.popen is None else 0.5)
+            for proc in alive:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            if alive:
+                psutil.wait_procs(alive, timeout=grace)
+        elif self.popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.exit_code = self.popen.wait(timeout=grace)
+        self.finished = True
+        return self.exit_code

@@ -1,0 +1,51 @@
+"""Shared fixtures (append-only: several folders' tests use these)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real git repository with one commit (README.md, src/app.py) on branch main."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "test@podium.invalid")
+    _git(repo, "config", "user.name", "Podium Test")
+    _git(repo, "config", "commit.gpgsign", "false")
+    (repo / "README.md").write_text("# demo\n\nA demo repository.\n")
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("def main():\n    return 1\n\n\nprint(main())\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "initial")
+    return repo.resolve()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator:
+    """A fresh Podium store in a temp file."""
+    from podium.store import Store
+
+    s = Store(tmp_path / "podium.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def claude_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Claude config dir, also set as CLAUDE_CONFIG_DIR for the test."""
+    d = tmp_path / "claude"
+    (d / "projects").mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(d))
+    return d.resolve()
