@@ -1,0 +1,39 @@
+"""Plan windows (official / oauth / estimate), budgets, alerts and limit actions.
+
+Names are imported lazily so that `podium statusline` (which imports this package) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.limits.engine import BudgetStatus, LimitsEngine
+    from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, PlanWindow
+
+__all__ = [
+    "AgentLimit",
+    "BudgetStatus",
+    "LimitEvent",
+    "LimitsEngine",
+    "PlanStatus",
+    "PlanWindow",
+]
+
+_HOME = {
+    "AgentLimit": "podium.limits.models",
+    "LimitEvent": "podium.limits.models",
+    "PlanStatus": "podium.limits.models",
+    "PlanWindow": "podium.limits.models",
+    "LimitsEngine": "podium.limits.engine",
+    "BudgetStatus": "podium.limits.engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'podium.limits' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
