@@ -24,7 +24,6 @@ MIGRATIONS: list[tuple[int, str]] = [
             size        INTEGER NOT NULL DEFAULT 0,
             offset      INTEGER NOT NULL DEFAULT 0,
             mtime_ns    INTEGER NOT NULL DEFAULT 0,
-            lines       INTEGER NOT NULL DEFAULT 0,
             malformed   INTEGER NOT NULL DEFAULT 0,
             invalid_utf8 INTEGER NOT NULL DEFAULT 0,
             oversized   INTEGER NOT NULL DEFAULT 0,

@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_quietly(store, args)
         conn = store.conn
-        files, lines, malformed, bad_utf8, oversized = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(lines),0), COALESCE(SUM(malformed),0), "
+        files, size, malformed, bad_utf8, oversized = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(offset),0), COALESCE(SUM(malformed),0), "
             "COALESCE(SUM(invalid_utf8),0), COALESCE(SUM(oversized),0) FROM files"
         ).fetchone()
         entries = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 for a in default_adapters(args.claude_config_dirs)
                 for r in a.roots()
             ],
-            "files": files, "lines": lines, "entries": entries,
+            "files": files, "bytesRead": size, "entries": entries,
             "skipped": {"malformed": malformed, "invalidUtf8": bad_utf8, "oversized": oversized},
             "filesWithSkippedLines": [
                 {"path": p, "malformed": m, "invalidUtf8": u, "oversized": o, "lastError": e}
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     for root in report["roots"]:
         mark = "ok" if root["exists"] else "missing"
         print(f"log root     {root['path']} [{root['adapter']}, {mark}]")
-    print(f"files        {files:,}   lines {lines:,}   usage entries {entries:,}")
+    print(f"files        {files:,} ({size / 1e6:,.1f} MB read)   usage entries {entries:,}")
     print(f"skipped      {malformed:,} malformed, {bad_utf8:,} invalid UTF-8, "
           f"{oversized:,} oversized lines")  # fmt: skip
     for f in report["filesWithSkippedLines"]:

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     summary = {
         "filesSeen": r.files_seen, "filesRead": r.files_read, "filesReset": r.files_reset,
-        "bytesRead": r.bytes_read, "lines": r.lines, "entriesParsed": r.entries_parsed,
+        "bytesRead": r.bytes_read, "entriesParsed": r.entries_parsed,
         "entriesWritten": r.entries_written, "malformed": r.malformed,
         "invalidUtf8": r.invalid_utf8, "oversized": r.oversized, "seconds": round(elapsed, 3),
     }  # fmt: skip

@@ -30,6 +30,7 @@ from podium.usage.models import ENTRY_COLUMNS, UsageEntry
 CHUNK_SIZE = 4 << 20  # 4 MiB reads
 MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held in memory
 BATCH = 5000  # entries per executemany
+COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
 
 _UPSERT = (
     f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 19)}) "
@@ -47,7 +48,6 @@ class IngestResult:
     files_read: int = 0
     files_reset: int = 0
     bytes_read: int = 0
-    lines: int = 0
     entries_parsed: int = 0
     entries_written: int = 0
     malformed: int = 0
@@ -74,7 +74,6 @@ class _FileState:
 
 @dataclass
 class _Counters:
-    lines: int = 0
     malformed: int = 0
     invalid_utf8: int = 0
     oversized: int = 0
@@ -141,11 +140,29 @@ class Ingestor:
                 pending.append((adapter, log, st, state, state.offset))
         if reset_projects:
             pending = self._with_siblings(pending, reset_projects, states)
-        for adapter, log, st, state, offset in pending:
+        if not pending:
+            return result
+        # Many files per transaction (a commit per file costs more than reading it); a file's
+        # entries and its new offset always land in the same transaction, so a kill between
+        # commits loses only uncommitted work, which the next run reads again.
+        conn = self.store.conn
+        with self.store.lock:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                self._ingest_file(adapter, log, st, state, offset, result)
-            except OSError as exc:
-                result.errors.append(f"{log.path}: {exc.strerror or exc}")
+                since_commit = 0
+                for adapter, log, st, state, offset in pending:
+                    try:
+                        since_commit += self._ingest_file(adapter, log, st, state, offset, result)
+                    except OSError as exc:
+                        result.errors.append(f"{log.path}: {exc.strerror or exc}")
+                    if since_commit >= COMMIT_BYTES:
+                        conn.execute("COMMIT")
+                        conn.execute("BEGIN IMMEDIATE")
+                        since_commit = 0
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         return result
 
     def _with_siblings(self, pending, reset_projects, states):
@@ -171,64 +188,70 @@ class Ingestor:
         return pending + extra
 
     def _ingest_file(self, adapter, log: LogFile, st, state: _FileState | None, offset: int,
-                     result: IngestResult) -> None:  # fmt: skip
+                     result: IngestResult) -> int:  # fmt: skip
+        """Read one file's new lines into the open transaction; returns the bytes consumed."""
         conn = self.store.conn
         path = str(log.path)
-        with self.store.transaction():
-            if state is None:
-                file_id = conn.execute(
-                    "INSERT INTO files(path, adapter, dev, ino, size, offset, mtime_ns) "
-                    "VALUES (?, ?, ?, ?, 0, 0, 0) "
-                    "ON CONFLICT(path) DO UPDATE SET adapter = excluded.adapter RETURNING id",
-                    (path, adapter.name, st.st_dev, st.st_ino),
-                ).fetchone()[0]
+        if state is None:
+            file_id = conn.execute(
+                "INSERT INTO files(path, adapter, dev, ino, size, offset, mtime_ns) "
+                "VALUES (?, ?, ?, ?, 0, 0, 0) "
+                "ON CONFLICT(path) DO UPDATE SET adapter = excluded.adapter RETURNING id",
+                (path, adapter.name, st.st_dev, st.st_ino),
+            ).fetchone()[0]
+            offset = 0
+        else:
+            file_id = state.id
+            if offset < 0:  # truncated or replaced: forget what it contributed
+                conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
+                conn.execute(
+                    "UPDATE files SET malformed = 0, invalid_utf8 = 0, oversized = 0, "
+                    "last_error = NULL WHERE id = ?",
+                    (file_id,),
+                )
+                result.files_reset += 1
                 offset = 0
-            else:
-                file_id = state.id
-                if offset < 0:  # truncated or replaced: forget what it contributed
-                    conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
-                    conn.execute(
-                        "UPDATE files SET lines = 0, malformed = 0, invalid_utf8 = 0, "
-                        "oversized = 0, last_error = NULL WHERE id = ?",
-                        (file_id,),
-                    )
-                    result.files_reset += 1
-                    offset = 0
-            counters = _Counters()
-            before = conn.total_changes
-            new_offset = offset
-            batch: list[tuple] = []
-            with open(log.path, "rb") as fh:
-                for end_offset, entries in self._read(fh, offset, adapter, log, counters):
-                    for entry in entries:
-                        batch.append(entry.as_row(file_id, adapter.name))
-                        if entry.session_id:
-                            result.sessions.add(entry.session_id)
-                        if entry.cwd:
-                            result.cwds.add(entry.cwd)
-                    result.entries_parsed += len(entries)
-                    if len(batch) >= BATCH:
-                        conn.executemany(_UPSERT, batch)
-                        batch.clear()
-                    new_offset = end_offset
-            if batch:
-                conn.executemany(_UPSERT, batch)
-            written = conn.total_changes - before
-            conn.execute(
-                "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
-                "lines = lines + ?, malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
-                "oversized = oversized + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
-                (st.st_dev, st.st_ino, st.st_size, new_offset, st.st_mtime_ns, counters.lines,
-                 counters.malformed, counters.invalid_utf8, counters.oversized,
-                 counters.last_error, file_id),
-            )  # fmt: skip
+        counters = _Counters()
+        before = conn.total_changes
+        new_offset = offset
+        # streaming copies of one message sit next to each other: keep the largest here so
+        # SQLite sees each key once per file
+        best: dict[str, tuple] = {}
+        sessions, cwds = result.sessions, result.cwds
+        with open(log.path, "rb") as fh:
+            for end_offset, entries in self._read(fh, offset, adapter, log, counters):
+                for e in entries:
+                    total = e.input + e.output + e.cache_create + e.cache_read
+                    prev = best.get(e.key)
+                    if prev is None or total > prev[13]:
+                        best[e.key] = e.as_row(file_id, adapter.name)
+                    if e.session_id:
+                        sessions.add(e.session_id)
+                    if e.cwd:
+                        cwds.add(e.cwd)
+                result.entries_parsed += len(entries)
+                if len(best) >= BATCH:
+                    conn.executemany(_UPSERT, best.values())
+                    best.clear()
+                new_offset = end_offset
+        if best:
+            conn.executemany(_UPSERT, best.values())
+        written = conn.total_changes - before
+        conn.execute(
+            "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
+            "malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
+            "oversized = oversized + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+            (st.st_dev, st.st_ino, max(st.st_size, new_offset), new_offset, st.st_mtime_ns,
+             counters.malformed, counters.invalid_utf8, counters.oversized,
+             counters.last_error, file_id),
+        )  # fmt: skip
         result.files_read += 1
         result.bytes_read += new_offset - offset
-        result.lines += counters.lines
         result.entries_written += written
         result.malformed += counters.malformed
         result.invalid_utf8 += counters.invalid_utf8
         result.oversized += counters.oversized
+        return new_offset - offset
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self, fh, offset: int, adapter: LogAdapter, log: LogFile,
@@ -253,7 +276,6 @@ class Ingestor:
                     continue
                 skipping = False
                 counters.oversized += 1
-                counters.lines += 1
                 base += nl + 1
                 chunk = chunk[nl + 1 :]
                 yield base, []
@@ -277,7 +299,6 @@ class Ingestor:
                 entries: list[UsageEntry] = []
                 if len(head) - 1 > max_line:
                     counters.oversized += 1
-                    counters.lines += 1
                 else:
                     self._scan(head, len(head), line_start, needle, parse, log, counters, entries)
                 base += len(head)
@@ -301,7 +322,6 @@ class Ingestor:
     def _scan(buf: bytes, end: int, base: int, needle: bytes, parse, log: LogFile,
               counters: _Counters, out: list[UsageEntry]) -> None:  # fmt: skip
         """Parse the lines of buf[:end] (complete lines) that contain the needle."""
-        counters.lines += buf.count(b"\n", 0, end)
         i = buf.find(needle, 0, end)
         while i >= 0:
             start = buf.rfind(b"\n", 0, i) + 1
