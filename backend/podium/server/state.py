@@ -1,0 +1,480 @@
+"""The server's core state, driven from ONE worker thread (`Core.run_tick` and the agent actions).
+
+Everything here is synchronous and blocking (SQLite, git, process signals); `PodiumServer` calls
+it through a single-thread executor so store access is serialised and the event loop never
+blocks. The result of a tick is a plain `TickResult` the server turns into notifications.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from podium.errors import InvalidInput, PodiumError
+from podium.settings import Settings
+from podium.store import Store
+from podium.views.cards import fallback_agent_limit, render_card
+from podium.views.status import PlanFigure, StatusBar, StatusInputs, render_status_bar
+
+log = logging.getLogger(__name__)
+
+#: how often figures that need queries (plan window, API spend) are recomputed at most / at least
+STATUS_FIGURES_MIN_S = 0.5
+STATUS_FIGURES_MAX_S = 2.0
+#: limits are evaluated after every ingest that wrote entries and at least this often
+LIMITS_EVERY_S = 1.0
+#: safety net: every agent's usage is re-queried this often even without activity
+USAGE_REFRESH_S = 5.0
+
+ALERT_LEVEL = {"warning": "warning", "critical": "critical", "exceeded": "critical"}
+
+
+@dataclass
+class TickResult:
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    status: StatusBar | None = None
+    logs: list[str] = field(default_factory=list)
+
+
+def local_midnight(now: float) -> float:
+    dt = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return dt.timestamp()
+
+
+def local_month_start(now: float) -> float:
+    dt = datetime.fromtimestamp(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return dt.timestamp()
+
+
+class Core:
+    """Store, ingestor, agent manager and limits engine behind one thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        workspace: Path,
+        settings: Settings,
+        *,
+        on_agent_change: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.settings = settings
+        self.on_agent_change = on_agent_change
+        self.manager: Any | None = None
+        self.manager_error: PodiumError | None = None
+        self.limits: Any | None = None
+        self.limits_error: str | None = None
+        from podium.usage.ingest import Ingestor
+        from podium.usage.queries import default_prices
+
+        self.prices = default_prices()
+        self.ingestor = Ingestor(store, claude_config_dirs=settings.claudeConfigDirs or None)
+        self.usage: dict[str, Any] = {}
+        self.sent_cards: dict[str, dict[str, Any]] = {}
+        self.stop_reasons: dict[str, str] = {}
+        self._changed: set[str] = set()
+        self._changed_lock = threading.Lock()
+        self._figures: dict[str, Any] = {}
+        self._figures_at = 0.0
+        self._limits_at = 0.0
+        self._usage_at = 0.0
+        self._ingested_since_figures = False
+
+    # -- construction ---------------------------------------------------------------------------
+    def start_manager(self) -> None:
+        """Create the AgentManager (re-attaches to running agents); remember why if we can't."""
+        try:
+            from podium.agents import AgentManager
+
+            claude_dir = (self.settings.claudeConfigDirs or [None])[0]
+            self.manager = AgentManager(
+                self.store,
+                self.workspace,
+                worktree_dir=self.settings.worktreeDir,
+                claude_config_dir=claude_dir,
+                profiles=dict(self.settings.profiles) or None,
+                keep_running=self.settings.keepAgentsRunning,
+                on_change=self._agent_changed,
+            )
+        except PodiumError as exc:
+            self.manager_error = exc
+        except ImportError as exc:  # the agents package is not there yet
+            self.manager_error = PodiumError(f"agent sessions are unavailable: {exc}")
+
+    def start_limits(self) -> None:
+        try:
+            from podium.limits import LimitsEngine
+
+            self.limits = LimitsEngine(self.store, self.settings, self.prices)
+        except Exception as exc:  # keep serving without limits rather than not at all
+            self.limits = None
+            self.limits_error = f"limits engine unavailable: {exc}"
+
+    def update_settings(self, settings: Settings) -> list[str]:
+        notes: list[str] = []
+        old = self.settings
+        self.settings = settings
+        if self.limits is not None:
+            self.limits.update_settings(settings)
+        for key in ("worktreeDir", "claudeConfigDirs", "profiles", "keepAgentsRunning"):
+            if getattr(old, key) != getattr(settings, key):
+                notes.append(f"settings: {key} takes effect when the server restarts")
+        self._figures_at = 0.0
+        self._limits_at = 0.0
+        return notes
+
+    # -- agent changes (any thread) ---------------------------------------------------------------
+    def _agent_changed(self, agent: Any) -> None:
+        with self._changed_lock:
+            self._changed.add(agent.id)
+        if self.on_agent_change is not None:
+            self.on_agent_change(agent)
+
+    def _take_changed(self) -> set[str]:
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        return changed
+
+    def require_manager(self) -> Any:
+        if self.manager is None:
+            raise self.manager_error or PodiumError("agent sessions are unavailable")
+        return self.manager
+
+    # -- history ----------------------------------------------------------------------------------
+    def ingest_history(self) -> Any:
+        result = self.ingestor.run()
+        self._ingested_since_figures = True
+        return result
+
+    # -- cards ----------------------------------------------------------------------------------
+    def _limit_for(self, agent: Any, usage: Any) -> Any:
+        if self.limits is not None:
+            try:
+                return self.limits.agent_limit(agent, usage)
+            except Exception:
+                log.exception("agent_limit failed")
+        limit = agent.limit_usd or self.settings.limits.agentUSD
+        return fallback_agent_limit(limit, usage.cost_usd if usage else 0.0, self.settings.onLimit)
+
+    def card_for(self, agent: Any) -> dict[str, Any]:
+        usage = self.usage.get(agent.id)
+        if usage is None and self.manager is not None:
+            usage = self.usage[agent.id] = self.manager.usage(agent.id)
+        card = render_card(agent, usage, getattr(agent, "diff", None), self._limit_for(agent, usage))
+        stopped_by_limit = card["status"] == "stopped" and agent.id in self.stop_reasons
+        if stopped_by_limit:
+            card["statusReason"] = self.stop_reasons[agent.id]
+        return card
+
+    def fresh_card(self, agent_id: str) -> dict[str, Any]:
+        """The card after an action: re-read the agent and its usage, record it as sent."""
+        manager = self.require_manager()
+        self.usage[agent_id] = manager.usage(agent_id)
+        card = self.card_for(manager.get(agent_id))
+        self.sent_cards[agent_id] = card
+        return card
+
+    def all_cards(self) -> list[dict[str, Any]]:
+        if self.manager is None:
+            return []
+        return [self.card_for(a) for a in self.manager.list()]
+
+    # -- actions ----------------------------------------------------------------------------------
+    def spawn(self, **kwargs: Any) -> dict[str, Any]:
+        agent = self.require_manager().spawn(**kwargs)
+        return self.fresh_card(agent.id)
+
+    def pause(self, agent_id: str) -> dict[str, Any]:
+        self.require_manager().pause(agent_id)
+        return self.fresh_card(agent_id)
+
+    def resume(self, agent_id: str) -> dict[str, Any]:
+        manager = self.require_manager()
+        manager.resume(agent_id)
+        if self.limits is not None:
+            self.limits.user_resumed(agent_id)
+        return self.fresh_card(agent_id)
+
+    def stop(self, agent_id: str) -> dict[str, Any]:
+        self.require_manager().stop(agent_id)
+        self.stop_reasons.pop(agent_id, None)
+        return self.fresh_card(agent_id)
+
+    def remove(self, agent_id: str, *, delete_branch: bool, force: bool) -> str:
+        self.require_manager().remove(agent_id, delete_branch=delete_branch, force=force)
+        self.usage.pop(agent_id, None)
+        self.sent_cards.pop(agent_id, None)
+        self.stop_reasons.pop(agent_id, None)
+        return agent_id
+
+    def export(self, options: dict[str, Any]) -> dict[str, Any]:
+        try:
+            from podium.export import export_usage
+        except ImportError as exc:
+            raise PodiumError(f"export is unavailable: {exc}") from None
+        with self.store.lock:
+            return export_usage(self.store, options, workspace=self.workspace)
+
+    # -- the tick ---------------------------------------------------------------------------------
+    def run_tick(self, paths: set[str], *, force: bool = False) -> TickResult:
+        """Ingest changed log files, poll agents, evaluate limits; return what to push."""
+        out = TickResult()
+        now = time.time()
+        manager = self.manager
+        changed: set[str] = set()
+        ingested = False
+        if paths:
+            with self.store.lock:
+                res = self.ingestor.run(paths=sorted(paths))
+            if res.entries_written:
+                ingested = True
+                self._ingested_since_figures = True
+                if manager is not None:
+                    changed |= set(manager.note_activity(res.sessions, res.cwds))
+        if manager is not None:
+            changed |= set(manager.poll())
+            changed |= self._take_changed()
+            agents = {a.id: a for a in manager.list()}
+        else:
+            agents = {}
+        refresh_all = force or now - self._usage_at >= USAGE_REFRESH_S
+        if refresh_all:
+            self._usage_at = now
+        for agent_id in agents:
+            if refresh_all or agent_id in changed or agent_id not in self.usage:
+                with self.store.lock:
+                    self.usage[agent_id] = manager.usage(agent_id)  # type: ignore[union-attr]
+        # limits, after usage is fresh: act within the same tick as the crossing line
+        if self.limits is not None and (ingested or force or now - self._limits_at >= LIMITS_EVERY_S):
+            self._limits_at = now
+            acted = self._evaluate_limits(list(agents.values()), now, out)
+            if acted and manager is not None:
+                agents = {a.id: a for a in manager.list()}
+        # cards: send only what differs from the last payload sent
+        for agent_id, agent in agents.items():
+            card = self.card_for(agent)
+            if force or self.sent_cards.get(agent_id) != card:
+                self.sent_cards[agent_id] = card
+                out.cards.append(card)
+        for agent_id in list(self.sent_cards):
+            if agent_id not in agents:
+                del self.sent_cards[agent_id]
+                self.usage.pop(agent_id, None)
+                out.removed.append(agent_id)
+        out.status = self._status_bar(now, force=force)
+        return out
+
+    def _evaluate_limits(self, agents: list[Any], now: float, out: TickResult) -> bool:
+        assert self.limits is not None
+        try:
+            with self.store.lock:
+                events = self.limits.evaluate(agents, dict(self.usage), now=now)
+        except Exception as exc:
+            log.exception("limits evaluate failed")
+            out.logs.append(f"limits: evaluation failed: {exc}")
+            return False
+        acted = False
+        for event in events:
+            action = event.action
+            done = None
+            if action in ("pause", "stop") and event.agent_id and self.manager is not None:
+                try:
+                    agent = self.manager.get(event.agent_id)
+                    live = str(agent.status) not in ("stopped", "exited", "error")
+                    if action == "pause" and live and str(agent.status) != "paused":
+                        self.manager.pause(event.agent_id, reason=f"paused by limit: {event.message}")
+                        done = "pause"
+                    elif action == "stop" and live:
+                        self.stop_reasons[event.agent_id] = f"stopped by limit: {event.message}"
+                        self.manager.stop(event.agent_id)
+                        done = "stop"
+                    acted = acted or done is not None
+                except PodiumError as exc:
+                    out.logs.append(f"limits: cannot {action} {event.agent_id}: {exc}")
+            elif action == "warn":
+                done = "warn"
+            if getattr(event, "alert", True):
+                out.alerts.append(
+                    {
+                        "level": ALERT_LEVEL.get(event.level, "warning"),
+                        "message": event.message,
+                        "agentId": event.agent_id,
+                        "scope": event.scope,
+                        "scopeKey": event.scope_key,
+                        "action": done or action,
+                        "used": round(float(event.used), 6),
+                        "limit": float(event.limit),
+                        "pct": round(float(event.pct), 2),
+                    }
+                )
+        return acted
+
+    # -- status bar -------------------------------------------------------------------------------
+    def _refresh_figures(self, now: float, agents_working: bool) -> None:
+        from podium.usage.queries import totals
+
+        figures: dict[str, Any] = {}
+        midnight_ms = int(local_midnight(now) * 1000)
+        with self.store.lock:
+            today = totals(self.store, since_ms=midnight_ms, prices=self.prices)
+            figures["today"] = today
+            plan = None
+            if self.limits is not None:
+                try:
+                    plan = self.limits.plan_status(now=now, agents_working=agents_working)
+                    figures["api"] = self.limits.api_spend(now=now)
+                except Exception:
+                    log.exception("plan_status/api_spend failed")
+            if "api" not in figures:
+                figures["api"] = self._api_spend_fallback(now, today.cost_usd)
+        figures["plan_status"] = plan
+        self._figures = figures
+
+    def _api_spend_fallback(self, now: float, today_all: float) -> tuple[float, float]:
+        """Without the limits engine: API spend = api-source agents' usage (all in api mode)."""
+        from podium.usage.queries import totals
+
+        month_ms = int(local_month_start(now) * 1000)
+        midnight_ms = int(local_midnight(now) * 1000)
+        if self.settings.authMode == "api":
+            month = totals(self.store, since_ms=month_ms, prices=self.prices).cost_usd
+            return today_all, month
+        api_agents = [a for a in (self.manager.list() if self.manager else []) if a.source == "api"]
+        if not api_agents:
+            return 0.0, 0.0
+        sessions = [a.claude_session_id for a in api_agents if a.claude_session_id]
+        cwds = [a.worktree for a in api_agents]
+        day = totals(self.store, since_ms=midnight_ms, session_ids=sessions, cwd_prefixes=cwds,
+                     prices=self.prices).cost_usd  # fmt: skip
+        month = totals(self.store, since_ms=month_ms, session_ids=sessions, cwd_prefixes=cwds,
+                       prices=self.prices).cost_usd  # fmt: skip
+        return day, month
+
+    def status_inputs(self, now: float, cards: list[dict[str, Any]]) -> StatusInputs:
+        plan_status = self._figures.get("plan_status")
+        headline = None
+        if plan_status is not None:
+            window = plan_status.five_hour or plan_status.seven_day
+            if window is not None:
+                headline = PlanFigure(
+                    window=window.window, used_pct=window.used_pct, source=window.source,
+                    observed_at=window.observed_at, stale=window.stale,
+                    stale_reason=window.stale_reason,
+                )  # fmt: skip
+        api_today, api_month = self._figures.get("api", (0.0, 0.0))
+        today = self._figures.get("today")
+        limits = self.settings.limits
+        budget_pcts = []
+        if limits.dailyUSD:
+            budget_pcts.append(100.0 * api_today / limits.dailyUSD)
+        if limits.monthlyUSD:
+            budget_pcts.append(100.0 * api_month / limits.monthlyUSD)
+        return StatusInputs(
+            mode=self.settings.authMode,
+            cards=cards,
+            plan=headline,
+            api_today_usd=api_today,
+            api_month_usd=api_month,
+            today_usd=today.cost_usd if today is not None else 0.0,
+            budget_pcts=budget_pcts,
+            warning_at=self.settings.warningAt,
+            critical_at=self.settings.criticalAt,
+            now=now,
+        )
+
+    def _status_bar(self, now: float, *, force: bool) -> StatusBar:
+        age = now - self._figures_at
+        if (
+            force
+            or not self._figures
+            or age >= STATUS_FIGURES_MAX_S
+            or (self._ingested_since_figures and age >= STATUS_FIGURES_MIN_S)
+        ):
+            working = any(c.get("status") == "working" for c in self.sent_cards.values())
+            self._refresh_figures(now, working)
+            self._figures_at = now
+            self._ingested_since_figures = False
+        cards = sorted(self.sent_cards.values(), key=lambda c: (c.get("startedAt") or 0))
+        return render_status_bar(self.status_inputs(now, cards))
+
+    def usage_summary(self) -> dict[str, Any]:
+        from podium.views.cards import usage_payload
+
+        now = time.time()
+        working = any(c.get("status") == "working" for c in self.sent_cards.values())
+        self._refresh_figures(now, working)
+        self._figures_at = now
+        plan_status = self._figures.get("plan_status")
+        api_today, api_month = self._figures["api"]
+        cards = self.all_cards()
+        limits = self.settings.limits
+        return {
+            "mode": self.settings.authMode,
+            "generatedAt": int(now * 1000),
+            "plan": _plan_dict(plan_status) if plan_status is not None else None,
+            "api": {"todayUSD": round(api_today, 6), "monthUSD": round(api_month, 6)},
+            "today": usage_payload(self._figures.get("today")),
+            "limits": {
+                "agentUSD": limits.agentUSD, "sessionUSD": limits.sessionUSD,
+                "dailyUSD": limits.dailyUSD, "monthlyUSD": limits.monthlyUSD,
+                "onLimit": self.settings.onLimit,
+            },
+            "agents": [
+                {k: c[k] for k in ("agentId", "name", "status", "source", "usage", "limit")}
+                for c in cards
+            ],
+        }
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop agents (unless configured to outlive us), flush and close the store."""
+        if self.manager is not None:
+            try:
+                self.manager.close()
+            except Exception:
+                log.exception("closing the agent manager failed")
+        try:
+            with self.store.lock:
+                self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception:
+            log.exception("store checkpoint failed")
+
+
+def _plan_dict(plan_status: Any) -> dict[str, Any]:
+    if hasattr(plan_status, "as_dict"):
+        return plan_status.as_dict()
+
+    def window(w: Any) -> dict[str, Any] | None:
+        if w is None:
+            return None
+        return {
+            "usedPct": round(w.used_pct, 2), "source": w.source,
+            "observedAt": int(w.observed_at * 1000),
+            "resetsAt": int(w.resets_at * 1000) if w.resets_at is not None else None,
+            "stale": w.stale, "staleReason": w.stale_reason,
+        }  # fmt: skip
+
+    return {
+        "plan": plan_status.plan,
+        "fiveHour": window(plan_status.five_hour),
+        "sevenDay": window(plan_status.seven_day),
+        "burnUSDPerHour": plan_status.burn_usd_per_hour,
+        "tokensPerMin": plan_status.tokens_per_min,
+        "projectedUSDAtWindowEnd": plan_status.projected_usd_at_window_end,
+        "minutesToLimit": plan_status.minutes_to_limit,
+    }
+
+
+def check_agent_id(agent_id: str) -> str:
+    if not agent_id:
+        raise InvalidInput("agentId must not be empty", field="agentId")
+    return agent_id

@@ -1,0 +1,169 @@
+"""State → the `podium/statusBar` payload (text, markdown tooltip, severity) of docs/protocol.md.
+
+Text by auth mode (seed 004): subscription `Plan: 67%`; api `$2.47 today`; both
+`Plan: 67% | API: $2.47`; proxy `Proxy: $1.20 today` (API-equivalent cost of everything routed
+through the proxy today: a proxy such as ccflare spreads requests over several accounts, so no
+single plan % applies). Agent counts come first when agents exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from podium.views.format import (
+    format_agent_usage,
+    format_duration_coarse,
+    format_pct,
+    format_usd,
+)
+
+
+@dataclass(frozen=True)
+class PlanFigure:
+    """The plan window shown in the status bar (mirrors limits.PlanWindow)."""
+
+    window: str  # five_hour | seven_day
+    used_pct: float
+    source: str  # official | oauth | estimate
+    observed_at: float  # epoch s
+    stale: bool = False
+    stale_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusInputs:
+    mode: str
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    plan: PlanFigure | None = None
+    api_today_usd: float = 0.0
+    api_month_usd: float = 0.0
+    today_usd: float = 0.0  # all usage today, API-equivalent (proxy mode)
+    budget_pcts: list[float] = field(default_factory=list)  # daily/monthly/session, 0..100+
+    warning_at: float = 0.8
+    critical_at: float = 0.95
+    now: float = 0.0  # epoch s
+
+
+@dataclass(frozen=True)
+class StatusBar:
+    text: str
+    tooltip: str
+    severity: str  # ok | warning | error
+    mode: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+_WINDOW_LABEL = {"five_hour": "5-hour", "seven_day": "7-day"}
+
+
+def plan_text(plan: PlanFigure | None) -> str:
+    if plan is None:
+        return "Plan: n/a"
+    return f"Plan: {'~' if plan.stale else ''}{format_pct(plan.used_pct)}"
+
+
+def mode_text(state: StatusInputs) -> str:
+    if state.mode == "api":
+        return f"{format_usd(state.api_today_usd)} today"
+    if state.mode == "both":
+        return f"{plan_text(state.plan)} | API: {format_usd(state.api_today_usd)}"
+    if state.mode == "proxy":
+        return f"Proxy: {format_usd(state.today_usd)} today"
+    return plan_text(state.plan)
+
+
+def agent_counts_text(cards: list[dict[str, Any]]) -> str:
+    if not cards:
+        return ""
+    parts = [f"{len(cards)} agent{'s' if len(cards) != 1 else ''}"]
+    waiting = sum(1 for c in cards if c.get("status") == "waiting")
+    paused = sum(1 for c in cards if c.get("status") == "paused")
+    if waiting:
+        parts.append(f"{waiting} waiting")
+    if paused:
+        parts.append(f"{paused} paused")
+    return " | ".join(parts)
+
+
+def severity_of(state: StatusInputs) -> str:
+    pcts = list(state.budget_pcts)
+    if state.plan is not None and state.mode in ("subscription", "both"):
+        pcts.append(state.plan.used_pct)
+    for card in state.cards:
+        limit = card.get("limit")
+        if limit:
+            pcts.append(float(limit.get("usedPct", 0.0)))
+    if any(c.get("status") == "error" for c in state.cards) or any(p >= 100.0 for p in pcts):
+        return "error"
+    paused_by_limit = any(
+        c.get("status") in ("paused", "stopped") and "limit" in (c.get("statusReason") or "")
+        for c in state.cards
+    )
+    if paused_by_limit or any(p >= 100.0 * state.warning_at for p in pcts):
+        return "warning"
+    return "ok"
+
+
+def _md_cell(text: str) -> str:
+    """Keep user text (agent names) from breaking the markdown table."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def tooltip_text(state: StatusInputs) -> str:
+    lines: list[str] = []
+    if state.mode in ("subscription", "both"):
+        plan = state.plan
+        if plan is None:
+            lines.append("**Plan** no figure yet")
+        else:
+            age = format_duration_coarse(state.now - plan.observed_at) if state.now else "?"
+            label = "estimate" if plan.source == "estimate" else f"{plan.source}, {age} ago"
+            line = (
+                f"**Plan** {format_pct(plan.used_pct)} of the "
+                f"{_WINDOW_LABEL.get(plan.window, plan.window)} window ({label})"
+            )
+            if plan.stale:
+                line += f" — stale: {_md_cell(plan.stale_reason or 'old figure')}"
+            lines.append(line)
+    if state.mode in ("api", "both"):
+        lines.append(
+            f"**API** {format_usd(state.api_today_usd)} today, "
+            f"{format_usd(state.api_month_usd)} this month"
+        )
+    if state.mode == "proxy":
+        lines.append(
+            f"**Proxy** {format_usd(state.today_usd)} today (API-equivalent cost of all usage)"
+        )
+    if state.cards:
+        lines.append("")
+        lines.append("| Agent | Status | For | Changes | Usage |")
+        lines.append("|---|---|---|---|---|")
+        for card in state.cards:
+            since = (card.get("statusSince") or 0) / 1000.0
+            diff = card.get("diff") or {}
+            status = str(card.get("status"))
+            if card.get("statusReason") and status in ("paused", "stopped", "error"):
+                status += f" ({_md_cell(card['statusReason'])})"
+            lines.append(
+                f"| {_md_cell(str(card.get('name')))} | {status} | "
+                f"{format_duration_coarse(state.now - since) if since else '-'} | "
+                f"+{diff.get('added', 0)} −{diff.get('removed', 0)} | "
+                f"{format_agent_usage(str(card.get('source')), card.get('usage') or {})} |"
+            )
+    else:
+        lines.append("")
+        lines.append("No agents.")
+    return "\n".join(lines)
+
+
+def render_status_bar(state: StatusInputs) -> StatusBar:
+    counts = agent_counts_text(state.cards)
+    text = mode_text(state)
+    if counts:
+        text = f"{counts} | {text}"
+    return StatusBar(
+        text=text, tooltip=tooltip_text(state), severity=severity_of(state), mode=state.mode
+    )
