@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -41,14 +41,10 @@ def encode_cwd(cwd: str) -> str:
 
 def parse_timestamp_ms(value: str) -> int:
     """ISO 8601 (`2026-10-03T09:14:05.870Z`) → ms since epoch."""
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    dt = datetime.fromisoformat(value)
+    dt = datetime.fromisoformat(value)  # accepts the trailing Z since Python 3.11
     if dt.tzinfo is None:  # Claude Code always writes UTC; be lenient with old files
-        from datetime import UTC
-
         dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    return round(dt.timestamp() * 1000)
 
 
 def _int(value: object, field: str) -> int:
@@ -103,19 +99,19 @@ class ClaudeCodeAdapter:
 
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         obj = orjson.loads(line)
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise LineError("line is not a JSON object")
         message = obj.get("message")
-        if not isinstance(message, dict):
+        if type(message) is not dict:
             return None
         usage = message.get("usage")
-        if not isinstance(usage, dict):
+        if type(usage) is not dict:
             return None
         model = message.get("model")
         if model == SYNTHETIC_MODEL:
             return None
         ts_raw = obj.get("timestamp")
-        if not isinstance(ts_raw, str):
+        if type(ts_raw) is not str:
             raise LineError("usage line without a timestamp")
         try:
             ts = parse_timestamp_ms(ts_raw)
@@ -123,14 +119,26 @@ class ClaudeCodeAdapter:
             raise LineError(f"bad timestamp {ts_raw!r}") from exc
         if "input_tokens" not in usage or "output_tokens" not in usage:
             raise LineError("usage without input_tokens/output_tokens")
-        message_id = message.get("id") if isinstance(message.get("id"), str) else None
-        request_id = obj.get("requestId") if isinstance(obj.get("requestId"), str) else None
+        i = usage["input_tokens"]
+        o = usage["output_tokens"]
+        cc = usage.get("cache_creation_input_tokens", 0)
+        cr = usage.get("cache_read_input_tokens", 0)
+        if not (type(i) is int and type(o) is int and type(cc) is int and type(cr) is int):
+            i, o = _int(i, "input_tokens"), _int(o, "output_tokens")
+            cc, cr = _int(cc, "cache_creation"), _int(cr, "cache_read")
+        message_id = message.get("id")
+        request_id = obj.get("requestId")
         # ccusage 20.0.24 never deduplicates a line lacking either id (verified against the
         # binary, tests/fixtures/README.md): each such line counts once, keyed by position
-        key = f"{message_id}:{request_id}" if message_id and request_id else f"@{log.path}:{offset}"
+        if type(message_id) is str and type(request_id) is str and message_id and request_id:
+            key = f"{message_id}:{request_id}"
+        else:
+            key = f"@{log.path}:{offset}"
+            message_id = message_id if type(message_id) is str else None
+            request_id = request_id if type(request_id) is str else None
         split = usage.get("cache_creation")
         cache_5m = cache_1h = None
-        if isinstance(split, dict):
+        if type(split) is dict:
             cache_5m = _int(split.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
             cache_1h = _int(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
         cost = obj.get("costUSD")
@@ -138,23 +146,15 @@ class ClaudeCodeAdapter:
         session_id = obj.get("sessionId")
         speed = usage.get("speed")
         return UsageEntry(
-            key=key,
-            ts=ts,
-            session_id=session_id if isinstance(session_id, str) else None,
-            cwd=cwd if isinstance(cwd, str) else None,
-            project=log.project,
-            model=model if isinstance(model, str) else None,
-            input=_int(usage.get("input_tokens"), "input_tokens"),
-            output=_int(usage.get("output_tokens"), "output_tokens"),
-            cache_create=_int(usage.get("cache_creation_input_tokens"), "cache_creation"),
-            cache_read=_int(usage.get("cache_read_input_tokens"), "cache_read"),
-            cache_5m=cache_5m,
-            cache_1h=cache_1h,
-            message_id=message_id,
-            request_id=request_id,
-            cost_logged=float(cost) if isinstance(cost, int | float) else None,
-            speed=speed if isinstance(speed, str) else None,
-        )
+            key, ts,
+            session_id if type(session_id) is str else None,
+            cwd if type(cwd) is str else None,
+            log.project,
+            model if type(model) is str else None,
+            i, o, cc, cr, cache_5m, cache_1h, message_id, request_id,
+            float(cost) if type(cost) in (int, float) else None,
+            speed if type(speed) is str else None,
+        )  # fmt: skip
 
 
 def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
