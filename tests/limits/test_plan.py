@@ -1,0 +1,187 @@
+"""Plan windows: official statusLine figures, sanitising, staleness, the store estimate."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from podium.limits import LimitsEngine, plans
+from podium.limits.statusline import build_line
+from podium.settings import Settings, parse_settings
+from podium.usage.queries import totals
+
+from .helpers import NOW, Feed, make_agent
+
+
+def payload(five=None, seven=None, **extra) -> dict:
+    rate_limits = {}
+    if five is not None:
+        rate_limits["five_hour"] = five
+    if seven is not None:
+        rate_limits["seven_day"] = seven
+    return {"session_id": "sess-1", "model": {"id": "claude-sonnet-4-5", "display_name": "Sonnet 4.5"},
+            "cost": {"total_cost_usd": 0.42}, "rate_limits": rate_limits, **extra}  # fmt: skip
+
+
+def test_statusline_67_is_recorded_and_reported_as_official(feed: Feed) -> None:
+    db = str(feed.store.path)
+    line = build_line(payload({"used_percentage": 67, "resets_at": NOW + 3600},
+                              {"used_percentage": 12.5, "resets_at": NOW + 5 * 86400}), db=db,
+                      now=NOW)  # fmt: skip
+    assert line.startswith("Sonnet 4.5 | session $0.42 | today $0.00")
+    assert line.endswith("Plan: 67%")
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW + 30)
+    assert status.five_hour is not None
+    assert (status.five_hour.used_pct, status.five_hour.source) == (67.0, "official")
+    assert status.five_hour.resets_at == NOW + 3600
+    assert status.five_hour.stale is False and status.five_hour.stale_reason is None
+    assert status.seven_day is not None and status.seven_day.used_pct == 12.5
+    assert status.as_dict()["fiveHour"]["usedPct"] == 67.0
+
+
+@pytest.mark.parametrize(
+    "bogus",
+    [
+        {"used_percentage": 1_795_400_000, "resets_at": NOW + 3600},  # the epoch bug
+        {"used_percentage": 101.5, "resets_at": NOW + 3600},
+        {"used_percentage": -3, "resets_at": NOW + 3600},
+        {"used_percentage": math.nan, "resets_at": NOW + 3600},
+        {"used_percentage": "NaN", "resets_at": NOW + 3600},
+        {"used_percentage": 40, "resets_at": NOW - 1},  # reset already past
+        {"used_percentage": True, "resets_at": NOW + 3600},
+        {"used_percentage": None},
+        "67",
+    ],
+)
+def test_bogus_values_are_ignored(feed: Feed, bogus) -> None:
+    assert plans.sanitize_rate_limits({"five_hour": bogus}, NOW) == []
+    build_line(payload(bogus), db=str(feed.store.path), now=NOW)
+    assert feed.store.conn.execute("SELECT COUNT(*) FROM plan_snapshots").fetchone()[0] == 0
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW)
+    assert status.five_hour is not None and status.five_hour.source == "estimate"
+
+
+def test_a_bogus_value_does_not_replace_a_good_one(feed: Feed) -> None:
+    db = str(feed.store.path)
+    build_line(payload({"used_percentage": 67, "resets_at": NOW + 3600}), db=db, now=NOW)
+    line = build_line(payload({"used_percentage": NOW, "resets_at": NOW + 3600}), db=db,
+                      now=NOW + 5)  # fmt: skip
+    assert line.endswith("Plan: 67%")
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW + 10)
+    assert status.five_hour.used_pct == 67.0
+
+
+def test_values_up_to_101_are_kept_and_capped() -> None:
+    (fig,) = plans.sanitize_rate_limits({"five_hour": {"used_percentage": 100.6}}, NOW)
+    assert fig.used_pct == 100.0 and fig.resets_at is None
+
+
+def test_repeated_identical_payloads_are_stored_once_a_minute(feed: Feed) -> None:
+    figure = [plans.Figure("five_hour", 67.0, NOW + 3600)]
+    for i in range(10):
+        plans.record_snapshots(feed.store, "official", figure, now=NOW + i)
+    assert plans.record_snapshots(feed.store, "official", figure, now=NOW + 61) == 1
+    assert plans.record_snapshots(
+        feed.store, "official", [plans.Figure("five_hour", 68.0, NOW + 3600)], now=NOW + 62) == 1
+    assert feed.store.conn.execute("SELECT COUNT(*) FROM plan_snapshots").fetchone()[0] == 3
+
+
+def test_stale_while_agents_work_after_10_minutes(feed: Feed) -> None:
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 67.0, NOW + 4 * 3600)], now=NOW)  # fmt: skip
+    engine = LimitsEngine(feed.store, Settings())
+    fresh = engine.plan_status(now=NOW + 9 * 60, agents_working=True).five_hour
+    assert fresh.stale is False
+    idle = engine.plan_status(now=NOW + 14 * 60, agents_working=False).five_hour
+    assert idle.stale is False  # nobody works: the figure still holds
+    stale = engine.plan_status(now=NOW + 14 * 60, agents_working=True).five_hour
+    assert stale.stale is True and stale.used_pct == 67.0 and stale.source == "official"
+    assert stale.stale_reason == "official figure is 14 min old while agents work"
+
+
+def test_stale_after_the_window_reset(feed: Feed) -> None:
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 67.0, NOW + 600)], now=NOW)  # fmt: skip
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW + 601)
+    assert status.five_hour.stale is True
+    assert "predates the 5-hour window reset" in status.five_hour.stale_reason
+    line = build_line({}, db=str(feed.store.path), now=NOW + 601)
+    assert line.endswith("Plan: ~67%")
+
+
+def test_stale_without_reset_time_after_a_window_length(feed: Feed) -> None:
+    plans.record_snapshots(feed.store, "official", [plans.Figure("five_hour", 50.0, None)],
+                           now=NOW)  # fmt: skip
+    engine = LimitsEngine(feed.store, Settings())
+    assert engine.plan_status(now=NOW + 4 * 3600).five_hour.stale is False
+    late = engine.plan_status(now=NOW + 6 * 3600).five_hour
+    assert late.stale and "older than the 5-hour window" in late.stale_reason
+
+
+def test_a_fresh_oauth_figure_beats_a_stale_official_one(feed: Feed) -> None:
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 67.0, NOW + 3600)], now=NOW - 1800)  # fmt: skip
+    plans.record_snapshots(feed.store, "oauth", [plans.Figure("five_hour", 71.0, NOW + 3600)],
+                           now=NOW - 60)  # fmt: skip
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW, agents_working=True)
+    assert (status.five_hour.source, status.five_hour.used_pct) == ("oauth", 71.0)
+
+
+def test_estimate_from_the_store_against_the_plan_table(feed: Feed) -> None:
+    agent = make_agent()
+    for i in range(4):
+        feed.spend(0.02, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 3000 + i * 600)
+    settings, _ = parse_settings({"plan": "pro"})
+    status = LimitsEngine(feed.store, settings).plan_status(now=NOW)
+    five = status.five_hour
+    assert five.source == "estimate" and five.stale is False
+    # pro: 19k tokens (input + output) per 5 h: 80,000 input tokens → 421 %
+    assert five.used_pct == pytest.approx(100 * 80_000 / 19_000)
+    block_start = (int(NOW * 1000) - 3_000_000) // 3_600_000 * 3_600_000
+    assert five.resets_at == (block_start + 5 * 3_600_000) / 1000
+    # burn rate over the block's first → last entry: $0.08 spent over 30 minutes
+    assert status.burn_usd_per_hour == pytest.approx(0.08 / 0.5)
+    assert status.tokens_per_min == pytest.approx(80_000 / 30)
+    left_min = (block_start + 5 * 3_600_000 - NOW * 1000) / 60_000
+    assert status.projected_usd_at_window_end == pytest.approx(0.08 + 0.16 / 60 * left_min)
+    assert status.seven_day is None  # no weekly limits configured
+    # user overrides of the plan table
+    custom, _ = parse_settings({"plan": "custom", "planLimits": {"custom": {
+        "tokens": 0, "messages": 0, "costUSD": 0.16, "weeklyCostUSD": 1.6}}})  # fmt: skip
+    status = LimitsEngine(feed.store, custom).plan_status(now=NOW)
+    assert status.five_hour.used_pct == pytest.approx(50.0)
+    assert status.seven_day.source == "estimate"
+    assert status.seven_day.used_pct == pytest.approx(5.0)
+    assert status.minutes_to_limit == pytest.approx((0.16 - 0.08) / (0.16 / 60))
+
+
+def test_minutes_to_limit_scales_the_official_figure(feed: Feed) -> None:
+    agent = make_agent()
+    feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 3600)
+    feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 60)
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 25.0, NOW + 3600)], now=NOW)  # fmt: skip
+    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW)
+    burn = totals(feed.store).cost_usd / (59 / 60)
+    assert status.burn_usd_per_hour == pytest.approx(burn)
+    # 25 % ↔ $0.10, so $0.30 to go at `burn` $/h
+    assert status.minutes_to_limit == pytest.approx(0.30 / burn * 60)
+
+
+def test_plan_thresholds_alert_once_per_window_without_action(feed: Feed) -> None:
+    engine = LimitsEngine(feed.store, Settings(onLimit="stop"))
+    agent = make_agent()
+    for pct, now in ((70, NOW), (85, NOW + 60), (86, NOW + 120), (100, NOW + 180)):
+        plans.record_snapshots(feed.store, "official",
+                               [plans.Figure("five_hour", pct, NOW + 3600)], now=now)  # fmt: skip
+        events = engine.evaluate([agent], {}, now=now)
+        levels = [(e.scope, e.level, e.action) for e in events]
+        expected = {70: [], 85: [("plan", "warning", None)], 86: [],
+                    100: [("plan", "exceeded", None)]}[pct]  # fmt: skip
+        assert levels == expected
+    # the next window (a new reset time) re-arms
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 90, NOW + 5 * 3600)], now=NOW + 3700)  # fmt: skip
+    events = engine.evaluate([agent], {}, now=NOW + 3700)
+    assert [(e.scope_key, e.level) for e in events] == [("five_hour", "warning")]
