@@ -5,7 +5,6 @@ from __future__ import annotations
 import psutil
 import pytest
 from pygls.exceptions import JsonRpcException
-
 from tests.server.conftest import fake_command
 
 

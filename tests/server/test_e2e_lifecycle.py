@@ -1,0 +1,93 @@
+"""Lifecycle: disconnect without shutdown, TCP transport, limit actions wired through the server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+
+import psutil
+from tests.server.conftest import fake_command
+
+from podium.server.client import PodiumClient
+
+
+async def test_client_disconnect_ends_server_and_stops_agents(start_server):
+    client = await start_server()
+    card = await client.request("podium/spawnAgent", {"task": "t", "command": fake_command(),
+                                                      "profile": "fake"})  # fmt: skip
+    pid = card["pid"]
+    assert psutil.pid_exists(pid)
+    server = client.process
+    assert server is not None
+    server.stdin.close()  # the editor went away: no shutdown, no exit
+    await asyncio.wait_for(server.wait(), 30)
+
+    def gone() -> bool:
+        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+    for _ in range(100):
+        if gone():
+            break
+        await asyncio.sleep(0.1)
+    assert gone()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_tcp_transport(git_repo, server_env, tmp_path):
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "podium", "serve", "--tcp", f"127.0.0.1:{port}",
+        cwd=git_repo, env=server_env, stderr=open(tmp_path / "tcp.log", "wb"),  # noqa: SIM115
+    )  # fmt: skip
+    client = PodiumClient()
+    try:
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        await client.initialize_podium(git_repo, {"authMode": "api"})
+        status = await client.wait_for(client.latest_status)
+        assert status["text"].endswith("today")
+        assert await client.request("podium/listAgents", {}) == {"agents": []}
+        await asyncio.wait_for(client.shutdown_async(None), 30)
+        client.exit(None)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_agent_budget_pauses_with_reason_and_alert(start_server):
+    client = await start_server({"authMode": "api", "onLimit": "pause"})
+    card = await client.request("podium/spawnAgent", {
+        "task": "spend", "profile": "fake", "command": fake_command(0.2), "limitUSD": 0.02,
+        "env": {"ANTHROPIC_API_KEY": "fake"}})  # fmt: skip
+    agent_id = card["agentId"]
+    paused = await client.wait_for(
+        lambda: (c := client.latest_cards().get(agent_id)) and c["status"] == "paused" and c,
+        timeout=30,
+    )
+    assert "limit" in (paused["statusReason"] or "")
+    assert paused["limit"]["limitUSD"] == 0.02 and paused["limit"]["usedPct"] >= 100
+    assert psutil.Process(paused["pid"]).status() == psutil.STATUS_STOPPED
+    alert = await client.wait_for(
+        lambda: next((a for a in client.alerts if a["action"] == "pause"), None))
+    assert alert["agentId"] == agent_id and alert["scope"] == "agent"
+    assert alert["level"] == "critical"
+    await client.wait_for(lambda: any("Podium:" in m for _t, m in client.show_messages))
+    status = await client.wait_for(
+        lambda: (s := client.latest_status()) and "1 paused" in s["text"] and s)
+    assert status["severity"] in ("warning", "error")
+    # a user resume is honoured: not paused again right away
+    resumed = await client.request("podium/resumeAgent", {"agentId": agent_id})
+    assert resumed["status"] != "paused"
+    await asyncio.sleep(1.5)
+    assert client.latest_cards()[agent_id]["status"] != "paused"

@@ -1,0 +1,87 @@
+"""Status bar text by auth mode, settings changes, progress and settings warnings."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from tests.server.conftest import fake_command
+
+MODE_TEXT = {
+    "subscription": r"Plan: 67%",
+    "api": r"\$\d+\.\d\d today",
+    "both": r"Plan: 67% \| API: \$\d+\.\d\d",
+    "proxy": r"Proxy: \$\d+\.\d\d today",
+}
+
+
+def record_official_plan(env: dict[str, str], pct: float) -> None:
+    """What Claude Code does: run `podium statusline` with a payload carrying rate_limits."""
+    payload = {
+        "session_id": "s-1", "model": {"id": "claude-sonnet-4-5-20250929"},
+        "rate_limits": {"five_hour": {"used_percentage": pct,
+                                      "resets_at": int(time.time()) + 3600}},
+    }  # fmt: skip
+    subprocess.run([sys.executable, "-m", "podium", "statusline"], input=json.dumps(payload),
+                   env=env, text=True, capture_output=True, timeout=60, check=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["subscription", "api", "both", "proxy"])
+async def test_status_bar_text_follows_auth_mode(mode, start_server, server_env):
+    record_official_plan(server_env, 67)
+    client = await start_server({"authMode": mode})
+    status = await client.wait_for(client.latest_status)
+    assert status["mode"] == mode
+    assert re.fullmatch(MODE_TEXT[mode], status["text"]), status["text"]
+    assert status["severity"] in ("ok", "warning", "error")
+    assert "No agents." in status["tooltip"]
+    summary = await client.request("podium/usageSummary", {})
+    assert summary["mode"] == mode
+    if mode in ("subscription", "both"):
+        assert summary["plan"]["fiveHour"]["usedPct"] == 67
+        assert summary["plan"]["fiveHour"]["source"] == "official"
+        assert "official" in status["tooltip"]
+
+
+async def test_api_spend_grows_with_an_api_agent_and_settings_switch_modes(start_server):
+    client = await start_server({"authMode": "both"})
+    await client.wait_for(client.latest_status)
+    card = await client.request("podium/spawnAgent", {
+        "task": "batch job", "profile": "fake", "command": fake_command(0.2),
+        "env": {"ANTHROPIC_API_KEY": "fake"}})  # fmt: skip
+    assert card["source"] == "api"
+
+    def api_dollars():
+        status = client.latest_status() or {}
+        m = re.fullmatch(r"1 agent \| Plan: ~?(\d+%|n/a) \| API: \$(\d+\.\d\d)", status.get("text", ""))
+        return m and float(m.group(2)) > 0 and m
+
+    await client.wait_for(api_dollars, timeout=30)
+    summary = await client.request("podium/usageSummary", {})
+    assert summary["api"]["todayUSD"] > 0
+    assert summary["agents"][0]["source"] == "api"
+    assert "(API)" in client.latest_status()["tooltip"]
+
+    client.change_settings({"authMode": "proxy", "bogusKey": 1})
+    await client.wait_for(
+        lambda: re.fullmatch(r"1 agent \| Proxy: \$\d+\.\d\d today",
+                             (client.latest_status() or {}).get("text", "")))  # fmt: skip
+    await client.wait_for(lambda: any("bogusKey" in m for _t, m in client.log_messages))
+
+    client.change_settings({"authMode": "api"})
+    await client.wait_for(
+        lambda: re.fullmatch(r"1 agent \| \$\d+\.\d\d today",
+                             (client.latest_status() or {}).get("text", "")))  # fmt: skip
+
+
+async def test_history_ingest_reports_progress_and_settings_warnings(start_server):
+    client = await start_server({"authMode": "nope", "unknownThing": True})
+    await client.wait_for(lambda: any(p["kind"] == "end" for p in client.progress))
+    assert [p["kind"] for p in client.progress][:1] == ["begin"]
+    await client.wait_for(lambda: sum("settings:" in m for _t, m in client.log_messages) >= 2)
+    status = await client.wait_for(client.latest_status)
+    assert status["mode"] == "subscription"  # invalid value → default
