@@ -1,0 +1,174 @@
+"""Pure view functions: status bar text by mode, tooltip table, severity, cards, formatting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from podium.views.cards import render_card
+from podium.views.format import (
+    format_agent_usage,
+    format_duration,
+    format_duration_coarse,
+    format_tokens,
+    format_usd,
+)
+from podium.views.status import PlanFigure, StatusInputs, render_status_bar
+
+NOW = 1_800_000_000.0
+
+
+def card(name: str, status: str = "working", *, since: float = NOW - 125, source: str = "subscription",
+         messages: int = 23, cost: float = 0.32, reason: str | None = None, limit=None) -> dict:
+    return {
+        "agentId": f"ag-{name}", "name": name, "status": status, "statusSince": int(since * 1000),
+        "statusReason": reason, "startedAt": int((NOW - 600) * 1000), "source": source,
+        "usage": {"inputTokens": 40_000, "outputTokens": 5_000, "cacheCreationTokens": 0,
+                  "cacheReadTokens": 0, "costUSD": cost, "messages": messages},
+        "diff": {"added": 142, "removed": 38, "files": 3}, "limit": limit,
+    }  # fmt: skip
+
+
+PLAN = PlanFigure(window="five_hour", used_pct=67.2, source="official", observed_at=NOW - 60)
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("subscription", "Plan: 67%"),
+        ("api", "$2.47 today"),
+        ("both", "Plan: 67% | API: $2.47"),
+        ("proxy", "Proxy: $5.10 today"),
+    ],
+)
+def test_text_by_mode_without_agents(mode: str, expected: str) -> None:
+    state = StatusInputs(mode=mode, plan=PLAN, api_today_usd=2.468, api_month_usd=30.0,
+                         today_usd=5.1, now=NOW)  # fmt: skip
+    bar = render_status_bar(state)
+    assert bar.text == expected
+    assert bar.mode == mode
+    assert bar.severity == "ok"
+
+
+def test_agent_counts_prefix_and_waiting() -> None:
+    cards = [card("alpha", "waiting"), card("bravo", "waiting"), card("charlie", "working")]
+    bar = render_status_bar(StatusInputs(mode="subscription", cards=cards, plan=PLAN, now=NOW))
+    assert bar.text == "3 agents | 2 waiting | Plan: 67%"
+    one = render_status_bar(StatusInputs(mode="api", cards=[card("a", "paused")], now=NOW))
+    assert one.text == "1 agent | 1 paused | $0.00 today"
+
+
+def test_stale_and_missing_plan_figures() -> None:
+    stale = PlanFigure(window="five_hour", used_pct=67, source="official", observed_at=NOW - 900,
+                       stale=True, stale_reason="official figure is 15 min old while agents work")
+    bar = render_status_bar(StatusInputs(mode="both", plan=stale, api_today_usd=1, now=NOW))
+    assert bar.text == "Plan: ~67% | API: $1.00"
+    assert "stale: official figure is 15 min old" in bar.tooltip
+    assert render_status_bar(StatusInputs(mode="subscription", now=NOW)).text == "Plan: n/a"
+
+
+def test_estimate_is_labelled_in_tooltip() -> None:
+    est = PlanFigure(window="five_hour", used_pct=12, source="estimate", observed_at=NOW)
+    bar = render_status_bar(StatusInputs(mode="subscription", plan=est, now=NOW))
+    assert "(estimate)" in bar.tooltip
+    official = render_status_bar(StatusInputs(mode="subscription", plan=PLAN, now=NOW))
+    assert "(official, 1m ago)" in official.tooltip
+
+
+def test_tooltip_table_rows() -> None:
+    cards = [card("alpha"), card("bra|vo", "paused", source="api", reason="paused by limit: $5")]
+    bar = render_status_bar(StatusInputs(mode="both", cards=cards, plan=PLAN, now=NOW))
+    lines = bar.tooltip.splitlines()
+    assert "| Agent | Status | For | Changes | Usage |" in lines
+    assert "| alpha | working | 2m | +142 −38 | 23 msgs (Sub) |" in lines
+    assert "| bra\\|vo | paused (paused by limit: $5) | 2m | +142 −38 | 45K tok $0.32 (API) |" in lines
+
+
+def test_severity_levels() -> None:
+    high = PlanFigure(window="five_hour", used_pct=85, source="official", observed_at=NOW)
+    assert render_status_bar(StatusInputs(mode="subscription", plan=high, now=NOW)).severity == "warning"
+    full = PlanFigure(window="five_hour", used_pct=100, source="official", observed_at=NOW)
+    assert render_status_bar(StatusInputs(mode="subscription", plan=full, now=NOW)).severity == "error"
+    # plan % does not colour the api mode; a budget does
+    assert render_status_bar(StatusInputs(mode="api", plan=full, now=NOW)).severity == "ok"
+    assert render_status_bar(StatusInputs(mode="api", budget_pcts=[96], now=NOW)).severity == "warning"
+    limited = card("a", "paused", reason="paused by limit: agent $5.00 reached")
+    assert render_status_bar(StatusInputs(mode="api", cards=[limited], now=NOW)).severity == "warning"
+    assert render_status_bar(StatusInputs(mode="api", cards=[card("a", "error")], now=NOW)).severity == "error"
+    over = card("a", limit={"usedPct": 101, "limitUSD": 1, "action": "warn"})
+    assert render_status_bar(StatusInputs(mode="api", cards=[over], now=NOW)).severity == "error"
+
+
+@dataclass
+class FakeAgent:
+    id: str = "ag-1"
+    name: str = "alpha"
+    task: str = "Fix auth"
+    status: str = "working"
+    status_since: float = NOW
+    status_reason: str | None = None
+    started_at: float = NOW - 10
+    worktree: str = "/r/.podium/worktrees/alpha"
+    branch: str = "podium/alpha"
+    pid: int | None = 123
+    exit_code: int | None = None
+    profile: str = "fake"
+    source: str = "api"
+    model: str | None = None
+    limit_usd: float | None = None
+
+
+@dataclass
+class FakeUsage:
+    input: int = 10
+    output: int = 20
+    cache_create: int = 30
+    cache_read: int = 40
+    cost_usd: float = 0.1234567
+    messages: int = 2
+    models: list[str] = field(default_factory=lambda: ["claude-sonnet-4-5-20250929"])
+
+
+@dataclass
+class FakeDiff:
+    added: int = 5
+    removed: int = 1
+    files: int = 2
+
+
+@dataclass
+class FakeLimit:
+    usedPct: float = 2.469
+    limitUSD: float = 5.0
+    action: str = "pause"
+
+
+def test_render_card_fields() -> None:
+    c = render_card(FakeAgent(), FakeUsage(), FakeDiff(), FakeLimit())
+    assert c["agentId"] == "ag-1" and c["statusSince"] == int(NOW * 1000)
+    assert c["startedAt"] == int((NOW - 10) * 1000)
+    assert c["usage"] == {"inputTokens": 10, "outputTokens": 20, "cacheCreationTokens": 30,
+                          "cacheReadTokens": 40, "costUSD": 0.123457, "messages": 2}  # fmt: skip
+    assert c["diff"] == {"added": 5, "removed": 1, "files": 2}
+    assert c["limit"] == {"usedPct": 2.47, "limitUSD": 5.0, "action": "pause"}
+    assert c["model"] == "claude-sonnet-4-5-20250929"  # from usage when the agent has none
+    empty = render_card(FakeAgent(pid=None), None, None, None)
+    assert empty["usage"]["messages"] == 0 and empty["limit"] is None and empty["pid"] is None
+
+
+def test_render_card_matches_protocol_model() -> None:
+    from podium.server.protocol import AgentCard
+
+    c = render_card(FakeAgent(), FakeUsage(), FakeDiff(), FakeLimit())
+    assert AgentCard.model_validate(c).wire() == c
+
+
+def test_formatters() -> None:
+    assert [format_duration(s) for s in (0, 45, 60, 725, 3600, 7500, 90000)] == [
+        "0s", "45s", "1m", "12m", "1h", "2h 5m", "1d 1h"]  # fmt: skip
+    assert format_duration_coarse(30) == "<1m" and format_duration_coarse(120) == "2m"
+    assert [format_tokens(n) for n in (950, 1000, 1500, 45_000, 1_200_000, 12_000_000)] == [
+        "950", "1K", "1.5K", "45K", "1.2M", "12M"]  # fmt: skip
+    assert format_usd(2.468) == "$2.47" and format_usd(0) == "$0.00" and format_usd(0.001) == "<$0.01"
+    assert format_agent_usage("proxy", {"inputTokens": 500, "costUSD": 1}) == "500 tok $1.00 (Proxy)"
