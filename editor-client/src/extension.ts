@@ -1,0 +1,78 @@
+/** Podium for VS Code: starts `podium serve` and shows its status bar, agent cards and alerts. */
+import type * as vscode from 'vscode';
+import { alertModel, settingsQueryFor } from './common/alerts';
+import { RESTART_KEYS } from './common/settings';
+import { PodiumState } from './common/state';
+import * as api from './common/vscodeapi';
+import { Commands } from './commands';
+import type { Alert } from './protocol';
+import { ServerManager } from './server/client';
+import { AgentsViewProvider, AGENTS_VIEW_ID } from './panels/agentsViewProvider';
+import { statusBarForServer, statusBarFromPush, type StatusBarModel } from './views/statusBar';
+
+let server: ServerManager | undefined;
+
+function applyStatusBar(item: vscode.StatusBarItem, model: StatusBarModel): void {
+  if (!model.visible) {
+    item.hide();
+    return;
+  }
+  item.text = model.text;
+  item.tooltip = api.markdown(model.tooltip);
+  item.command = model.command;
+  item.backgroundColor = model.background
+    ? api.themeColor(model.background === 'error' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground')
+    : undefined;
+  item.accessibilityInformation = { label: `Podium: ${model.text.replace(/\$\([^)]*\)\s*/g, '')}` };
+  item.show();
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = api.createOutputChannel('Podium');
+  const state = new PodiumState();
+  const item = api.createStatusBarItem('podium.status', 'Podium');
+  const view = new AgentsViewProvider(context.extensionUri, state);
+
+  const showAlert = async (alert: Alert): Promise<void> => {
+    const model = alertModel(alert);
+    const choice = await api.showMessage(model.severity, model.message, ...model.actions);
+    if (choice === 'Resume' && alert.agentId) await api.executeCommand('podium.resumeAgent', alert.agentId);
+    if (choice === 'Open Card' && alert.agentId) {
+      await view.reveal();
+      view.focusAgent(alert.agentId);
+    }
+    if (choice === 'Raise Limit' || choice === 'Open Settings') {
+      await api.executeCommand('workbench.action.openSettings', settingsQueryFor(alert));
+    }
+  };
+
+  server = new ServerManager(state, output, (alert) => void showAlert(alert));
+  const commands = new Commands(server, state, view, output);
+
+  state.onChange((change) => {
+    if (change.kind === 'statusBar') applyStatusBar(item, statusBarFromPush(change.statusBar));
+    if (change.kind === 'server') applyStatusBar(item, statusBarForServer(change.server, state.statusBar));
+  });
+
+  const srv = server;
+  context.subscriptions.push(
+    output,
+    item,
+    view,
+    srv,
+    api.registerWebviewViewProvider(AGENTS_VIEW_ID, view),
+    ...commands.register(),
+    api.registerCommand('podium.internal.refreshSummary', () => srv.refreshSummary()),
+    api.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('podium')) return;
+      if (RESTART_KEYS.some((key) => e.affectsConfiguration(`podium.${key}`))) void srv.restart();
+      else void srv.sendSettings();
+    }),
+  );
+  await srv.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await server?.stop();
+  server = undefined;
+}

@@ -1,0 +1,48 @@
+/** The Agents webview's HTML shell: strict CSP with a nonce, only local resources. Pure. */
+
+export interface HtmlResources {
+  cspSource: string;
+  nonce: string;
+  scriptUri: string;
+  styleUri: string;
+  codiconUri: string;
+}
+
+export function makeNonce(random: () => number = Math.random): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let i = 0; i < 32; i++) out += chars.charAt(Math.floor(random() * chars.length));
+  return out;
+}
+
+function attr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `img-src ${cspSource} data:`,
+    `style-src ${cspSource}`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+export function webviewHtml(r: HtmlResources): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(r.cspSource, r.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link href="${attr(r.codiconUri)}" rel="stylesheet">
+<link href="${attr(r.styleUri)}" rel="stylesheet">
+<title>Podium Agents</title>
+</head>
+<body>
+<main id="app"></main>
+<script nonce="${attr(r.nonce)}" src="${attr(r.scriptUri)}"></script>
+</body>
+</html>`;
+}

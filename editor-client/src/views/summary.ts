@@ -1,0 +1,148 @@
+/** UsageSummary (protocol) → the usage summary panel above the cards. Pure. */
+import type { PlanWindowInfo, UsageSummary } from '../protocol';
+import {
+  formatDuration,
+  formatPct,
+  formatTokens,
+  formatUSD,
+  pctLevel,
+  plural,
+  sourceTag,
+  totalTokens,
+} from './format';
+
+export const PLAN_NAMES: Record<string, string> = {
+  pro: 'Claude Pro',
+  max5: 'Claude Max 5x',
+  max20: 'Claude Max 20x',
+  team: 'Claude Team',
+  custom: 'Custom plan',
+};
+
+export interface BarModel {
+  label: string;
+  widthPct: number;
+  level: 'ok' | 'warning' | 'error';
+  /** e.g. "official · 2m ago" or "estimate · stale: …" */
+  detail: string;
+  stale: boolean;
+}
+
+export interface AgentBarModel {
+  id: string;
+  name: string;
+  usage: string;
+  tag: string;
+  widthPct: number;
+  kind: 'Plan' | 'API' | 'Proxy';
+}
+
+export interface SummaryModel {
+  showPlan: boolean;
+  showApi: boolean;
+  planTitle: string;
+  fiveHour: BarModel | null;
+  sevenDay: BarModel | null;
+  planNote: string | null;
+  apiTitle: string;
+  apiToday: string;
+  apiMonth: string;
+  todayLine: string;
+  limitsLine: string | null;
+  agents: AgentBarModel[];
+  generatedAt: number;
+}
+
+function sourceLabel(source: string): string {
+  return source === 'estimate' ? 'estimate' : source;
+}
+
+export function planBar(
+  title: string,
+  window: PlanWindowInfo | null | undefined,
+  nowMs: number,
+): BarModel | null {
+  if (!window) return null;
+  const used = Math.max(0, Number(window.usedPct) || 0);
+  const age = formatDuration(nowMs - window.observedAt);
+  const resets = window.resetsAt ? ` · resets in ${formatDuration(window.resetsAt - nowMs)}` : '';
+  const staleText = window.stale ? ` · stale${window.staleReason ? `: ${window.staleReason}` : ''}` : '';
+  return {
+    label: `${title}: ${window.stale ? '~' : ''}${formatPct(used)}`,
+    widthPct: Math.min(100, used),
+    level: pctLevel(used),
+    detail: `${sourceLabel(window.source)} · ${age} ago${resets}${staleText}`,
+    stale: Boolean(window.stale),
+  };
+}
+
+export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel {
+  const mode = summary.mode;
+  const plan = summary.plan;
+  const planName = plan ? (PLAN_NAMES[plan.plan] ?? plan.plan) : 'plan';
+  const fiveHour = planBar('Plan Usage (5h)', plan?.fiveHour, nowMs);
+  const sevenDay = planBar('Weekly', plan?.sevenDay, nowMs);
+  let planNote: string | null = null;
+  if (!plan) planNote = 'Plan figures unavailable.';
+  else if (!fiveHour && !sevenDay)
+    planNote = 'No plan figure yet: install `podium statusline` in Claude Code for official numbers.';
+  else if (plan.burnUSDPerHour) {
+    const parts = [`Burn ${formatUSD(plan.burnUSDPerHour)}/h`];
+    if (plan.projectedUSDAtWindowEnd != null)
+      parts.push(`projected ${formatUSD(plan.projectedUSDAtWindowEnd)} at window end`);
+    if (plan.minutesToLimit != null)
+      parts.push(`limit in ${formatDuration(plan.minutesToLimit * 60_000)}`);
+    planNote = parts.join(' · ');
+  }
+
+  const costs = summary.agents.map((a) =>
+    a.source === 'subscription' ? a.usage.messages || 0 : a.usage.costUSD || 0,
+  );
+  const maxSub = Math.max(
+    0,
+    ...summary.agents.filter((a) => a.source === 'subscription').map((a) => a.usage.messages || 0),
+  );
+  const maxPaid = Math.max(
+    0,
+    ...summary.agents.filter((a) => a.source !== 'subscription').map((a) => a.usage.costUSD || 0),
+  );
+  const agents: AgentBarModel[] = summary.agents.map((a, i) => {
+    const sub = a.source === 'subscription';
+    const max = sub ? maxSub : maxPaid;
+    const share = max > 0 ? (costs[i] / max) * 100 : 0;
+    return {
+      id: a.agentId,
+      name: a.name,
+      usage: sub ? `${(a.usage.messages || 0).toLocaleString('en-US')} msgs` : formatUSD(a.usage.costUSD),
+      tag: `[${sourceTag(a.source)}]`,
+      widthPct: a.limit && a.limit.limitUSD > 0 ? Math.min(100, a.limit.usedPct) : share,
+      kind: sub ? 'Plan' : a.source === 'proxy' ? 'Proxy' : 'API',
+    };
+  });
+
+  const limits = summary.limits ?? {};
+  const limitParts: string[] = [];
+  if (limits.agentUSD) limitParts.push(`agent ${formatUSD(limits.agentUSD)}`);
+  if (limits.sessionUSD) limitParts.push(`session ${formatUSD(limits.sessionUSD)}`);
+  if (limits.dailyUSD) limitParts.push(`daily ${formatUSD(limits.dailyUSD)}`);
+  if (limits.monthlyUSD) limitParts.push(`monthly ${formatUSD(limits.monthlyUSD)}`);
+
+  const today = summary.today;
+  return {
+    showPlan: mode !== 'api' && mode !== 'proxy',
+    showApi: mode !== 'subscription',
+    planTitle: `Subscription (${planName})`,
+    fiveHour,
+    sevenDay,
+    planNote,
+    apiTitle: mode === 'proxy' ? 'Proxy usage (API-equivalent)' : 'API usage',
+    apiToday: formatUSD(summary.api.todayUSD),
+    apiMonth: formatUSD(summary.api.monthUSD),
+    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (In: ${formatTokens(today.inputTokens)}, Out: ${formatTokens(today.outputTokens)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent`,
+    limitsLine: limitParts.length
+      ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
+      : null,
+    agents,
+    generatedAt: summary.generatedAt,
+  };
+}
