@@ -144,14 +144,14 @@ class Writer:
     # ---------- sizes ----------
     def tool_output_size(self, cap: int) -> int:
         r = self.rng.random()
-        if r < 0.55:
-            n = self.rng.randint(80, 2_500)
-        elif r < 0.88:
-            n = self.rng.randint(2_500, 30_000)  # tens of KB: test runs, file reads
-        elif r < 0.994:
-            n = self.rng.randint(30_000, 160_000)
+        if r < 0.6:
+            n = self.rng.randint(80, 2_000)
+        elif r < 0.9:
+            n = self.rng.randint(2_000, 20_000)  # tens of KB: test runs, file reads
+        elif r < 0.995:
+            n = self.rng.randint(20_000, 100_000)
         else:
-            n = self.rng.randint(400_000, 3_000_000)  # a huge log or minified bundle
+            n = self.rng.randint(300_000, 2_500_000)  # a huge log or minified bundle
         return max(40, min(n, cap))
 
     # ---------- line builders ----------
@@ -394,7 +394,7 @@ class Writer:
                     tool = step < steps - 1
                     usage = self.usage_for(fs, model, new_tokens)
                     blocks, tool_id = self.blocks_for(fs, tool, cap)
-                    no_request_id = rng.random() < 0.02 or (force_edges and turn == 1 and step == 0)
+                    no_request_id = rng.random() < 0.02 or (force_edges and turn < 2 and step == 0)
                     request_id = None if no_request_id else self.hexid("req_011C")
                     ts += rng.randint(1_500, 40_000)
                     for line in self.assistant(fs, ts, version, model, usage, blocks, request_id):
@@ -407,6 +407,8 @@ class Writer:
                         new_tokens = min(60_000, 30 + size // 4)
                     if pending > 1 << 20:
                         flush()
+                    if written >= budget and not force_edges:
+                        break
                 if rng.random() < 0.012 or (force_edges and turn == 0):
                     emit(self.synthetic(fs, ts + 500, version, limit=False))
                 if rng.random() < 0.004 or (force_edges and turn == 1):
@@ -454,7 +456,7 @@ def generate_corpus(
     plan = _file_plan(rng, n_files)
     # lognormal sizes like real sessions: most small, a few huge
     weights = [rng.lognormvariate(0, 1.1) * (0.5 if kind == "sub" else 1.0) for kind, _ in plan]
-    scale = total / sum(weights)
+    scale = total / sum(weights) * 0.86  # files overshoot their budget by the last step
     budgets = [max(1_500, int(w * scale)) for w in weights]
     n_projects = max(2, min(len(PROJECT_NAMES), int(math.sqrt(n_files) * 1.5)))
     users = ("ana", "dev", "sam")
@@ -466,7 +468,9 @@ def generate_corpus(
     starts: list[int] = []
     ends: list[int] = []
     prefixes: dict[int, list[bytes]] = {}
-    resumed = {parent for kind, parent in plan if kind == "resume"}
+    # a resume replays up to 60% of its own budget from its parent's first lines
+    resumed = {parent: int(budgets[i] * 0.6) for i, (kind, parent) in enumerate(plan)
+               if kind == "resume"}  # fmt: skip
     window_start = WINDOW_END_MS - WINDOW_DAYS * DAY_MS
     t0 = time.monotonic()
     n_mains = 0
@@ -486,7 +490,7 @@ def generate_corpus(
             day = rng.randrange(WINDOW_DAYS)
             start = window_start + day * DAY_MS + rng.randint(6, 22) * 3_600_000
             start += rng.randrange(3_600_000)
-            keep = budgets[index] // 2 if index in resumed else 0
+            keep = resumed.get(index, 0)
             end, kept = writer.write_session(fs, start, budgets[index], keep_prefix=keep,
                                              force_edges=force)  # fmt: skip
             if keep:
@@ -507,8 +511,7 @@ def generate_corpus(
                            session_id=session_id, cwd=main.cwd, model=main.model, last_ts=0,
                            last_uuid=None, cache_1h=main.cache_1h)  # fmt: skip
             start = ends[parent] + rng.randint(60_000, 3 * DAY_MS)
-            budget = budgets[index] + sum(len(b) for b in prefixes.get(parent, []))
-            end, _ = writer.write_session(fs, start, budget, prefix=prefixes.get(parent),
+            end, _ = writer.write_session(fs, start, budgets[index], prefix=prefixes.get(parent),
                                           force_edges=force)  # fmt: skip
         states.append(fs)
         starts.append(start)
