@@ -62,12 +62,13 @@ class _Signals:
         if self.sleeping:
             raise _Interrupted
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float | None) -> None:
+        """Sleep `seconds` (None: until a signal)."""
         if self.stop:
             raise _Interrupted
         self.sleeping = True
         try:
-            if seconds > 0:
+            if seconds is not None:
                 time.sleep(seconds)
             else:
                 while True:  # wait forever (for the user, who never comes)
@@ -224,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             if args.wait_after_turns and agent.turns >= args.wait_after_turns:
                 agent.result()
-                signals.sleep(0)  # until SIGTERM
+                signals.sleep(None)  # until SIGTERM
             agent.turn()
             signals.sleep(max(0.0, args.interval))
     except _Interrupted:
