@@ -1,0 +1,62 @@
+"""Handler errors: user errors map to JSON-RPC codes; unexpected ones are logged, never fatal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+
+from podium.errors import AgentError, GitError, InvalidInput, NotFound
+from podium.server import protocol as proto
+from podium.server.app import PodiumServer, to_jsonrpc_error
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    def write(self, data: bytes) -> None:
+        body = data.split(b"\r\n\r\n", 1)[1]
+        self.messages.append(json.loads(body))
+
+    def close(self) -> None:
+        pass
+
+
+async def test_unexpected_exception_is_logged_and_answered_as_internal_error() -> None:
+    server = PodiumServer()
+    sink = Capture()
+    server.protocol.set_writer(sink)
+
+    async def broken(_params: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    guarded = server._guard("podium/listAgents", broken)
+    with pytest.raises(JsonRpcInternalError) as err:
+        await guarded({})
+    assert "disk on fire" in err.value.message
+    logs = [m for m in sink.messages if m.get("method") == "window/logMessage"]
+    assert logs and "podium/listAgents failed" in logs[0]["params"]["message"]
+    assert logs[0]["params"]["type"] == 1  # Error
+    server.executor.shutdown()
+
+
+async def test_user_errors_keep_their_field() -> None:
+    server = PodiumServer()
+
+    async def not_found(_params: object) -> None:
+        raise NotFound("no agent ag-x")
+
+    with pytest.raises(JsonRpcException) as err:
+        await server._guard("podium/pauseAgent", not_found)({})
+    assert err.value.code == proto.NOT_FOUND and err.value.data["field"] == "agentId"
+    server.executor.shutdown()
+
+
+def test_error_mapping() -> None:
+    bad = to_jsonrpc_error(InvalidInput("bad", field="task"))
+    assert isinstance(bad, JsonRpcInvalidParams) and bad.data["field"] == "task"
+    assert to_jsonrpc_error(GitError("not a repo")).code == proto.GIT_ERROR
+    assert to_jsonrpc_error(AgentError("no exe", field="command")).data == {
+        "kind": "AgentError", "field": "command"}  # fmt: skip
