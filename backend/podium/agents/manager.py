@@ -186,6 +186,7 @@ class AgentManager:
             ):
                 agent_env["CLAUDE_CONFIG_DIR"] = self.claude_config_dir
             agent_env["PODIUM_AGENT_ID"] = agent_id
+            agent_env["PWD"] = str(worktree)  # an inherited PWD would name Podium's own cwd
 
             gitops.ensure_excluded(repo, ".podium/")
             state_dir.mkdir(parents=True, exist_ok=True)
