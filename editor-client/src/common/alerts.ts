@@ -33,19 +33,24 @@ export class MirrorFilter {
 
   constructor(private readonly windowMs = 5000) {}
 
-  /** Record an alert's text; returns false if its mirror was already shown (not expected). */
+  /** Record an alert's text. */
   noteAlert(message: string, nowMs: number): void {
     this.prune(nowMs);
-    this.recent.set(message, nowMs);
+    this.recent.set(normalize(message), nowMs);
   }
 
   /** True when a showMessage is the mirror of a recent alert and should not be shown. */
   isMirror(message: string, nowMs: number): boolean {
     this.prune(nowMs);
-    return this.recent.has(message);
+    return this.recent.has(normalize(message));
   }
 
   private prune(nowMs: number): void {
     for (const [text, at] of this.recent) if (nowMs - at > this.windowMs) this.recent.delete(text);
   }
+}
+
+/** The mirror is the alert's text prefixed with "Podium: ". */
+function normalize(message: string): string {
+  return message.trim().replace(/^Podium:\s*/, '');
 }

@@ -122,7 +122,7 @@ export class AgentsView {
     this.banner.setAttribute('role', 'status');
     this.banner.hidden = true;
     this.bannerText = el(doc, 'span', 'banner-text');
-    this.bannerButton = el(doc, 'button', 'secondary');
+    this.bannerButton = el(doc, 'button', 'secondary', 'Restart Server');
     this.bannerButton.type = 'button';
     this.bannerButton.addEventListener('click', () =>
       this.post({ type: 'command', command: this.bannerCommand }),
@@ -334,7 +334,6 @@ export class AgentsView {
     buttons.remove = close;
 
     root.append(head, task, status, reason, usage, changes, limit, actions);
-    this.list.append(root);
     return {
       root,
       name,

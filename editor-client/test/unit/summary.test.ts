@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { planBar, summaryModel } from '../../src/views/summary';
+import type { UsageSummary } from '../../src/protocol';
+import { summary } from './fixtures';
+
+describe('summaryModel', () => {
+  it('renders the recorded summary (mode both): plan with source, API spend, per-agent bars', () => {
+    const s = summary();
+    const m = summaryModel(s, s.generatedAt + 60_000);
+    expect(m.showPlan).toBe(true);
+    expect(m.showApi).toBe(true);
+    expect(m.planTitle).toBe('Subscription (Claude Max 5x)');
+    expect(m.fiveHour?.label).toMatch(/^Plan Usage \(5h\): \d+(\.\d)?%$/);
+    expect(m.fiveHour?.detail).toMatch(/^estimate · 1m ago · resets in /);
+    expect(m.apiToday).toBe('$0.05');
+    expect(m.agents.map((a) => a.name)).toEqual(['alpha', 'bravo']);
+    const [alpha, bravo] = m.agents;
+    expect(alpha.tag).toBe('[API]');
+    expect(alpha.kind).toBe('API');
+    expect(bravo.tag).toBe('[Sub]');
+    expect(bravo.usage).toBe('5 msgs');
+    // both agents are over their limit: the bars are full
+    expect(alpha.widthPct).toBe(100);
+    expect(m.limitsLine).toBe('Limits: agent $0.05 · on limit: pause');
+  });
+
+  it('hides the plan in api mode and the API block in subscription mode', () => {
+    const s = summary();
+    expect(summaryModel({ ...s, mode: 'api' }, s.generatedAt).showPlan).toBe(false);
+    expect(summaryModel({ ...s, mode: 'subscription' }, s.generatedAt).showApi).toBe(false);
+    expect(summaryModel({ ...s, mode: 'proxy' }, s.generatedAt).apiTitle).toMatch(/Proxy/);
+  });
+
+  it('marks a stale official figure with ~ and says why', () => {
+    const bar = planBar(
+      'Plan Usage (5h)',
+      { usedPct: 67, source: 'official', observedAt: 0, resetsAt: null, stale: true, staleReason: 'older than 10 minutes while agents work' },
+      15 * 60_000,
+    )!;
+    expect(bar.label).toBe('Plan Usage (5h): ~67%');
+    expect(bar.detail).toBe('official · 15m ago · stale: older than 10 minutes while agents work');
+    expect(bar.stale).toBe(true);
+  });
+
+  it('explains a missing plan figure and scales agent bars by share without limits', () => {
+    const s: UsageSummary = {
+      mode: 'api',
+      generatedAt: 0,
+      plan: { plan: 'pro', fiveHour: null, sevenDay: null },
+      api: { todayUSD: 2.47, monthUSD: 31.2 },
+      today: { inputTokens: 285_000, outputTokens: 27_450, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 2.47, messages: 47 },
+      limits: {},
+      agents: [
+        { agentId: 'a', name: 'Agent-2', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.89, messages: 3 } },
+        { agentId: 'b', name: 'Agent-3', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.445, messages: 3 } },
+      ],
+    };
+    const m = summaryModel(s, 0);
+    expect(m.planNote).toMatch(/No plan figure yet/);
+    expect(m.apiToday).toBe('$2.47');
+    expect(m.apiMonth).toBe('$31.20');
+    expect(m.todayLine).toBe('Today: 312K tokens (In: 285K, Out: 27K) · 47 messages · $2.47 API-equivalent');
+    expect(m.agents.map((a) => [a.usage, Math.round(a.widthPct)])).toEqual([['$0.89', 100], ['$0.45', 50]]);
+    expect(m.limitsLine).toBeNull();
+  });
+});
