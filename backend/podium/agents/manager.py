@@ -85,7 +85,8 @@ class AgentManager:
             # Not (yet) a repository: usage still works; spawn says what is wrong.
             self.root = self.repo_path.resolve()
         wt = Path(worktree_dir).expanduser() if worktree_dir else Path(".podium/worktrees")
-        self.worktree_dir = wt if wt.is_absolute() else self.root / wt
+        # resolved: agents' logged cwds are real paths, attribution compares them as text
+        self.worktree_dir = (wt if wt.is_absolute() else self.root / wt).resolve()
         self.state_root = self.root / ".podium" / "state"
         self.claude_config_dir = str(claude_config_dir) if claude_config_dir else None
         self.profiles = dict(profiles or {})
@@ -373,6 +374,7 @@ class AgentManager:
                 after = (live.agent.status, live.agent.model, live.agent.source,
                          live.agent.claude_session_id)  # fmt: skip
                 if after != before:
+                    self._save(live)
                     changed.append(live)
         self._notify(changed)
         return [live.agent.id for live in changed]
@@ -537,8 +539,9 @@ class AgentManager:
     # -- names --------------------------------------------------------------------------------
     def _pick_name(self, repo: Any, name: str | None) -> str:
         taken = {live.agent.name for live in self._agents.values()}
-        taken |= {row[0] for row in self.store.conn.execute(
-            "SELECT name FROM agents WHERE repo = ? AND removed = 0", (str(self.root),))}  # fmt: skip
+        with self.store.lock:
+            taken |= {row[0] for row in self.store.conn.execute(
+                "SELECT name FROM agents WHERE repo = ? AND removed = 0", (str(self.root),))}  # fmt: skip
         if name is not None:
             gitops.validate_name(name)
             if name in taken:
@@ -768,12 +771,14 @@ class AgentManager:
 
     # -- persistence ----------------------------------------------------------------------------
     def _load(self) -> None:
-        rows = self.store.conn.execute(
-            "SELECT * FROM agents WHERE repo = ? AND removed = 0 ORDER BY started_at",
-            (str(self.root),),
-        )
-        names = [d[0] for d in rows.description]
-        for values in rows.fetchall():
+        with self.store.lock:
+            rows = self.store.conn.execute(
+                "SELECT * FROM agents WHERE repo = ? AND removed = 0 ORDER BY started_at",
+                (str(self.root),),
+            )
+            names = [d[0] for d in rows.description]
+            fetched = rows.fetchall()
+        for values in fetched:
             row = dict(zip(names, values, strict=True))
             try:
                 extra = json.loads(row["extra_json"] or "{}")
