@@ -59,16 +59,33 @@ def test_dedupe_survives_restart_and_new_store_handle(corpus):
     assert corpus.totals()[:3] == (1, 10, 42)
 
 
-def test_missing_request_id_counts_each_line_like_ccusage(corpus):
-    """ccusage 20.0.24 does not deduplicate lines without requestId (see
-    tests/fixtures/README.md); Podium agrees, and re-reading never counts them again."""
-    lines = message(T0, out=80, request_id=None, message_id="msg_01NOREQ", blocks=1)
-    assert all("requestId" not in line for line in lines)
-    corpus.write("a.jsonl", lines + lines)
+def test_missing_request_id_dedupes_on_message_session_and_timestamp(corpus):
+    """Without requestId ccusage 20.0.24 keys on message id + session id + timestamp: a
+    verbatim replay is one entry, streaming copies (distinct timestamps) all count."""
+    streamed = message(T0, out=80, request_id=None, message_id="msg_01NOREQ", blocks=2)
+    assert all("requestId" not in line for line in streamed)
+    corpus.write("a.jsonl", streamed)
+    corpus.write("b.jsonl", streamed)  # a resumed session's verbatim replay
     corpus.ingest()
     corpus.ingest()
-    rows = corpus.store.conn.execute("SELECT message_id, request_id, output FROM entries")
-    assert rows.fetchall() == [("msg_01NOREQ", None, 80)] * 2
+    rows = corpus.store.conn.execute("SELECT message_id, request_id FROM entries").fetchall()
+    assert rows == [("msg_01NOREQ", None)] * 2
+
+
+def test_sidechain_replay_matches_parent_whatever_its_request_id(corpus):
+    parent = message(T0, out=50, message_id="msg_01SIDE", blocks=1)
+    replay = message(T0 + 5000, out=70, message_id="msg_01SIDE", blocks=1, request_id="other")
+    for line in replay:
+        line["isSidechain"] = True
+    corpus.write("s-1/subagents/agent-x.jsonl", replay)  # the sub-agent copy is seen first
+    corpus.ingest()
+    assert corpus.totals()[2] == 70
+    corpus.write("s-1.jsonl", parent)  # the parent's line wins even with fewer tokens
+    corpus.ingest()
+    assert corpus.totals()[:3] == (1, 10, 50)
+    corpus.write("s-1/subagents/agent-y.jsonl", replay)
+    corpus.ingest()
+    assert corpus.totals()[:3] == (1, 10, 50)
 
 
 def test_lines_without_message_id_are_each_counted_once_across_runs(corpus):
@@ -142,7 +159,7 @@ def test_crlf_line_endings(corpus):
 
 def test_malformed_and_non_utf8_lines_are_skipped_and_counted(corpus):
     good = message(T0, out=13, blocks=1)
-    bad_json = b'{"message": {"usage": {"input_tokens": 1, "output_tokens": '
+    bad_json = b'{"message":{"usage":{"input_tokens": 1, "output_tokens": '
     bad_utf8 = syn.dumps(message(T0 + 5, out=1, blocks=1)[0]).replace(b"part 0", b"p\xff\xfe")
     wrong_type = b'{"timestamp":"2026-09-21T00:00:00Z","message":{"usage":{"input_tokens":"x",' \
         b'"output_tokens":1}}}'

@@ -120,6 +120,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX plan_snapshots_window ON plan_snapshots(window, ts);
         """,
     ),
+    (
+        2,
+        """
+        -- ccusage's sidechain replay rule matches entries on (message id, session id)
+        ALTER TABLE entries ADD COLUMN sidechain INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX entries_message_session ON entries(message_id, session_id);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -32,14 +32,28 @@ MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held
 BATCH = 5000  # entries per executemany
 COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
 
-_UPSERT = (
-    f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 19)}) "
-    "ON CONFLICT(key) DO UPDATE SET "
-    + ", ".join(
-        f"{c} = excluded.{c}" for c in ENTRY_COLUMNS.replace(" ", "").split(",") if c != "key"
-    )
-    + " WHERE excluded.total > entries.total"
+_COLUMNS = [c.strip() for c in ENTRY_COLUMNS.split(",")]
+# A kept entry is replaced by a copy that is not a sidechain while it is one (the parent's line
+# beats a sub-agent's replay), else by a copy with a larger token total (ccusage 20.0.24).
+_REPLACES = (
+    "(entries.sidechain = 1 AND excluded.sidechain = 0) OR "
+    "(entries.sidechain = excluded.sidechain AND excluded.total > entries.total)"
 )
+_UPSERT = (
+    f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT(key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "key")
+    + f" WHERE {_REPLACES}"
+)
+_ROW_TOTAL = _COLUMNS.index("total")
+_ROW_SIDECHAIN = _COLUMNS.index("sidechain")
+
+
+def _replaces(new_row: tuple, kept_sidechain: int, kept_total: int) -> bool:
+    side = new_row[_ROW_SIDECHAIN]
+    if kept_sidechain and not side:
+        return True
+    return side == kept_sidechain and new_row[_ROW_TOTAL] > kept_total
 
 
 @dataclass
@@ -120,6 +134,13 @@ class Ingestor:
         """Ingest every known log file (paths=None) or just the given ones."""
         result = IngestResult()
         states = self._load_states()
+        # (message id, session id) of kept sidechain entries: lines matching one need the
+        # replay rule; everything else takes the fast batched upsert
+        self._side_pairs = set(
+            self.store.conn.execute(
+                "SELECT message_id, session_id FROM entries WHERE sidechain = 1"
+            ).fetchall()
+        )
         targets = self._targets(paths)
         result.files_seen = len(targets)
         pending: list[tuple[LogAdapter, LogFile, os.stat_result, _FileState | None, int]] = []
@@ -135,7 +156,7 @@ class Ingestor:
                 pending.append((adapter, log, st, None, 0))
             elif (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
                 pending.append((adapter, log, st, state, -1))  # truncated or replaced
-                reset_projects.add((str(log.path.parent), log.project))
+                reset_projects.add((_project_dir(log), log.project))
             elif st.st_size > state.offset:
                 pending.append((adapter, log, st, state, state.offset))
         if reset_projects:
@@ -166,13 +187,14 @@ class Ingestor:
         return result
 
     def _with_siblings(self, pending, reset_projects, states):
-        """Files sharing a directory with a reset file are re-read from 0 (idempotent), so a
-        dedupe winner dropped with the reset file is restored from its other copies."""
+        """The other files of a reset file's project (resumed sessions, sub-agents) are
+        re-read from 0, which is idempotent, so a dedupe winner dropped with the reset file is
+        restored from its other copies."""
         queued = {str(p[1].path) for p in pending}
         extra = []
-        dirs = {d for d, _ in reset_projects}
+        prefixes = tuple(d + os.sep for d, _ in reset_projects)
         for path, state in states.items():
-            if path in queued or os.path.dirname(path) not in dirs:
+            if path in queued or not path.startswith(prefixes):
                 continue
             p = Path(path)
             for adapter in self.adapters:
@@ -214,17 +236,24 @@ class Ingestor:
         counters = _Counters()
         before = conn.total_changes
         new_offset = offset
-        # streaming copies of one message sit next to each other: keep the largest here so
-        # SQLite sees each key once per file
+        # streaming copies of one message sit next to each other: collapse them here so
+        # SQLite sees each key once per batch
         best: dict[str, tuple] = {}
         sessions, cwds = result.sessions, result.cwds
+        side_pairs = self._side_pairs
         with open(log.path, "rb") as fh:
             for end_offset, entries in self._read(fh, offset, adapter, log, counters):
                 for e in entries:
-                    total = e.input + e.output + e.cache_create + e.cache_read
-                    prev = best.get(e.key)
-                    if prev is None or total > prev[13]:
-                        best[e.key] = e.as_row(file_id, adapter.name)
+                    row = e.as_row(file_id, adapter.name)
+                    if e.message_id and (e.sidechain or (e.message_id, e.session_id) in side_pairs):
+                        if best:  # keep line order: what came before is applied first
+                            conn.executemany(_UPSERT, best.values())
+                            best.clear()
+                        self._apply_replay_rule(e, row)
+                    else:
+                        prev = best.get(e.key)
+                        if prev is None or _replaces(row, prev[_ROW_SIDECHAIN], prev[_ROW_TOTAL]):
+                            best[e.key] = row
                     if e.session_id:
                         sessions.add(e.session_id)
                     if e.cwd:
@@ -252,6 +281,28 @@ class Ingestor:
         result.invalid_utf8 += counters.invalid_utf8
         result.oversized += counters.oversized
         return new_offset - offset
+
+    def _apply_replay_rule(self, e: UsageEntry, row: tuple) -> None:
+        """ccusage's second match: a sub-agent (sidechain) copy of a message matches any kept
+        entry with the same message id and session id, whatever its request id or time."""
+        conn = self.store.conn
+        kept = conn.execute(
+            "SELECT key, sidechain, total FROM entries WHERE key = ?", (e.key,)
+        ).fetchone()
+        if kept is None:
+            kept = conn.execute(
+                "SELECT key, sidechain, total FROM entries WHERE message_id = ? AND "
+                "session_id = ? AND (sidechain = 1 OR ?) LIMIT 1",
+                (e.message_id, e.session_id, int(e.sidechain)),
+            ).fetchone()
+        if kept is None:
+            conn.execute(_UPSERT, row)
+        elif _replaces(row, kept[1], kept[2]):
+            if kept[0] != e.key:
+                conn.execute("DELETE FROM entries WHERE key = ?", (kept[0],))
+            conn.execute(_UPSERT, row)
+        if e.sidechain:
+            self._side_pairs.add((e.message_id, e.session_id))
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self, fh, offset: int, adapter: LogAdapter, log: LogFile,
@@ -344,6 +395,17 @@ class Ingestor:
                 if entry is not None:
                     out.append(entry)
             i = buf.find(needle, stop + 1, end)
+
+
+def _project_dir(log: LogFile) -> str:
+    """`…/projects/<project>` for a log file (its own directory when it has no project)."""
+    path = str(log.path)
+    if log.project:
+        marker = f"{os.sep}{log.project}{os.sep}"
+        cut = path.rfind(marker)
+        if cut >= 0:
+            return path[: cut + len(marker) - 1]
+    return os.path.dirname(path)
 
 
 def ingest_all(store: Store, claude_config_dirs: list[str] | None = None) -> IngestResult:

@@ -29,6 +29,8 @@ class UsageEntry:
     request_id: str | None = None
     cost_logged: float | None = None
     speed: str | None = None
+    #: a sub-agent's line (`isSidechain`); see the replay rule in podium.usage.ingest
+    sidechain: bool = False
 
     @property
     def total(self) -> int:
@@ -39,11 +41,12 @@ class UsageEntry:
             self.key, file_id, self.ts, self.session_id, self.cwd, self.project, self.model,
             self.input, self.output, self.cache_create, self.cache_read, self.cache_5m,
             self.cache_1h, self.total, self.message_id, self.request_id, self.cost_logged,
-            self.speed, adapter,
+            self.speed, adapter, int(self.sidechain),
         )  # fmt: skip
 
 
 ENTRY_COLUMNS = (
     "key, file_id, ts, session_id, cwd, project, model, input, output, cache_create, "
-    "cache_read, cache_5m, cache_1h, total, message_id, request_id, cost_logged, speed, adapter"
+    "cache_read, cache_5m, cache_1h, total, message_id, request_id, cost_logged, speed, adapter, "
+    "sidechain"
 )

@@ -3,8 +3,7 @@
 
 Parsing mirrors ccusage v20 so reports agree with it to the token: any line whose `message`
 carries `usage` counts (not only `type: assistant`), `<synthetic>` messages are dropped, and
-the dedupe key is `message.id` + `requestId`; a line missing either is counted as it is
-(formats.md §1 says `message.id` alone would do; the ccusage 20.0.24 binary does not).
+the dedupe key is `message.id` + `requestId` (details in `parse_line`).
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def _int(value: object, field: str) -> int:
 
 class ClaudeCodeAdapter:
     name = "claude"
-    needle = b'"usage"'
+    needle = b'"usage":{'
 
     def __init__(self, config_dirs: list[str] | None = None) -> None:
         self._config_dirs = config_dirs
@@ -128,14 +127,21 @@ class ClaudeCodeAdapter:
             cc, cr = _int(cc, "cache_creation"), _int(cr, "cache_read")
         message_id = message.get("id")
         request_id = obj.get("requestId")
-        # ccusage 20.0.24 never deduplicates a line lacking either id (verified against the
-        # binary, tests/fixtures/README.md): each such line counts once, keyed by position
-        if type(message_id) is str and type(request_id) is str and message_id and request_id:
+        session_id = obj.get("sessionId")
+        if type(session_id) is not str or not session_id:
+            session_id = _file_session(log.path)
+        # Dedupe keys as the ccusage 20.0.24 binary computes them (probed line by line, see
+        # docs/pricing.md): message id + request id; without a request id, message id +
+        # session id + timestamp; without a message id nothing is deduplicated (keyed by
+        # position, so re-reading the line never counts it twice).
+        if type(message_id) is not str or not message_id:
+            message_id = None
+            key = f"@{log.path}:{offset}"
+        elif type(request_id) is str and request_id:
             key = f"{message_id}:{request_id}"
         else:
-            key = f"@{log.path}:{offset}"
-            message_id = message_id if type(message_id) is str else None
-            request_id = request_id if type(request_id) is str else None
+            request_id = None
+            key = f"{message_id}:~{session_id}:{ts_raw}"
         split = usage.get("cache_creation")
         cache_5m = cache_1h = None
         if type(split) is dict:
@@ -143,18 +149,26 @@ class ClaudeCodeAdapter:
             cache_1h = _int(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
         cost = obj.get("costUSD")
         cwd = obj.get("cwd")
-        session_id = obj.get("sessionId")
         speed = usage.get("speed")
         return UsageEntry(
             key, ts,
-            session_id if type(session_id) is str else None,
+            session_id,
             cwd if type(cwd) is str else None,
             log.project,
             model if type(model) is str else None,
             i, o, cc, cr, cache_5m, cache_1h, message_id, request_id,
             float(cost) if type(cost) in (int, float) else None,
             speed if type(speed) is str else None,
+            obj.get("isSidechain") is True,
         )  # fmt: skip
+
+
+def _file_session(path: Path) -> str:
+    """The session a transcript file belongs to: `<session>.jsonl`, or the `<session>/`
+    directory of `<session>/subagents/agent-<id>.jsonl`."""
+    if path.parent.name == "subagents":
+        return path.parent.parent.name
+    return path.stem
 
 
 def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
