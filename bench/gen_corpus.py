@@ -132,6 +132,7 @@ class Writer:
         self.pool = TextPool(random.Random(seed if pool_seed is None else pool_seed))
         self.long_context_share = long_context_share
         self.bytes_written = 0
+        self.last_assistant: dict[str, dict] = {}  # session id → its latest assistant line
 
     # ---------- ids ----------
     def uuid(self) -> str:
@@ -307,6 +308,16 @@ class Writer:
         fs.last_uuid = uuid
         return line
 
+    def system_info(self, fs: FileState, ts: int, version: str) -> dict:
+        uuid = self.uuid()
+        line = self.common(fs, ts, uuid, version)
+        line["type"] = "system"
+        line["subtype"] = "informational"
+        line["content"] = "PostToolUse:Edit hook completed"
+        line["level"] = "info"
+        fs.last_uuid = uuid
+        return line
+
     def blocks_for(self, fs: FileState, tool: bool, cap: int) -> tuple[list[dict], str | None]:
         rng = self.rng
         cap = max(40, cap // 4)
@@ -399,6 +410,8 @@ class Writer:
                     ts += rng.randint(1_500, 40_000)
                     for line in self.assistant(fs, ts, version, model, usage, blocks, request_id):
                         emit(line)
+                    if fs.agent_id is None:
+                        self.last_assistant[fs.session_id] = line
                     ts += len(blocks) * 3_000
                     if tool_id is not None:
                         size = self.tool_output_size(cap)
@@ -413,6 +426,8 @@ class Writer:
                     emit(self.synthetic(fs, ts + 500, version, limit=False))
                 if rng.random() < 0.004 or (force_edges and turn == 1):
                     emit(self.synthetic(fs, ts + 900, version, limit=True))
+                if rng.random() < 0.03 or (force_edges and turn == 0):
+                    emit(self.system_info(fs, ts + 700, version))
                 if fs.context > COMPACT_AT:
                     emit(self.system_compact(fs, ts + 1_000, version))
                     emit({"type": "summary", "summary": self.pool.take(rng, 80).strip(),
@@ -456,7 +471,7 @@ def generate_corpus(
     plan = _file_plan(rng, n_files)
     # lognormal sizes like real sessions: most small, a few huge
     weights = [rng.lognormvariate(0, 1.1) * (0.5 if kind == "sub" else 1.0) for kind, _ in plan]
-    scale = total / sum(weights) * 0.86  # files overshoot their budget by the last step
+    scale = total / sum(weights) * 0.9  # files overshoot their budget by the last step
     budgets = [max(1_500, int(w * scale)) for w in weights]
     n_projects = max(2, min(len(PROJECT_NAMES), int(math.sqrt(n_files) * 1.5)))
     users = ("ana", "dev", "sam")
@@ -503,7 +518,18 @@ def generate_corpus(
                            model=HAIKU if rng.random() < 0.5 else main.model, last_ts=0,
                            last_uuid=None, agent_id=agent_id)  # fmt: skip
             start = starts[parent] + rng.randrange(max(1, ends[parent] - starts[parent]))
-            end, _ = writer.write_session(fs, start, budgets[index], force_edges=force)
+            replay = None
+            parent_line = writer.last_assistant.get(main.session_id)
+            if parent_line is not None and (rng.random() < 0.15 or force):
+                # a side question (/btw) replays the parent's message as a sidechain line
+                # with a new requestId and a bigger context: counted once, as the parent's
+                copy = dict(parent_line, isSidechain=True, requestId=writer.hexid("req_011C"))
+                copy["message"] = dict(parent_line["message"])
+                copy["message"]["usage"] = dict(parent_line["message"]["usage"])
+                copy["message"]["usage"]["cache_read_input_tokens"] += rng.randint(1_000, 40_000)
+                replay = [orjson.dumps(copy) + b"\n"]
+            end, _ = writer.write_session(fs, start, budgets[index], prefix=replay,
+                                          force_edges=force)  # fmt: skip
         else:
             main = states[parent]
             session_id = writer.uuid()
