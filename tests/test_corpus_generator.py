@@ -197,3 +197,21 @@ def test_append_grows_existing_files_and_adds_new_ones(tmp_path: Path) -> None:
         assert {x["sessionId"] for x in tail if "sessionId" in x} == {sessions[path]}
         last_before = max(x["timestamp"] for x in head if "timestamp" in x)
         assert min(x["timestamp"] for x in tail if "timestamp" in x) > last_before
+
+
+def test_some_subagents_replay_a_parent_message_as_sidechain(corpus: Path) -> None:
+    parent_ids: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for path, line in _lines(corpus):
+        if path.parent.name != "subagents" and line.get("type") == "assistant":
+            parent_ids[line["sessionId"]].add((line["message"]["id"], line.get("requestId")))
+    replays = 0
+    for path in (corpus / "projects").rglob("subagents/*.jsonl"):
+        first = orjson.loads(path.read_bytes().split(b"\n", 1)[0])
+        if first.get("type") != "assistant":
+            continue
+        known = parent_ids[first["sessionId"]]
+        assert first["isSidechain"] is True
+        assert first["message"]["id"] in {mid for mid, _ in known}
+        assert (first["message"]["id"], first["requestId"]) not in known  # a new requestId
+        replays += 1
+    assert replays >= 1
