@@ -2,9 +2,9 @@
 
     python bench/peers.py [--cache DIR]      # installs both, prints their paths
 
-- ccusage 20.0.24 (npm). Its `ccusage` package is a tiny launcher; the real program is the
-  native binary of `@ccusage/ccusage-<platform>`, which we run directly so that Node's start-up
-  is not charged to it... and so that its wall time and RSS are its own.
+- ccusage 20.0.24 (npm). Its `ccusage` package is a tiny Node launcher; the real program is
+  the native binary of `@ccusage/ccusage-<platform>`, which we run directly so that Node's
+  start-up is not charged to it and its wall time and RSS are its own.
 - claude-monitor (PyPI) in its own virtualenv.
 
 A peer that cannot be installed (no network, no npm) is skipped with a clear message: the
