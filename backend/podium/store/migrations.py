@@ -128,6 +128,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entries_message_session ON entries(message_id, session_id);
         """,
     ),
+    (
+        3,
+        """
+        -- each ingest loads the sidechain pairs; without this it scans every entry
+        CREATE INDEX entries_sidechain ON entries(message_id, session_id) WHERE sidechain = 1;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
