@@ -209,7 +209,10 @@ export class Commands {
     }
     const folder = api.workspaceFolder();
     const name = defaultExportName(group.value, format.value, new Date());
-    const defaultUri = folder ? api.joinUri(folder.uri, '.podium', 'exports', name) : undefined;
+    const exportsDir = folder ? api.joinUri(folder.uri, '.podium', 'exports') : undefined;
+    // Podium's own (git-ignored) folder: create it so the dialog does not ask.
+    if (exportsDir) await api.ensureDirectory(exportsDir).then(undefined, () => undefined);
+    const defaultUri = exportsDir ? api.joinUri(exportsDir, name) : undefined;
     const target = await api.showSaveDialog({
       title: 'Podium: Export Usage (4/4)',
       saveLabel: 'Export',

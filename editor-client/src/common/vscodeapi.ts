@@ -125,3 +125,7 @@ export function openExternalFile(uri: vscode.Uri): Thenable<unknown> {
 export function revealInOS(uri: vscode.Uri): Thenable<unknown> {
   return vscode.commands.executeCommand('revealFileInOS', uri);
 }
+
+export async function ensureDirectory(uri: vscode.Uri): Promise<void> {
+  await vscode.workspace.fs.createDirectory(uri);
+}

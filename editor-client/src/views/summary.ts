@@ -91,7 +91,11 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
     if (plan.projectedUSDAtWindowEnd != null)
       parts.push(`projected ${formatUSD(plan.projectedUSDAtWindowEnd)} at window end`);
     if (plan.minutesToLimit != null)
-      parts.push(`limit in ${formatDuration(plan.minutesToLimit * 60_000)}`);
+      parts.push(
+        plan.minutesToLimit > 0
+          ? `limit in ${formatDuration(plan.minutesToLimit * 60_000)}`
+          : 'at the limit',
+      );
     planNote = parts.join(' · ');
   }
 
