@@ -39,6 +39,10 @@ T = TypeVar("T")
 
 #: the pump wakes at least this often (agent polling, time-based figures)
 TICK_S = 0.25
+#: at most one tick per this many seconds (events in between are batched)
+MIN_TICK_S = 0.03
+#: an update slower than this is logged (stderr)
+SLOW_TICK_S = 0.05
 #: at most one status bar per this many seconds
 STATUS_MIN_INTERVAL_S = 0.1
 PROGRESS_TOKEN = "podium/ingest"
@@ -87,6 +91,7 @@ class PodiumServer(LanguageServer):
         self._last_status: dict[str, str] | None = None
         self._last_status_at = 0.0
         self._pending_status: dict[str, str] | None = None
+        self._last_tick_at = 0.0
         self._closing = False
         self._closed = False
         self._register()
@@ -329,6 +334,11 @@ class PodiumServer(LanguageServer):
                 timeout = max(0.0, min(timeout, due))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            # batch bursts of events: at most one tick per MIN_TICK_S
+            rest = self._last_tick_at + MIN_TICK_S - time.monotonic()
+            if rest > 0:
+                await asyncio.sleep(rest)
+            self._last_tick_at = time.monotonic()
             self._wake.clear()
             if self._closing:
                 break
@@ -349,8 +359,13 @@ class PodiumServer(LanguageServer):
             return
         paths, self._pending_paths = self._pending_paths, set()
         force, self._force_push = self._force_push, False
+        started = time.perf_counter()
         result: TickResult = await self.run_core(core.run_tick, paths, force=force)
         self.publish(result, force_status=force)
+        took = time.perf_counter() - started
+        if took > SLOW_TICK_S:
+            log.warning("slow update: %.0f ms (%d files, %d cards)", took * 1000, len(paths),
+                        len(result.cards))  # fmt: skip
 
     def publish(self, result: TickResult, *, force_status: bool = False) -> None:
         for message in result.logs:
@@ -382,8 +397,7 @@ class PodiumServer(LanguageServer):
             return
         now = time.monotonic()
         if now - self._last_status_at < STATUS_MIN_INTERVAL_S:
-            self.wake()  # the pump shortens its wait to the remaining interval
-            return
+            return  # the pump shortens its next wait to the remaining interval
         self.protocol.notify(proto.STATUS_BAR, status)
         self._last_status = status
         self._last_status_at = now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 
@@ -36,9 +37,25 @@ def run(args: argparse.Namespace) -> int:
     from podium.server.app import PodiumServer
 
     server = PodiumServer()
-    if args.tcp:
-        host, port = _host_port(args.tcp)
-        server.start_tcp(host, port)
-    else:
-        server.start_io()
+    profile_path = os.environ.get("PODIUM_PROFILE")  # for benchmarks: cProfile of the run
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        # the core thread does the blocking work: profile it into a second file
+        core_profiler = cProfile.Profile()
+        server.executor.submit(core_profiler.enable).result()
+    try:
+        if args.tcp:
+            host, port = _host_port(args.tcp)
+            server.start_tcp(host, port)
+        else:
+            server.start_io()
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+            core_profiler.dump_stats(profile_path + ".core")
     return 0

@@ -7,6 +7,7 @@ blocks. The result of a tick is a plain `TickResult` the server turns into notif
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from podium.errors import InvalidInput, PodiumError
+from podium.errors import InvalidInput, NotFound, PodiumError
 from podium.settings import Settings
 from podium.store import Store
 from podium.views.cards import fallback_agent_limit, render_card
@@ -29,6 +30,12 @@ STATUS_FIGURES_MIN_S = 0.5
 STATUS_FIGURES_MAX_S = 2.0
 #: limits are evaluated after every ingest that wrote entries and at least this often
 LIMITS_EVERY_S = 1.0
+LIMITS_AFTER_INGEST_S = 0.2
+#: agent polling (reap exits, stream-json/hook events) and a full sweep of every card
+POLL_EVERY_S = 0.2
+FULL_SWEEP_S = 1.0
+#: the status bar is re-rendered at least this often (time in state in the tooltip)
+STATUS_EVERY_S = 1.0
 #: safety net: every agent's usage is re-queried this often even without activity
 USAGE_REFRESH_S = 5.0
 
@@ -87,6 +94,9 @@ class Core:
         self._figures_at = 0.0
         self._limits_at = 0.0
         self._usage_at = 0.0
+        self._poll_at = 0.0
+        self._full_at = 0.0
+        self._status_at = 0.0
         self._ingested_since_figures = False
 
     # -- construction ---------------------------------------------------------------------------
@@ -226,7 +236,11 @@ class Core:
 
     # -- the tick ---------------------------------------------------------------------------------
     def run_tick(self, paths: set[str], *, force: bool = False) -> TickResult:
-        """Ingest changed log files, poll agents, evaluate limits; return what to push."""
+        """Ingest changed log files, poll agents, evaluate limits; return what to push.
+
+        Incremental: only agents that changed get their usage re-queried and card re-rendered;
+        polling, limit evaluation and a full sweep of every card run at bounded rates.
+        """
         out = TickResult()
         now = time.time()
         manager = self.manager
@@ -240,12 +254,20 @@ class Core:
                 self._ingested_since_figures = True
                 if manager is not None:
                     changed |= set(manager.note_activity(res.sessions, res.cwds))
+        agents: dict[str, Any] = {}
+        full = force or now - self._full_at >= FULL_SWEEP_S
         if manager is not None:
-            changed |= set(manager.poll())
+            if force or now - self._poll_at >= POLL_EVERY_S:
+                self._poll_at = now
+                changed |= set(manager.poll())
             changed |= self._take_changed()
-            agents = {a.id: a for a in manager.list()}
-        else:
-            agents = {}
+            if full:
+                self._full_at = now
+                agents = {a.id: a for a in manager.list()}
+            else:
+                for agent_id in changed:
+                    with contextlib.suppress(NotFound):
+                        agents[agent_id] = manager.get(agent_id)
         refresh_all = force or now - self._usage_at >= USAGE_REFRESH_S
         if refresh_all:
             self._usage_at = now
@@ -253,27 +275,39 @@ class Core:
             if refresh_all or agent_id in changed or agent_id not in self.usage:
                 with self.store.lock:
                     self.usage[agent_id] = manager.usage(agent_id)  # type: ignore[union-attr]
-        # limits, after usage is fresh: act within the same tick as the crossing line
-        if self.limits is not None and (ingested or force or now - self._limits_at >= LIMITS_EVERY_S):
+        # limits, after usage is fresh: act within a fraction of a second of the crossing line
+        since_limits = now - self._limits_at
+        if (
+            self.limits is not None
+            and manager is not None
+            and (force or since_limits >= LIMITS_EVERY_S
+                 or (ingested and since_limits >= LIMITS_AFTER_INGEST_S))
+        ):  # fmt: skip
             self._limits_at = now
-            acted = self._evaluate_limits(list(agents.values()), now, out)
-            if acted and manager is not None:
-                agents = {a.id: a for a in manager.list()}
+            acted = self._evaluate_limits(manager.list(), now, out)
+            for agent_id in acted:
+                with contextlib.suppress(NotFound):
+                    agents[agent_id] = manager.get(agent_id)
         # cards: send only what differs from the last payload sent
         for agent_id, agent in agents.items():
             card = self.card_for(agent)
             if force or self.sent_cards.get(agent_id) != card:
                 self.sent_cards[agent_id] = card
                 out.cards.append(card)
-        for agent_id in list(self.sent_cards):
-            if agent_id not in agents:
-                del self.sent_cards[agent_id]
-                self.usage.pop(agent_id, None)
-                out.removed.append(agent_id)
-        out.status = self._status_bar(now, force=force)
+        if full:
+            for agent_id in list(self.sent_cards):
+                if agent_id not in agents:
+                    del self.sent_cards[agent_id]
+                    self.usage.pop(agent_id, None)
+                    out.removed.append(agent_id)
+        if force or out.cards or out.removed or now - self._status_at >= STATUS_EVERY_S or (
+            self._ingested_since_figures and now - self._figures_at >= STATUS_FIGURES_MIN_S
+        ):
+            self._status_at = now
+            out.status = self._status_bar(now, force=force)
         return out
 
-    def _evaluate_limits(self, agents: list[Any], now: float, out: TickResult) -> bool:
+    def _evaluate_limits(self, agents: list[Any], now: float, out: TickResult) -> set[str]:
         assert self.limits is not None
         try:
             with self.store.lock:
@@ -281,8 +315,8 @@ class Core:
         except Exception as exc:
             log.exception("limits evaluate failed")
             out.logs.append(f"limits: evaluation failed: {exc}")
-            return False
-        acted = False
+            return set()
+        acted: set[str] = set()
         for event in events:
             action = event.action
             done = None
@@ -297,7 +331,8 @@ class Core:
                         self.stop_reasons[event.agent_id] = f"stopped by limit: {event.message}"
                         self.manager.stop(event.agent_id)
                         done = "stop"
-                    acted = acted or done is not None
+                    if done is not None:
+                        acted.add(event.agent_id)
                 except PodiumError as exc:
                     out.logs.append(f"limits: cannot {action} {event.agent_id}: {exc}")
             elif action == "warn":

@@ -20,8 +20,24 @@ DEBOUNCE_MS = 40
 STEP_MS = 5
 
 
-def _is_log(_change: Any, path: str) -> bool:
-    return path.endswith(".jsonl")
+def _is_log(change: Any, path: str) -> bool:
+    if path.endswith(".jsonl"):
+        return True
+    # a new project dir: files created in it before inotify watched it would be missed
+    from watchfiles import Change
+
+    return change == Change.added and os.path.isdir(path)
+
+
+def _expand(paths: set[str]) -> set[str]:
+    out: set[str] = set()
+    for path in paths:
+        if path.endswith(".jsonl"):
+            out.add(path)
+            continue
+        for dirpath, _dirs, files in os.walk(path):
+            out.update(os.path.join(dirpath, f) for f in files if f.endswith(".jsonl"))
+    return out
 
 
 def watch_dirs(ingestor: Any) -> list[Path]:
@@ -73,7 +89,7 @@ class LogTail:
                 recursive=True,
                 ignore_permission_denied=True,
             ):
-                paths = {path for _change, path in changes}
+                paths = _expand({path for _change, path in changes})
                 if paths:
                     self.on_paths(paths)
         except asyncio.CancelledError:
