@@ -51,7 +51,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   state.onChange((change) => {
     if (change.kind === 'statusBar') applyStatusBar(item, statusBarFromPush(change.statusBar));
-    if (change.kind === 'server') applyStatusBar(item, statusBarForServer(change.server, state.statusBar));
+    if (change.kind === 'server') {
+      // Running but nothing pushed yet: keep what the item shows until the first push.
+      if (change.server.kind === 'running' && !state.statusBar) return;
+      applyStatusBar(item, statusBarForServer(change.server, state.statusBar));
+    }
   });
 
   const srv = server;

@@ -46,6 +46,11 @@ export class PodiumState {
     this.emit({ kind: 'statusBar', statusBar });
   }
 
+  /** Forget the last push (a new server process will push its own). */
+  clearStatusBar(): void {
+    this.statusBar = null;
+  }
+
   setSummary(summary: UsageSummary): void {
     this.summary = summary;
     this.emit({ kind: 'summary', summary });

@@ -75,7 +75,9 @@ export class ServerManager implements vscode.Disposable {
   async start(): Promise<void> {
     const generation = ++this.generation;
     this.clearRestartTimer();
-    this.state.setServer({ kind: 'starting' });
+    const restart = this.startedAt > 0;
+    this.state.clearStatusBar();
+    this.state.setServer({ kind: 'starting', restart });
     const folder = api.workspaceFolder();
     const config = api.getConfiguration('podium', folder?.uri);
     const python = choosePython(

@@ -5,7 +5,7 @@
 import type { Severity, StatusBar } from '../protocol';
 
 export type ServerState =
-  | { kind: 'starting' }
+  | { kind: 'starting'; restart?: boolean }
   | { kind: 'running' }
   | { kind: 'restarting'; attempt: number; delayMs: number; reason?: string }
   | { kind: 'stopped'; reason: string }
@@ -53,7 +53,17 @@ export function statusBarForServer(state: ServerState, last: StatusBar | null): 
     case 'running':
       return last ? statusBarFromPush(last) : hidden();
     case 'starting':
-      return last ? statusBarFromPush(last) : hidden();
+      if (last) return statusBarFromPush(last);
+      // First start: hidden until the first push. A restart: say so until the new push.
+      return state.restart
+        ? {
+            visible: true,
+            text: '$(sync~spin) Podium: starting',
+            tooltip: 'Starting the Podium server…',
+            background: null,
+            command: 'podium.showOutput',
+          }
+        : hidden();
     case 'restarting':
       return {
         visible: true,

@@ -18,6 +18,7 @@ const codeServer = join(cache, 'code-server-4.139.1', 'node_modules', 'code-serv
 const python = process.env.PODIUM_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
 const vsix = process.env.PODIUM_VSIX ?? join(clientDir, 'dist', 'podium.vsix');
 const results = join(clientDir, 'test-results');
+rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
 
 let passed = 0;
@@ -99,6 +100,7 @@ const env = {
 delete env.ANTHROPIC_API_KEY;
 delete env.ANTHROPIC_BASE_URL;
 let codeServerProc;
+const csLog = [];
 let browser;
 
 async function main() {
@@ -164,7 +166,6 @@ async function main() {
       '--disable-workspace-trust', '--disable-getting-started-override', ...common, workspace],
     { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  const csLog = [];
   codeServerProc.stdout.on('data', (d) => csLog.push(String(d)));
   codeServerProc.stderr.on('data', (d) => csLog.push(String(d)));
   await until('code-server to listen', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000, 500);
@@ -275,6 +276,56 @@ async function main() {
   });
   await shot('04-paused');
 
+
+  await check('resume from the card continues the agent', async () => {
+    await card.locator('button[data-action="resume"]').click();
+    await until('card working again', async () => !/^Paused/.test(await card.locator('.status-text').textContent()), 20_000);
+    await until('agent processes running', async () => processesUnder(worktrees).every((p) => p.state !== 'T'), 10_000);
+  });
+  await check('the status bar tooltip is a markdown table per agent', async () => {
+    await page.mouse.move(700, 300);
+    await statusItem.hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'alpha' }).first();
+    await hover.waitFor({ timeout: 15_000 });
+    const cells = await hover.locator('table th').allTextContents();
+    if (!cells.includes('Agent') || !cells.includes('Status')) throw new Error(`tooltip table header: ${cells.join(',')}`);
+  });
+  await shot('05-tooltip');
+
+  await check('Show Diff opens the worktree changes in a diff editor', async () => {
+    await card.locator('button[data-action="diff"]').click();
+    await page.locator('.tab', { hasText: 'alpha: changes' }).first().waitFor({ timeout: 30_000 });
+  });
+  await shot('06-diff');
+
+  await check('Terminal opens a terminal in the worktree', async () => {
+    await card.locator('button[data-action="terminal"]').click();
+    await until('a terminal named "Podium: alpha"', async () => (await page.getByText('Podium: alpha').count()) > 0, 20_000);
+  });
+
+  await check('a crashed server is restarted, says so, and re-attaches to the agent', async () => {
+    const serve = await until('the podium serve process', () => {
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+          if (cmd.includes('podium') && cmd.includes('serve') && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`PODIUM_DB=${env.PODIUM_DB}`)) return Number(entry);
+        } catch {
+          // gone or not ours
+        }
+      }
+      return null;
+    }, 10_000);
+    process.kill(serve, 'SIGKILL');
+    await page.locator('.notification-toast', { hasText: 'stopped unexpectedly' }).first().waitFor({ timeout: 20_000 });
+    await shot('07-restarting');
+    await until('the status bar back with the agent', async () => {
+      const t = await page.locator('.statusbar-item', { hasText: 'Plan:' }).first().textContent({ timeout: 1000 });
+      return t.includes('1 agent') && t.includes('Plan: 67%');
+    }, 45_000);
+    await until('the card live again', async () => (await messages()) > 0 && /^(Working|Waiting|Idle)/.test(await card.locator('.status-text').textContent()), 30_000);
+  });
+
   await check('export usage to a file through the palette and the save dialog', async () => {
     await palette('Podium: Export Usage');
     await quickInput(undefined, { title: 'Export Usage (1/4)' }); // CSV
@@ -284,7 +335,7 @@ async function main() {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await sleep(500);
-    await shot('05-save-dialog');
+    await shot('08-save-dialog');
     // Accept the proposed path: <workspace>/.podium/exports/usage-entry-<timestamp>.csv
     const proposed = await input.inputValue();
     if (!proposed.startsWith(join(workspace, '.podium', 'exports') + '/') || !proposed.endsWith('.csv')) {
@@ -292,7 +343,7 @@ async function main() {
     }
     await page.keyboard.press('Enter');
     await sleep(1000);
-    await shot('05b-after-save');
+    await shot('09-after-save');
     // If the dialog still asks something (e.g. to create a folder), accept it.
     if (await page.locator('.quick-input-widget').isVisible() && !existsSync(proposed)) await page.keyboard.press('Enter');
     const failure = page.locator('.notification-toast', { hasText: 'export failed' });
@@ -305,17 +356,7 @@ async function main() {
     if (lines.length < 2) throw new Error('export has no rows');
     await page.locator('.notification-toast', { hasText: 'exported' }).first().waitFor({ timeout: 15_000 });
   });
-  await shot('06-exported');
-
-  await check('resume from the card continues the agent', async () => {
-    await card.locator('button[data-action="resume"]').click();
-    await until('card working again', async () => !/^Paused/.test(await card.locator('.status-text').textContent()), 20_000);
-    await until('agent processes running', async () => processesUnder(worktrees).every((p) => p.state !== 'T'), 10_000);
-  });
-  await statusItem.hover();
-  await sleep(1500);
-  await shot('07-tooltip');
-  writeFileSync(join(results, 'code-server.log'), csLog.join(''));
+  await shot('10-exported');
 }
 
 let exitCode = 0;
@@ -326,6 +367,7 @@ try {
   if (failed === 0) log(`ERROR ${err.stack ?? err}`);
 } finally {
   await browser?.close().catch(() => undefined);
+  writeFileSync(join(results, 'code-server.log'), csLog.join(''));
   // Stop code-server itself first: its extension host goes away, `podium serve` sees its client
   // disconnect and stops the agents. Then the whole process group, then anything left.
   const signal = (target, sig) => {

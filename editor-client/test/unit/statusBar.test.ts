@@ -26,6 +26,9 @@ describe('status bar', () => {
   it('is hidden until the first push, and clear when the server is down', () => {
     expect(statusBarForServer({ kind: 'starting' }, null).visible).toBe(false);
     expect(statusBarForServer({ kind: 'running' }, null).visible).toBe(false);
+    const restarting1 = statusBarForServer({ kind: 'starting', restart: true }, null);
+    expect(restarting1.visible).toBe(true);
+    expect(restarting1.text).toContain('starting');
     const last = statusBars()[0];
     expect(statusBarForServer({ kind: 'running' }, last).text).toContain(last.text);
     const restarting = statusBarForServer({ kind: 'restarting', attempt: 2, delayMs: 2000, reason: 'the process exited' }, last);
