@@ -16,6 +16,7 @@ interface Repository {
 }
 interface GitApi {
   openRepository?(root: vscode.Uri): Promise<Repository | null>;
+  readonly repositories: Repository[];
   getRepository(uri: vscode.Uri): Repository | null;
   toGitUri(uri: vscode.Uri, ref: string): vscode.Uri;
 }
@@ -35,8 +36,13 @@ export async function showWorktreeChanges(card: AgentCard, workspace?: vscode.Ur
   const git = await gitApi();
   if (!git) return false;
   const root = vscode.Uri.file(card.worktree);
-  const repo = git.getRepository(root) ?? (await git.openRepository?.(root)) ?? null;
-  if (!repo) return false;
+  // The worktree usually lies inside the workspace's repository (under .podium/), so
+  // getRepository(root) would answer with that outer repository: match the root exactly.
+  const sameRoot = (r: Repository | null | undefined): r is Repository =>
+    Boolean(r && r.rootUri.fsPath.replace(/\/+$/, '') === root.fsPath.replace(/\/+$/, ''));
+  let repo: Repository | null | undefined = git.repositories.find(sameRoot);
+  if (!repo) repo = await git.openRepository?.(root);
+  if (!sameRoot(repo)) return false;
   await repo.status();
   const mainHead = workspace ? git.getRepository(workspace)?.state.HEAD?.commit : undefined;
   const head = repo.state.HEAD?.commit;

@@ -295,6 +295,11 @@ async function main() {
   await check('Show Diff opens the worktree changes in a diff editor', async () => {
     await card.locator('button[data-action="diff"]').click();
     await page.locator('.tab', { hasText: 'alpha: changes' }).first().waitFor({ timeout: 30_000 });
+    // the agent's own files, not the workspace's: the fake agent writes a notes file each turn
+    await page.locator('.multiDiffEntry, .monaco-workbench .editor-container', { hasText: 'FAKE_AGENT' }).first().waitFor({ timeout: 15_000 });
+    if ((await page.locator('.editor-container', { hasText: 'settings.json' }).count()) > 0) {
+      throw new Error('the diff shows the workspace repository, not the worktree');
+    }
   });
   await shot('06-diff');
 
