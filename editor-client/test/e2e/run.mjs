@@ -331,6 +331,29 @@ async function main() {
     await until('the card live again', async () => (await messages()) > 0 && /^(Working|Waiting|Idle)/.test(await card.locator('.status-text').textContent()), 30_000);
   });
 
+  await check('a changed limit setting reaches the server; its alert pauses the agent, offers Resume, shows once', async () => {
+    writeFileSync(
+      join(workspace, '.vscode', 'settings.json'),
+      JSON.stringify({ 'podium.pythonPath': python, 'podium.authMode': 'subscription', 'podium.plan': 'max5', 'podium.limits': { agentUSD: 0.01 }, 'podium.onLimit': 'pause' }, null, 2),
+    );
+    const toast = page.locator('.notification-toast', { hasText: 'limit' }).filter({ hasText: 'paused' });
+    await toast.first().waitFor({ timeout: 30_000 });
+    await until('card paused with the reason', async () => {
+      const reason = card.locator('.reason');
+      return (await reason.isVisible()) && /limit/.test(await reason.textContent());
+    }, 20_000);
+    if (!(await card.locator('.limit').isVisible())) throw new Error('no limit bar on the card');
+    await sleep(1000);
+    const texts = await page.locator('.notification-toast .notification-list-item-message').allTextContents();
+    const pausedAlerts = texts.filter((t) => /limit/.test(t) && /paused/.test(t));
+    if (pausedAlerts.length !== 1) throw new Error(`expected the pause alert once, saw: ${JSON.stringify(texts)}`);
+    await shot('08-limit-alert');
+    await toast.first().getByRole('button', { name: 'Resume' }).click();
+    await until('card working again after Resume', async () => !/^Paused/.test(await card.locator('.status-text').textContent()), 20_000);
+    await sleep(1500);
+    if (/^Paused/.test(await card.locator('.status-text').textContent())) throw new Error('re-paused right after a user resume');
+  });
+
   await check('export usage to a file through the palette and the save dialog', async () => {
     await palette('Podium: Export Usage');
     await quickInput(undefined, { title: 'Export Usage (1/4)' }); // CSV
@@ -340,7 +363,7 @@ async function main() {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await sleep(500);
-    await shot('08-save-dialog');
+    await shot('09-save-dialog');
     // Accept the proposed path: <workspace>/.podium/exports/usage-entry-<timestamp>.csv
     const proposed = await input.inputValue();
     if (!proposed.startsWith(join(workspace, '.podium', 'exports') + '/') || !proposed.endsWith('.csv')) {
@@ -348,7 +371,7 @@ async function main() {
     }
     await page.keyboard.press('Enter');
     await sleep(1000);
-    await shot('09-after-save');
+    await shot('10-after-save');
     // If the dialog still asks something (e.g. to create a folder), accept it.
     if (await page.locator('.quick-input-widget').isVisible() && !existsSync(proposed)) await page.keyboard.press('Enter');
     const failure = page.locator('.notification-toast', { hasText: 'export failed' });
@@ -361,7 +384,7 @@ async function main() {
     if (lines.length < 2) throw new Error('export has no rows');
     await page.locator('.notification-toast', { hasText: 'exported' }).first().waitFor({ timeout: 15_000 });
   });
-  await shot('10-exported');
+  await shot('11-exported');
 }
 
 let exitCode = 0;
