@@ -40,7 +40,7 @@ T = TypeVar("T")
 #: the pump wakes at least this often (agent polling, time-based figures)
 TICK_S = 0.25
 #: at most one tick per this many seconds (events in between are batched)
-MIN_TICK_S = 0.03
+MIN_TICK_S = 0.02
 #: an update slower than this is logged (stderr)
 SLOW_TICK_S = 0.05
 #: at most one status bar per this many seconds

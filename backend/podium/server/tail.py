@@ -16,7 +16,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_MS = 40
+DEBOUNCE_MS = 25
 STEP_MS = 5
 
 
