@@ -7,6 +7,8 @@ import pytest
 from pygls.exceptions import JsonRpcException
 from tests.server.conftest import fake_command
 
+from podium.server.protocol import AgentCard, ListAgentsResult, StatusBar, UsageSummary
+
 
 async def test_spawn_two_agents_cards_grow_and_round_trip(start_server, git_repo):
     client = await start_server({"authMode": "subscription"})
@@ -40,6 +42,13 @@ async def test_spawn_two_agents_cards_grow_and_round_trip(start_server, git_repo
 
     listed = await client.request("podium/listAgents", {})
     assert [c["agentId"] for c in listed["agents"]] == [a["agentId"], b["agentId"]]
+    # every payload matches the typed protocol (docs/protocol.md)
+    ListAgentsResult.model_validate(listed)
+    for _t, card in client.cards:
+        assert AgentCard.model_validate(card).wire() == card
+    for _t, bar in client.status_bars:
+        StatusBar.model_validate(bar)
+    UsageSummary.model_validate(await client.request("podium/usageSummary", {}))
 
     # pause: the whole tree is stopped
     paused = await client.request("podium/pauseAgent", {"agentId": a["agentId"]})

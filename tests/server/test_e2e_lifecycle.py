@@ -91,3 +91,26 @@ async def test_agent_budget_pauses_with_reason_and_alert(start_server):
     assert resumed["status"] != "paused"
     await asyncio.sleep(1.5)
     assert client.latest_cards()[agent_id]["status"] != "paused"
+
+
+async def test_restart_reattaches_agents_kept_running(start_server):
+    first = await start_server({"keepAgentsRunning": True})
+    card = await first.request("podium/spawnAgent", {"task": "long job", "profile": "fake",
+                                                     "command": fake_command()})  # fmt: skip
+    assert await first.close() == 0
+    proc = psutil.Process(card["pid"])
+    assert proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE  # outlived the server
+
+    second = await start_server({"keepAgentsRunning": False})
+    again = await second.wait_for(lambda: second.latest_cards().get(card["agentId"]))
+    assert again["pid"] == card["pid"]
+    assert again["status"] not in ("exited", "stopped", "error")
+    before = again["usage"]["messages"]
+    await second.wait_for(
+        lambda: second.latest_cards()[card["agentId"]]["usage"]["messages"] > before, timeout=30)
+    assert await second.close() == 0  # this one does not keep agents: it stops them
+    for _ in range(100):
+        if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+            break
+        await asyncio.sleep(0.1)
+    assert not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE

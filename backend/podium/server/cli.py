@@ -58,4 +58,5 @@ def run(args: argparse.Namespace) -> int:
             profiler.disable()
             profiler.dump_stats(profile_path)
             core_profiler.dump_stats(profile_path + ".core")
-    return 0
+    # LSP: exit code 0 only after a `shutdown` request
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
