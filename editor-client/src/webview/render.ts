@@ -109,12 +109,14 @@ export class AgentsView {
   private readonly agentRows = new Map<string, BarParts & { usage: HTMLElement; tag: HTMLElement }>();
   private lastSummary: UsageSummary | null = null;
   private bannerCommand: ViewCommand = 'restart';
+  private readonly root: HTMLElement;
 
   constructor(
     root: HTMLElement,
     private readonly post: Post,
     private readonly now: () => number = () => Date.now(),
   ) {
+    this.root = root;
     this.doc = root.ownerDocument;
     const doc = this.doc;
 
@@ -506,6 +508,8 @@ export class AgentsView {
       default:
         break;
     }
+    // Cards are only as fresh as the server: dim them while it is not running.
+    setAttr(this.root, 'data-server', server.kind === 'running' || server.kind === 'starting' ? 'up' : 'down');
     setHidden(this.banner, !text);
     setText(this.bannerText, text);
     if (action) {

@@ -354,6 +354,27 @@ async function main() {
     if (/^Paused/.test(await card.locator('.status-text').textContent())) throw new Error('re-paused right after a user resume');
   });
 
+  await check('a wrong pythonPath shows a clear status with a fix-it action; fixing it recovers', async () => {
+    const settingsFile = join(workspace, '.vscode', 'settings.json');
+    const good = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    writeFileSync(settingsFile, JSON.stringify({ ...good, 'podium.pythonPath': join(tmp, 'no-such-python') }, null, 2));
+    const missing = page.locator('.statusbar-item', { hasText: 'Python not found' }).first();
+    await missing.waitFor({ timeout: 30_000 });
+    await sleep(500);
+    const background = await missing.evaluate((node) => getComputedStyle(node).backgroundColor);
+    if (/rgba\(0, 0, 0, 0\)|transparent/.test(background)) throw new Error(`no error background: ${background}`);
+    await missing.click();
+    const fix = page.locator('.notification-toast', { hasText: 'Python was not found' }).first();
+    await fix.waitFor({ timeout: 15_000 });
+    for (const name of ['Set Python Path', 'Install Instructions', 'Retry']) {
+      if (!(await fix.getByRole('button', { name }).count())) throw new Error(`no "${name}" action`);
+    }
+    await shot('09-missing-python');
+    writeFileSync(settingsFile, JSON.stringify(good, null, 2));
+    await until('the status bar back', async () =>
+      (await page.locator('.statusbar-item', { hasText: 'Plan: 67%' }).count()) > 0, 45_000);
+  });
+
   await check('export usage to a file through the palette and the save dialog', async () => {
     await palette('Podium: Export Usage');
     await quickInput(undefined, { title: 'Export Usage (1/4)' }); // CSV
@@ -363,7 +384,7 @@ async function main() {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await sleep(500);
-    await shot('09-save-dialog');
+    await shot('10-save-dialog');
     // Accept the proposed path: <workspace>/.podium/exports/usage-entry-<timestamp>.csv
     const proposed = await input.inputValue();
     if (!proposed.startsWith(join(workspace, '.podium', 'exports') + '/') || !proposed.endsWith('.csv')) {
@@ -371,7 +392,7 @@ async function main() {
     }
     await page.keyboard.press('Enter');
     await sleep(1000);
-    await shot('10-after-save');
+    await shot('11-after-save');
     // If the dialog still asks something (e.g. to create a folder), accept it.
     if (await page.locator('.quick-input-widget').isVisible() && !existsSync(proposed)) await page.keyboard.press('Enter');
     const failure = page.locator('.notification-toast', { hasText: 'export failed' });
@@ -384,7 +405,7 @@ async function main() {
     if (lines.length < 2) throw new Error('export has no rows');
     await page.locator('.notification-toast', { hasText: 'exported' }).first().waitFor({ timeout: 15_000 });
   });
-  await shot('11-exported');
+  await shot('12-exported');
 }
 
 let exitCode = 0;

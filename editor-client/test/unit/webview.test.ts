@@ -179,8 +179,10 @@ describe('Agents webview', () => {
     expect(q('.banner-text').textContent).toContain('/usr/bin/python3');
     q<HTMLButtonElement>('.banner button').click();
     expect(posted.at(-1)).toEqual({ type: 'command', command: 'fixSetup' });
+    expect(root.dataset.server).toBe('down');
     view.handle({ type: 'server', server: { kind: 'running' } });
     expect(q('.banner').hidden).toBe(true);
+    expect(root.dataset.server).toBe('up');
   });
 
   it('never renders data as HTML', () => {
