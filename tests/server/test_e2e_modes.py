@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -85,3 +86,17 @@ async def test_history_ingest_reports_progress_and_settings_warnings(start_serve
     await client.wait_for(lambda: sum("settings:" in m for _t, m in client.log_messages) >= 2)
     status = await client.wait_for(client.latest_status)
     assert status["mode"] == "subscription"  # invalid value → default
+
+
+async def test_nothing_sent_when_nothing_changed(start_server):
+    client = await start_server({"authMode": "api"})
+    await client.wait_for(client.latest_status)
+    await asyncio.sleep(2.5)  # several pump ticks and a full sweep, with nothing happening
+    assert len(client.status_bars) == 1
+    assert client.cards == []
+    # a settings change that alters the text is pushed; the same settings again are not
+    client.change_settings({"authMode": "proxy"})
+    await client.wait_for(lambda: len(client.status_bars) == 2)
+    client.change_settings({"authMode": "proxy"})
+    await asyncio.sleep(1.5)
+    assert [b["mode"] for _t, b in client.status_bars] == ["api", "proxy"]

@@ -281,8 +281,6 @@ class PodiumServer(LanguageServer):
         def apply() -> None:
             for note in notes:
                 self.log_message(note, types.MessageType.Warning)
-            self._force_push = True
-            self._last_status = None
             if self._wake is not None:
                 self._wake.set()
 

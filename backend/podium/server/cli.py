@@ -25,6 +25,17 @@ def _host_port(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _drop_user_errors(record: logging.LogRecord) -> bool:
+    """pygls logs a traceback for every error answer; user errors (bad params, unknown agent)
+    are answered to the client and need no traceback on stderr. Internal errors stay."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is None:
+        return True
+    from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+
+    return not isinstance(exc, JsonRpcException) or isinstance(exc, JsonRpcInternalError)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         stream=sys.stderr,
@@ -34,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     # pygls logs every message body at INFO; keep that out unless asked for
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_drop_user_errors)
     from podium.server.app import PodiumServer
 
     server = PodiumServer()

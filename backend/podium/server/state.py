@@ -138,8 +138,11 @@ class Core:
         for key in ("worktreeDir", "claudeConfigDirs", "profiles", "keepAgentsRunning"):
             if getattr(old, key) != getattr(settings, key):
                 notes.append(f"settings: {key} takes effect when the server restarts")
+        # recompute everything on the next tick; only what actually changed is sent
         self._figures_at = 0.0
         self._limits_at = 0.0
+        self._full_at = 0.0
+        self._status_at = 0.0
         return notes
 
     # -- agent changes (any thread) ---------------------------------------------------------------
