@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // page.evaluate() callbacks run in the browser
+    files: ['test/e2e/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
+  {
     files: ['src/webview/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },

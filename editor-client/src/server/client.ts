@@ -60,6 +60,7 @@ export class ServerManager implements vscode.Disposable {
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSummaryAt = 0;
   private generation = 0;
+  private restartScheduledFor = -1;
 
   constructor(
     private readonly state: PodiumState,
@@ -110,7 +111,7 @@ export class ServerManager implements vscode.Disposable {
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
-          if (!this.stopping && generation === this.generation) this.scheduleRestart('the process exited');
+          if (!this.stopping && generation === this.generation) this.scheduleRestart('the process exited', generation);
           return { action: CloseAction.DoNotRestart, handled: true };
         },
       },
@@ -148,7 +149,7 @@ export class ServerManager implements vscode.Disposable {
     } catch (err) {
       if (generation !== this.generation) return;
       this.output.error(`Podium server failed to start: ${String(err)}`);
-      this.scheduleRestart(String(err));
+      this.scheduleRestart(String(err), generation);
       return;
     }
     if (generation !== this.generation) return;
@@ -232,7 +233,10 @@ export class ServerManager implements vscode.Disposable {
     void this.stop();
   }
 
-  private scheduleRestart(reason: string): void {
+  private scheduleRestart(reason: string, generation: number): void {
+    // A failed start can be reported twice (start() rejects and the close handler runs).
+    if (this.restartScheduledFor === generation) return;
+    this.restartScheduledFor = generation;
     const plan = this.backoff.next(Date.now() - this.startedAt);
     const old = this.client;
     this.client = undefined;
