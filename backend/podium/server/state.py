@@ -164,7 +164,8 @@ class Core:
 
     # -- history ----------------------------------------------------------------------------------
     def ingest_history(self) -> Any:
-        result = self.ingestor.run()
+        with self.store.lock:  # the connection is shared with the agent manager's threads
+            result = self.ingestor.run()
         self._ingested_since_figures = True
         return result
 
@@ -181,7 +182,8 @@ class Core:
     def card_for(self, agent: Any) -> dict[str, Any]:
         usage = self.usage.get(agent.id)
         if usage is None and self.manager is not None:
-            usage = self.usage[agent.id] = self.manager.usage(agent.id)
+            with self.store.lock:
+                usage = self.usage[agent.id] = self.manager.usage(agent.id)
         card = render_card(agent, usage, getattr(agent, "diff", None), self._limit_for(agent, usage))
         stopped_by_limit = card["status"] == "stopped" and agent.id in self.stop_reasons
         if stopped_by_limit:
@@ -191,7 +193,8 @@ class Core:
     def fresh_card(self, agent_id: str) -> dict[str, Any]:
         """The card after an action: re-read the agent and its usage, record it as sent."""
         manager = self.require_manager()
-        self.usage[agent_id] = manager.usage(agent_id)
+        with self.store.lock:
+            self.usage[agent_id] = manager.usage(agent_id)
         card = self.card_for(manager.get(agent_id))
         self.sent_cards[agent_id] = card
         return card
