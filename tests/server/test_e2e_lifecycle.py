@@ -7,6 +7,8 @@ import socket
 import sys
 
 import psutil
+import pytest
+from pygls.exceptions import JsonRpcException
 from tests.server.conftest import fake_command
 
 from podium.server.client import PodiumClient
@@ -114,3 +116,21 @@ async def test_restart_reattaches_agents_kept_running(start_server):
             break
         await asyncio.sleep(0.1)
     assert not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+
+
+async def test_workspace_that_is_not_a_repo_still_serves_usage(tmp_path, server_env):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    client = PodiumClient()
+    await client.launch(cwd=plain, env=server_env, stderr_path=tmp_path / "plain.log")
+    try:
+        await client.initialize_podium(plain, {"authMode": "subscription"})
+        status = await client.wait_for(client.latest_status)
+        assert status["text"].startswith("Plan: ")
+        with pytest.raises(JsonRpcException) as err:
+            await client.request("podium/spawnAgent", {"task": "x", "command": fake_command(),
+                                                       "profile": "fake"})  # fmt: skip
+        assert err.value.code == -31002 and "git" in err.value.message.lower()
+        assert await client.request("podium/listAgents", {}) == {"agents": []}
+    finally:
+        assert await client.close() == 0
