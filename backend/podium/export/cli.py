@@ -1,0 +1,45 @@
+"""`podium export`: the same options as the `podium/export` request."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from podium.errors import PodiumError
+from podium.export.core import FORMATS, GROUPINGS
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="csv")
+    parser.add_argument("--group-by", choices=GROUPINGS, default="day")
+    parser.add_argument("--since", help="first day, YYYY-MM-DD (inclusive, your time zone)")
+    parser.add_argument("--until", help="last day, YYYY-MM-DD (inclusive)")
+    parser.add_argument("--agent", action="append", dest="agent_ids", metavar="AGENT_ID",
+                        help="only these agents (repeatable)")  # fmt: skip
+    parser.add_argument("--path", help="output file (default: <workspace>/.podium/exports/…)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    parser.add_argument("--workspace", default=".", help="workspace root (default: cwd)")
+    parser.add_argument("--timezone", "-z", help="IANA zone for dates (default: local)")
+    parser.add_argument("--db", help="store path (default: $PODIUM_DB or the user data dir)")
+    parser.add_argument("--no-ingest", action="store_true", help="export the store as it is")
+
+
+def run(args: argparse.Namespace) -> int:
+    from podium.export.core import export_usage
+    from podium.store import Store
+    from podium.usage.ingest import Ingestor
+
+    options = {"format": args.format, "groupBy": args.group_by, "since": args.since,
+               "until": args.until, "agentIds": args.agent_ids, "path": args.path,
+               "overwrite": args.overwrite, "timezone": args.timezone}  # fmt: skip
+    try:
+        with Store(args.db) as store:
+            if not args.no_ingest:
+                Ingestor(store).run()
+            result = export_usage(store, options, workspace=Path(args.workspace))
+    except PodiumError as exc:
+        print(f"podium: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {result['rows']} rows to {result['path']}")
+    return 0
