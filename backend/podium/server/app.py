@@ -12,6 +12,8 @@ import contextlib
 import functools
 import logging
 import os
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -41,6 +44,8 @@ T = TypeVar("T")
 TICK_S = 0.25
 #: at most one tick per this many seconds (events in between are batched)
 MIN_TICK_S = 0.02
+#: the process ends at most this long after the client went away or asked to exit
+EXIT_DEADLINE_S = 45.0
 #: an update slower than this is logged (stderr)
 SLOW_TICK_S = 0.05
 #: at most one status bar per this many seconds
@@ -305,6 +310,35 @@ class PodiumServer(LanguageServer):
             await self.run_core(self.core.close)
         self._closed = True
 
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """pygls' stdio loop, plus: when the client goes away (EOF) clean up inside the loop,
+        and never let a stuck cleanup keep the process alive (watchdog)."""
+        self._stop_event = threading.Event()
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def main() -> None:
+            try:
+                await run_async(
+                    stop_event=self._stop_event, reader=reader, protocol=self.protocol,
+                    logger=log, error_handler=self.report_server_error,
+                )  # fmt: skip
+            finally:
+                _start_watchdog(EXIT_DEADLINE_S)
+                if not self._closing:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.close_async(), EXIT_DEADLINE_S - 5)
+
+        try:
+            asyncio.run(main())
+        except BrokenPipeError:
+            log.error("connection to the client lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            _start_watchdog(EXIT_DEADLINE_S)
+            self.shutdown()
+
     def shutdown(self) -> None:
         """The transport ended (exit, or the client went away): clean up synchronously."""
         self._closing = True
@@ -468,6 +502,24 @@ class PodiumServer(LanguageServer):
     async def export(self, params: Any) -> dict[str, Any]:
         p = proto.parse_params(proto.ExportParams, params)
         return await self.run_core(self.require_core().export, p.options())
+
+
+_watchdog_started = False
+
+
+def _start_watchdog(seconds: float) -> None:
+    """End the process if cleanup hangs: an editor must never be left with a stuck server."""
+    global _watchdog_started
+    if _watchdog_started:
+        return
+    _watchdog_started = True
+
+    def expire() -> None:
+        time.sleep(seconds)
+        log.error("cleanup took over %.0f s; exiting", seconds)
+        os._exit(1)
+
+    threading.Thread(target=expire, name="podium-exit-watchdog", daemon=True).start()
 
 
 def _plain_fn(method: Callable[[Any], Any]) -> Callable[[Any], Any]:

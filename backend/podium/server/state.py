@@ -95,6 +95,7 @@ class Core:
         self._limits_at = 0.0
         self._usage_at = 0.0
         self._poll_at = 0.0
+        self._limits_due = False
         self._full_at = 0.0
         self._status_at = 0.0
         self._ingested_since_figures = False
@@ -251,13 +252,12 @@ class Core:
         now = time.time()
         manager = self.manager
         changed: set[str] = set()
-        ingested = False
         if paths:
             with self.store.lock:
                 res = self.ingestor.run(paths=sorted(paths))
             if res.entries_written:
-                ingested = True
                 self._ingested_since_figures = True
+                self._limits_due = True  # evaluated within LIMITS_AFTER_INGEST_S + one tick
                 if manager is not None:
                     changed |= set(manager.note_activity(res.sessions, res.cwds))
         agents: dict[str, Any] = {}
@@ -287,9 +287,10 @@ class Core:
             self.limits is not None
             and manager is not None
             and (force or since_limits >= LIMITS_EVERY_S
-                 or (ingested and since_limits >= LIMITS_AFTER_INGEST_S))
+                 or (self._limits_due and since_limits >= LIMITS_AFTER_INGEST_S))
         ):  # fmt: skip
             self._limits_at = now
+            self._limits_due = False
             acted = self._evaluate_limits(manager.list(), now, out)
             for agent_id in acted:
                 with contextlib.suppress(NotFound):
