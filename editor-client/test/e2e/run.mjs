@@ -153,6 +153,8 @@ async function main() {
       'window.commandCenter': false,
       'chat.disableAIFeatures': true,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      // e.g. PODIUM_E2E_THEME="Default Dark Modern" to look at the screenshots in a dark theme
+      ...(process.env.PODIUM_E2E_THEME ? { 'workbench.colorTheme': process.env.PODIUM_E2E_THEME } : {}),
     }),
   );
   const configFile = join(tmp, 'code-server.yaml');
