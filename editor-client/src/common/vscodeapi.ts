@@ -129,3 +129,22 @@ export function revealInOS(uri: vscode.Uri): Thenable<unknown> {
 export async function ensureDirectory(uri: vscode.Uri): Promise<void> {
   await vscode.workspace.fs.createDirectory(uri);
 }
+
+/** A notification that shows `title: message` (message updated by `report`) until `task` settles. */
+export function withProgressMessage(
+  title: string,
+  message: string,
+  task: (report: (message: string) => void) => Thenable<void>,
+): Thenable<void> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: false },
+    (progress) => {
+      progress.report({ message });
+      return task((message) => progress.report({ message }));
+    },
+  );
+}
+
+export function setStatusBarMessage(text: string, hideAfterMs: number): vscode.Disposable {
+  return vscode.window.setStatusBarMessage(text, hideAfterMs);
+}

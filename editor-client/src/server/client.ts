@@ -61,6 +61,10 @@ export class ServerManager implements vscode.Disposable {
   private lastSummaryAt = 0;
   private generation = 0;
   private restartScheduledFor = -1;
+  private readonly restartNotice: { open: boolean; message: string } = {
+    open: false,
+    message: '',
+  };
 
   constructor(
     private readonly state: PodiumState,
@@ -251,17 +255,38 @@ export class ServerManager implements vscode.Disposable {
       });
       return;
     }
-    const message = `Podium server stopped unexpectedly (${reason}); restarting in ${Math.round(plan.delayMs / 1000)} s (attempt ${plan.attempt}).`;
-    this.output.warn(message);
+    const detail = `${reason}; restarting in ${Math.round(plan.delayMs / 1000)} s (attempt ${plan.attempt})`;
+    this.output.warn(`Podium server stopped unexpectedly: ${detail}`);
+    this.announceRestart(detail);
     this.state.setServer({ kind: 'restarting', attempt: plan.attempt, delayMs: plan.delayMs, reason });
-    void api.showMessage('warning', message, 'Show Log').then((choice) => {
-      if (choice === 'Show Log') this.output.show(true);
-    });
     this.clearRestartTimer();
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.start();
     }, plan.delayMs);
+  }
+
+  /**
+   * Says so while the server restarts: one progress notification for the whole series of
+   * attempts, which closes by itself once the server runs again (or has been given up on).
+   */
+  private announceRestart(message: string): void {
+    this.restartNotice.message = message;
+    if (this.restartNotice.open) return;
+    this.restartNotice.open = true;
+    void api.withProgressMessage('Podium server stopped unexpectedly', message, (report) => {
+      return new Promise<void>((resolve) => {
+        const sub = this.state.onChange((change) => {
+          if (change.kind !== 'server') return;
+          if (change.server.kind === 'restarting') report(this.restartNotice.message);
+          if (change.server.kind === 'restarting' || change.server.kind === 'starting') return;
+          sub.dispose();
+          this.restartNotice.open = false;
+          if (change.server.kind === 'running') api.setStatusBarMessage('$(check) Podium server restarted', 5000);
+          resolve();
+        });
+      });
+    });
   }
 
   private clearRestartTimer(): void {

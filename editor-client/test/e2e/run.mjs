@@ -324,8 +324,10 @@ async function main() {
       return null;
     }, 10_000);
     process.kill(serve, 'SIGKILL');
+    // It says so: a progress notification while restarting, then a status bar message.
     await page.locator('.notification-toast', { hasText: 'stopped unexpectedly' }).first().waitFor({ timeout: 20_000 });
     await shot('07-restarting');
+    await page.getByText('Podium server restarted').first().waitFor({ timeout: 30_000 });
     await until('the status bar back with the agent', async () => {
       const t = await page.locator('.statusbar-item', { hasText: 'Plan:' }).first().textContent({ timeout: 1000 });
       return t.includes('1 agent') && t.includes('Plan: 67%');
