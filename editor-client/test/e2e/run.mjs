@@ -187,6 +187,13 @@ async function main() {
     await until('status bar Plan: 67%', async () => (await statusItem.textContent({ timeout: 1000 }))?.includes('Plan: 67%'), 60_000);
   });
   await shot('01-status-bar');
+  await check('clicking the status bar item opens the Agents view', async () => {
+    await statusItem.click();
+    await until('the Agents webview', async () => {
+      for (const frame of page.frames()) if (await frame.$('.cards').catch(() => null)) return true;
+      return false;
+    }, 30_000);
+  });
 
   async function palette(command) {
     await page.keyboard.press('Escape');
