@@ -193,7 +193,13 @@ class PodiumServer(LanguageServer):
         self.settings, warnings = parse_settings(params.initialization_options)
         self._settings_warnings = warnings
         self.store = Store()  # $PODIUM_DB or the user data dir
-        self.core = Core(self.store, self.workspace_root, self.settings, on_agent_change=self._on_agent_change)
+        self.core = Core(
+            self.store,
+            self.workspace_root,
+            self.settings,
+            manager_store=Store(self.store.path),
+            on_agent_change=self._on_agent_change,
+        )
         self.core.start_limits()
         self.core.start_manager()
 
@@ -351,9 +357,6 @@ class PodiumServer(LanguageServer):
             except Exception:
                 log.exception("cleanup failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
-        if self.store is not None:
-            with contextlib.suppress(Exception):
-                self.store.close()
         super().shutdown()
 
     # -- the pump -------------------------------------------------------------------------------

@@ -70,9 +70,15 @@ class Core:
         workspace: Path,
         settings: Settings,
         *,
+        manager_store: Store | None = None,
         on_agent_change: Callable[[Any], None] | None = None,
     ) -> None:
+        # Two connections to the same file: `store` is used only from the core thread (ingest,
+        # queries, limits); the agent manager and its threads get `manager_store`. Sharing one
+        # would need one lock around both, and the manager takes its own lock before the
+        # store's while we would take them the other way round (a deadlock).
         self.store = store
+        self.manager_store = manager_store or store
         self.workspace = workspace
         self.settings = settings
         self.on_agent_change = on_agent_change
@@ -108,7 +114,7 @@ class Core:
 
             claude_dir = (self.settings.claudeConfigDirs or [None])[0]
             self.manager = AgentManager(
-                self.store,
+                self.manager_store,
                 self.workspace,
                 worktree_dir=self.settings.worktreeDir,
                 claude_config_dir=claude_dir,
@@ -165,7 +171,7 @@ class Core:
 
     # -- history ----------------------------------------------------------------------------------
     def ingest_history(self) -> Any:
-        with self.store.lock:  # the connection is shared with the agent manager's threads
+        with self.store.lock:
             result = self.ingestor.run()
         self._ingested_since_figures = True
         return result
@@ -180,11 +186,20 @@ class Core:
         limit = agent.limit_usd or self.settings.limits.agentUSD
         return fallback_agent_limit(limit, usage.cost_usd if usage else 0.0, self.settings.onLimit)
 
+    def agent_usage(self, agent: Any) -> Any:
+        """The agent's usage: entries of its Claude session or with a cwd inside its worktree
+        (the attribution rule of AgentManager.usage), read on the core connection."""
+        from podium.usage.queries import totals
+
+        sessions = [agent.claude_session_id] if agent.claude_session_id else []
+        with self.store.lock:
+            return totals(self.store, session_ids=sessions, cwd_prefixes=[agent.worktree],
+                          prices=self.prices)  # fmt: skip
+
     def card_for(self, agent: Any) -> dict[str, Any]:
         usage = self.usage.get(agent.id)
         if usage is None and self.manager is not None:
-            with self.store.lock:
-                usage = self.usage[agent.id] = self.manager.usage(agent.id)
+            usage = self.usage[agent.id] = self.agent_usage(agent)
         card = render_card(agent, usage, getattr(agent, "diff", None), self._limit_for(agent, usage))
         stopped_by_limit = card["status"] == "stopped" and agent.id in self.stop_reasons
         if stopped_by_limit:
@@ -194,9 +209,9 @@ class Core:
     def fresh_card(self, agent_id: str) -> dict[str, Any]:
         """The card after an action: re-read the agent and its usage, record it as sent."""
         manager = self.require_manager()
-        with self.store.lock:
-            self.usage[agent_id] = manager.usage(agent_id)
-        card = self.card_for(manager.get(agent_id))
+        agent = manager.get(agent_id)
+        self.usage[agent_id] = self.agent_usage(agent)
+        card = self.card_for(agent)
         self.sent_cards[agent_id] = card
         return card
 
@@ -279,8 +294,7 @@ class Core:
             self._usage_at = now
         for agent_id in agents:
             if refresh_all or agent_id in changed or agent_id not in self.usage:
-                with self.store.lock:
-                    self.usage[agent_id] = manager.usage(agent_id)  # type: ignore[union-attr]
+                self.usage[agent_id] = self.agent_usage(agents[agent_id])
         # limits, after usage is fresh: act within a fraction of a second of the crossing line
         since_limits = now - self._limits_at
         if (
@@ -489,6 +503,9 @@ class Core:
                 self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except Exception:
             log.exception("store checkpoint failed")
+        # The connections are not closed here: the manager's diff threads may still be
+        # finishing a write, and closing a connection under a running statement can crash
+        # sqlite; the process is about to end and committed data is already on disk.
 
 
 def _plan_dict(plan_status: Any) -> dict[str, Any]:
