@@ -93,7 +93,7 @@ class OAuthUsage:
         self.requests = 0
         self._pending: tuple[float, list[plans.Figure]] | None = None
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def due(self, now: float) -> bool:
         return self.last_attempt is None or now - self.last_attempt >= self.cache_seconds
