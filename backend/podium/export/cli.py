@@ -12,7 +12,7 @@ from podium.export.core import FORMATS, GROUPINGS
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="csv")
-    parser.add_argument("--group-by", choices=GROUPINGS, default="day")
+    parser.add_argument("--group-by", choices=GROUPINGS, default="entry")
     parser.add_argument("--since", help="first day, YYYY-MM-DD (inclusive, your time zone)")
     parser.add_argument("--until", help="last day, YYYY-MM-DD (inclusive)")
     parser.add_argument("--agent", action="append", dest="agent_ids", metavar="AGENT_ID",

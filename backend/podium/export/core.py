@@ -88,7 +88,7 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     fmt = options.get("format", "csv")
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
-    group_by = options.get("groupBy", "day")
+    group_by = options.get("groupBy") or "entry"
     if group_by not in GROUPINGS:
         raise InvalidInput(f"groupBy must be one of {', '.join(GROUPINGS)}", field="groupBy")
     agent_ids = options.get("agentIds")
