@@ -170,3 +170,30 @@ def test_install_cli_uses_claude_config_dir_and_refuses_broken_json(tmp_path: Pa
     # the installed command really works as a statusLine command
     proc = subprocess.run(command, shell=True, input=b"{}", capture_output=True, timeout=30)
     assert proc.returncode == 0 and proc.stdout.strip()
+
+
+def test_ingest_flag_reads_the_transcript_before_answering(tmp_path: Path) -> None:
+    from podium.usage import synthetic as syn
+    from podium.usage.adapters.claude import encode_cwd
+
+    root = tmp_path / "elsewhere" / "claude"
+    transcript = root / "projects" / encode_cwd("/w/p") / "sess-9.jsonl"
+    transcript.parent.mkdir(parents=True)
+    now_ms = int(time.time() * 1000)
+    with open(transcript, "wb") as fh:
+        for line in syn.assistant_lines("sess-9", "/w/p", now_ms - 1_000,
+                                        "claude-haiku-4-5-20251001", syn.usage_dict(250_000, 0),
+                                        streaming=False):  # fmt: skip
+            fh.write(syn.dumps(line))
+    payload = json.dumps({"session_id": "sess-9", "transcript_path": str(transcript)}).encode()
+    db = tmp_path / "p.db"
+    without = run_statusline(payload, db).stdout.decode()
+    assert "today $0.00" in without
+    with_ingest = run_statusline(payload, db, "--ingest").stdout.decode()
+    assert "today $0.25" in with_ingest and "block $0.25" in with_ingest
+    # a transcript path outside any projects/ dir is not read
+    odd = tmp_path / "x.jsonl"
+    odd.write_bytes(transcript.read_bytes())
+    proc = run_statusline(json.dumps({"transcript_path": str(odd)}).encode(), tmp_path / "q.db",
+                          "--ingest")  # fmt: skip
+    assert proc.returncode == 0 and "today $0.00" in proc.stdout.decode()

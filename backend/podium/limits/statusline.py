@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -45,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="the Podium store (default: $PODIUM_DB or the user data dir)")
     parser.add_argument("--plan", default=None,
                         help="plan for the estimate when no official figure: pro|max5|max20|team|custom")  # fmt: skip
+    parser.add_argument("--ingest", action="store_true",
+                        help="first read the new lines of the payload's transcript into the "
+                        "store (for use without a running Podium server)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=DEADLINE_S,
                         help=f"hard deadline in seconds (default {DEADLINE_S})")  # fmt: skip
     group = parser.add_argument_group("installation")
@@ -104,7 +106,7 @@ def render_and_exit(args: argparse.Namespace) -> int:
     try:
         payload = _read_payload()
         state["minimal"] = _minimal_line(payload)
-        emit(build_line(payload, db=args.db, plan=args.plan))
+        emit(build_line(payload, db=args.db, plan=args.plan, ingest=args.ingest))
     except _Deadline:
         emit(state["minimal"])
     except Exception:
@@ -159,7 +161,7 @@ def _duration(minutes: float) -> str:
 
 
 def build_line(payload: dict[str, Any], *, db: str | None = None, plan: str | None = None,
-               now: float | None = None) -> str:  # fmt: skip
+               now: float | None = None, ingest: bool = False) -> str:  # fmt: skip
     """Record the payload's official figures and render the line (also used by tests)."""
     from podium.limits import plans
     from podium.store import Store
@@ -183,11 +185,30 @@ def build_line(payload: dict[str, Any], *, db: str | None = None, plan: str | No
         # a busy writer must not cost the user their status line
         with contextlib.suppress(Exception):
             plans.record_snapshots(store, "official", figures, session_id=session_id, now=now)
+        if ingest:
+            with contextlib.suppress(Exception):
+                _ingest_transcript(store, payload.get("transcript_path"))
         parts.extend(_store_parts(store, now))
         parts.append(_plan_part(store, figures, plan, now))
     finally:
         store.close()
     return " | ".join(parts)
+
+
+def _ingest_transcript(store: Any, transcript: Any) -> None:
+    """Read the new lines of `<root>/projects/<dir>/<session>.jsonl` (incremental, as always)."""
+    if not isinstance(transcript, str) or not transcript.endswith(".jsonl"):
+        return
+    path = Path(transcript).expanduser()
+    parts = path.parts
+    if "projects" not in parts[:-1] or not path.is_file():
+        return
+    index = len(parts) - 1 - parts[::-1].index("projects")
+    root = Path(*parts[:index])
+    from podium.usage.adapters.claude import ClaudeCodeAdapter
+    from podium.usage.ingest import Ingestor
+
+    Ingestor(store, [ClaudeCodeAdapter([str(root)])]).run(paths=[path])
 
 
 def _store_parts(store: Any, now: float) -> list[str]:
@@ -252,11 +273,15 @@ def claude_config_dir(explicit: str | None = None) -> Path:
     return Path.home() / ".claude"
 
 
-def podium_command(db: str | None = None) -> str:
+def podium_command(db: str | None = None, *, ingest: bool = False) -> str:
     """The command Claude Code runs: this interpreter, so the venv need not be on PATH."""
+    import shlex
+
     argv = [sys.executable, "-m", "podium", "statusline"]
     if db:
         argv += ["--db", str(Path(db).expanduser().resolve())]
+    if ingest:
+        argv.append("--ingest")
     return shlex.join(argv)
 
 
@@ -284,13 +309,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def install(config_dir: Path, *, force: bool = False, db: str | None = None) -> str:
+def install(config_dir: Path, *, force: bool = False, db: str | None = None,
+            ingest: bool = False) -> str:
     """Add Podium's statusLine to `<config_dir>/settings.json`. Returns what was done.
     Raises SystemExit (with the reason) when another statusLine is set and not `force`."""
     settings_path = config_dir / "settings.json"
     data = _load_settings(settings_path)
     current = data.get("statusLine")
-    entry = {"type": "command", "command": podium_command(db), "padding": 0}
+    entry = {"type": "command", "command": podium_command(db, ingest=ingest), "padding": 0}
     if current and not is_podium_command(current):
         if not force:
             raise SystemExit(
@@ -330,7 +356,7 @@ def _run_install(args: argparse.Namespace) -> int:
         if args.uninstall:
             print(uninstall(config_dir))
         else:
-            print(install(config_dir, force=args.force, db=args.db))
+            print(install(config_dir, force=args.force, db=args.db, ingest=args.ingest))
     except SystemExit as exc:
         print(str(exc), file=sys.stderr)
         return 1
