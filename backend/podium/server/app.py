@@ -97,6 +97,7 @@ class PodiumServer(LanguageServer):
         self._last_status_at = 0.0
         self._pending_status: dict[str, str] | None = None
         self._last_tick_at = 0.0
+        self._status_deferred = False
         self._closing = False
         self._closed = False
         self._register()
@@ -363,7 +364,7 @@ class PodiumServer(LanguageServer):
     async def _pump(self) -> None:
         assert self._wake is not None
         while not self._closing:
-            timeout = TICK_S
+            timeout = STATUS_MIN_INTERVAL_S if self._status_deferred else TICK_S
             if self._pending_status is not None:
                 due = self._last_status_at + STATUS_MIN_INTERVAL_S - time.monotonic()
                 timeout = max(0.0, min(timeout, due))
@@ -396,6 +397,7 @@ class PodiumServer(LanguageServer):
         force, self._force_push = self._force_push, False
         started = time.perf_counter()
         result: TickResult = await self.run_core(core.run_tick, paths, force=force)
+        self._status_deferred = result.status_deferred
         self.publish(result, force_status=force)
         took = time.perf_counter() - started
         if took > SLOW_TICK_S:

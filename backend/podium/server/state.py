@@ -30,12 +30,13 @@ STATUS_FIGURES_MIN_S = 0.5
 STATUS_FIGURES_MAX_S = 2.0
 #: limits are evaluated after every ingest that wrote entries and at least this often
 LIMITS_EVERY_S = 1.0
-LIMITS_AFTER_INGEST_S = 0.2
+LIMITS_AFTER_INGEST_S = 0.3
 #: agent polling (reap exits, stream-json/hook events) and a full sweep of every card
 POLL_EVERY_S = 0.2
 FULL_SWEEP_S = 1.0
 #: the status bar is re-rendered at least this often (time in state in the tooltip)
 STATUS_EVERY_S = 1.0
+STATUS_RENDER_MIN_S = 0.1
 #: safety net: every agent's usage is re-queried this often even without activity
 USAGE_REFRESH_S = 5.0
 
@@ -49,6 +50,8 @@ class TickResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     status: StatusBar | None = None
     logs: list[str] = field(default_factory=list)
+    #: a status bar is due but was not rendered yet (rate limit): tick again soon
+    status_deferred: bool = False
 
 
 def local_midnight(now: float) -> float:
@@ -102,6 +105,7 @@ class Core:
         self._usage_at = 0.0
         self._poll_at = 0.0
         self._limits_due = False
+        self._status_dirty = False
         self._full_at = 0.0
         self._status_at = 0.0
         self._ingested_since_figures = False
@@ -321,11 +325,19 @@ class Core:
                     del self.sent_cards[agent_id]
                     self.usage.pop(agent_id, None)
                     out.removed.append(agent_id)
-        if force or out.cards or out.removed or now - self._status_at >= STATUS_EVERY_S or (
-            self._ingested_since_figures and now - self._figures_at >= STATUS_FIGURES_MIN_S
-        ):
+        if out.cards or out.removed:
+            self._status_dirty = True
+        due = (
+            self._status_dirty
+            or now - self._status_at >= STATUS_EVERY_S
+            or (self._ingested_since_figures and now - self._figures_at >= STATUS_FIGURES_MIN_S)
+        )
+        if force or (due and now - self._status_at >= STATUS_RENDER_MIN_S):
+            # rendered at most as often as it may be sent (10/s): the rest would be thrown away
             self._status_at = now
+            self._status_dirty = False
             out.status = self._status_bar(now, force=force)
+        out.status_deferred = due and out.status is None
         return out
 
     def _evaluate_limits(self, agents: list[Any], now: float, out: TickResult) -> set[str]:
