@@ -197,3 +197,28 @@ def test_ingest_flag_reads_the_transcript_before_answering(tmp_path: Path) -> No
     proc = run_statusline(json.dumps({"transcript_path": str(odd)}).encode(), tmp_path / "q.db",
                           "--ingest")  # fmt: skip
     assert proc.returncode == 0 and "today $0.00" in proc.stdout.decode()
+
+
+def test_warm_cache_skips_pricing_and_new_entries_invalidate_it(feed: Feed) -> None:
+    now = time.time()
+    agent = make_agent()
+    feed.spend(0.1, session=agent.claude_session_id, cwd=agent.worktree, ts=now - 120)
+    probe = (
+        "import sys, json; from podium.limits.statusline import build_line; "
+        f"line = build_line({{}}, db={str(feed.store.path)!r}); "
+        "print(json.dumps([line, 'podium.usage.pricing' in sys.modules]))"
+    )
+
+    def run() -> tuple[str, bool]:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             timeout=60, check=True).stdout  # fmt: skip
+        line, priced = json.loads(out)
+        return line, priced
+
+    line, priced = run()
+    assert "today $0.10" in line and priced  # computed (and cached)
+    line, priced = run()
+    assert "today $0.10" in line and not priced  # from the cache
+    feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=now - 60)
+    line, priced = run()
+    assert "today $0.15" in line and "block $0.15" in line and priced

@@ -5,8 +5,7 @@ Names are imported lazily so that `podium statusline` (which imports this packag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 if TYPE_CHECKING:
     from podium.limits.engine import BudgetStatus, LimitsEngine
     from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, PlanWindow
@@ -30,7 +29,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'podium.limits' has no attribute {name!r}")

@@ -1,19 +1,26 @@
 """Plan windows: official snapshots (statusLine, OAuth), staleness, and the store estimate.
 
-Kept free of heavy imports: `podium statusline` uses this module on every Claude Code refresh.
+Kept free of heavy imports (no typing, dataclasses or pricing at import time): `podium
+statusline` loads this module on every Claude Code refresh, in a fresh process.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from podium.limits.models import WINDOWS, PlanWindow
 from podium.store import Store
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from podium.limits.models import PlanWindow
+
+WINDOWS: tuple[str, ...] = ("five_hour", "seven_day")
 
 WINDOW_SECONDS: dict[str, float] = {"five_hour": 5 * 3600.0, "seven_day": 7 * 86400.0}
 WINDOW_LABEL: dict[str, str] = {"five_hour": "5-hour", "seven_day": "7-day"}
@@ -59,11 +66,8 @@ def plan_limits(plan: str, overrides: Mapping[str, Any] | None = None) -> dict[s
 
 
 # -- official figures ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Figure:
-    window: str
-    used_pct: float
-    resets_at: float | None
+#: one sanitised plan figure: window name, used % (0–100), reset time (epoch s) or None
+Figure = namedtuple("Figure", ["window", "used_pct", "resets_at"])
 
 
 def _finite_number(value: Any) -> float | None:
@@ -171,6 +175,8 @@ def prune_snapshots(store: Store, keep_days: float = 35.0, now: float | None = N
 
 
 def latest_snapshot(store: Store, window: str, source: str) -> PlanWindow | None:
+    from podium.limits.models import PlanWindow
+
     row = store.conn.execute(
         "SELECT ts, used_pct, resets_at FROM plan_snapshots "
         "WHERE window = ? AND source = ? ORDER BY ts DESC LIMIT 1",
@@ -226,14 +232,8 @@ def format_age(seconds: float) -> str:
 
 
 # -- the store estimate ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Block:
-    """The active 5-hour block (ccusage rules, formats.md §7), times in ms."""
-
-    start_ms: int
-    end_ms: int
-    first_ms: int
-    last_ms: int
+#: the active 5-hour block (ccusage rules, formats.md §7), times in ms
+Block = namedtuple("Block", ["start_ms", "end_ms", "first_ms", "last_ms"])
 
 
 def active_block(store: Store, now_ms: int, lookback_ms: int = 48 * HOUR_MS) -> Block | None:

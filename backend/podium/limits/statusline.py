@@ -18,7 +18,6 @@ is kept: install refuses unless `--force`, which saves the old entry in
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -27,13 +26,19 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+
+# typing (~5 ms) and argparse (~8 ms) stay unimported on the hot path; both only annotate here
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 DEADLINE_S = 0.8
 MAX_STDIN = 1 << 20
 BUSY_TIMEOUT_MS = 150
 PREVIOUS_FILE = "podium-statusline-previous.json"
-MARKER = "podium"  # a statusLine command containing "podium … statusline" is ours
+MARKER = "podium"  # a statusLine command containing "podium" and "statusline" is ours
 
 
 class _Deadline(Exception):
@@ -188,8 +193,9 @@ def build_line(payload: dict[str, Any], *, db: str | None = None, plan: str | No
         if ingest:
             with contextlib.suppress(Exception):
                 _ingest_transcript(store, payload.get("transcript_path"))
-        parts.extend(_store_parts(store, now))
-        parts.append(_plan_part(store, figures, plan, now))
+        store_figures = _figures(store, now)
+        parts.extend(_store_parts(store_figures, now))
+        parts.append(_plan_part(store, figures, store_figures, plan, now))
     finally:
         store.close()
     return " | ".join(parts)
@@ -211,28 +217,77 @@ def _ingest_transcript(store: Any, transcript: Any) -> None:
     Ingestor(store, [ClaudeCodeAdapter([str(root)])]).run(paths=[path])
 
 
-def _store_parts(store: Any, now: float) -> list[str]:
+def _local_day_ms(now: float) -> tuple[int, int]:
+    """[local midnight, next local midnight) in ms, without zoneinfo (kept off this path)."""
+    t = time.localtime(now)
+    start = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+    end = time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1))
+    return int(start * 1000), int(end * 1000)
+
+
+CACHE_META_KEY = "statusline.cache"
+CACHE_MAX_S = 60.0
+
+
+def _figures(store: Any, now: float) -> dict[str, Any]:
+    """Today's cost and the active block's figures. Cached in the store's meta table, keyed on
+    the newest entry, the local day and the price table override, for at most a minute: when
+    nothing was ingested since the last call, no pricing code is even imported (~15 ms a
+    process)."""
     from podium.limits import plans
-    from podium.limits.periods import day_bounds
+
+    day_start, day_end = _local_day_ms(now)
+    newest = store.conn.execute("SELECT MAX(ts) FROM entries").fetchone()[0]
+    key = [newest, day_start, os.environ.get("PODIUM_PRICES", "")]
+    raw = store.get_meta(CACHE_META_KEY)
+    if raw:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            cached = json.loads(raw)
+            # an upsert that raises a total without a newer timestamp is caught within a minute
+            if cached.get("key") == key and 0 <= now - float(cached.get("at", 0)) < CACHE_MAX_S:
+                return cached["figures"]
     from podium.usage.queries import totals
 
-    out: list[str] = []
-    start, end, _ = day_bounds(now, None)
-    today = totals(store, since_ms=start, until_ms=end)
-    out.append(f"today {_money(today.cost_usd)}")
-    now_ms = int(now * 1000)
-    block = plans.active_block(store, now_ms)
+    figures: dict[str, Any] = {
+        "today": totals(store, since_ms=day_start, until_ms=day_end).cost_usd,
+        "block": None,
+    }
+    block = plans.active_block(store, int(now * 1000))
     if block is not None:
         usage = totals(store, since_ms=block.start_ms, until_ms=block.end_ms)
-        left = (block.end_ms - now_ms) / 60_000
-        out.append(f"block {_money(usage.cost_usd)} ({_duration(left)} left)")
-        span_min = (block.last_ms - block.first_ms) / 60_000
+        figures["block"] = {
+            "start": block.start_ms, "end": block.end_ms, "first": block.first_ms,
+            "last": block.last_ms, "cost": usage.cost_usd, "input": usage.input,
+            "output": usage.output, "messages": usage.messages,
+        }  # fmt: skip
+    # a busy writer only costs the cache
+    with contextlib.suppress(Exception), store.transaction():
+        store.set_meta(CACHE_META_KEY, json.dumps({"key": key, "at": now, "figures": figures}))
+    return figures
+
+
+def _active(block: dict[str, Any] | None, now_ms: int) -> dict[str, Any] | None:
+    """The cached block if it is still active at `now` (blocks only expire as time passes)."""
+    if block is None or now_ms >= block["end"] or now_ms - block["last"] >= 5 * 3600 * 1000:
+        return None
+    return block
+
+
+def _store_parts(figures: dict[str, Any], now: float) -> list[str]:
+    out = [f"today {_money(figures['today'])}"]
+    now_ms = int(now * 1000)
+    block = _active(figures.get("block"), now_ms)
+    if block is not None:
+        left = (block["end"] - now_ms) / 60_000
+        out.append(f"block {_money(block['cost'])} ({_duration(left)} left)")
+        span_min = (block["last"] - block["first"]) / 60_000
         if span_min > 0:
-            out.append(f"{_money(usage.cost_usd / span_min * 60)}/h")
+            out.append(f"{_money(block['cost'] / span_min * 60)}/h")
     return out
 
 
-def _plan_part(store: Any, figures: list[Any], plan: str | None, now: float) -> str:
+def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], plan: str | None,
+               now: float) -> str:  # fmt: skip
     from podium.limits import plans
 
     fresh = {f.window: f for f in figures}
@@ -245,21 +300,17 @@ def _plan_part(store: Any, figures: list[Any], plan: str | None, now: float) -> 
             prefix = "~" if recorded.stale else ""
             return f"Plan: {prefix}{recorded.used_pct:.0f}%"
     # no official figure anywhere: the store estimate, labelled as one
-    now_ms = int(now * 1000)
-    block = plans.active_block(store, now_ms)
+    block = _active(store_figures.get("block"), int(now * 1000))
     if block is None:
         return "Plan: n/a"
-    from podium.usage.queries import totals
-
-    usage = totals(store, since_ms=block.start_ms, until_ms=block.end_ms)
     table = plans.plan_limits(plan or "max5")
     pcts = []
     if table.get("tokens"):
-        pcts.append(100.0 * (usage.input + usage.output) / table["tokens"])
+        pcts.append(100.0 * (block["input"] + block["output"]) / table["tokens"])
     if table.get("costUSD"):
-        pcts.append(100.0 * usage.cost_usd / table["costUSD"])
+        pcts.append(100.0 * block["cost"] / table["costUSD"])
     if table.get("messages"):
-        pcts.append(100.0 * usage.messages / table["messages"])
+        pcts.append(100.0 * block["messages"] / table["messages"])
     return f"Plan: ~{max(pcts, default=0.0):.0f}% est"
 
 
@@ -274,10 +325,11 @@ def claude_config_dir(explicit: str | None = None) -> Path:
 
 
 def podium_command(db: str | None = None, *, ingest: bool = False) -> str:
-    """The command Claude Code runs: this interpreter, so the venv need not be on PATH."""
+    """The command Claude Code runs: this interpreter (so the venv need not be on PATH) running
+    this module directly, which skips the `podium` dispatcher and argparse (~10 ms a call)."""
     import shlex
 
-    argv = [sys.executable, "-m", "podium", "statusline"]
+    argv = [sys.executable, "-m", "podium.limits.statusline"]
     if db:
         argv += ["--db", str(Path(db).expanduser().resolve())]
     if ingest:
@@ -361,3 +413,50 @@ def _run_install(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     return 0
+
+
+# -- `python -m podium.limits.statusline`: the fast entry point the installer writes -------------
+def _fast_args(argv: list[str]) -> SimpleNamespace | None:
+    """The render options without argparse; None when anything else is asked (then argparse
+    parses, e.g. for --install or --help)."""
+    values: dict[str, Any] = {"db": None, "plan": None, "timeout": DEADLINE_S, "ingest": False,
+                              "install": False, "uninstall": False}  # fmt: skip
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        key, _, inline = arg.partition("=")
+        if key in ("--db", "--plan", "--timeout"):
+            if inline:
+                value = inline
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                return None
+            try:
+                values[key[2:]] = float(value) if key == "--timeout" else value
+            except ValueError:
+                return None
+        elif arg == "--ingest":
+            values["ingest"] = True
+        else:
+            return None
+        i += 1
+    return SimpleNamespace(**values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args: Any = _fast_args(argv)
+    if args is None:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="podium statusline", description=__doc__,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        configure(parser)
+        args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
