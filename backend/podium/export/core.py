@@ -46,7 +46,11 @@ def resolve_export_path(workspace: str | os.PathLike[str], path: str | None, gro
     root = Path(workspace).resolve()
     if not path:
         stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-        return root / ".podium" / "exports" / f"usage-{group_by}-{stamp}.{fmt}"
+        base = root / ".podium" / "exports" / f"usage-{group_by}-{stamp}"
+        candidate, n = Path(f"{base}.{fmt}"), 2
+        while candidate.exists():  # two exports in one second: never clash, never overwrite
+            candidate, n = Path(f"{base}-{n}.{fmt}"), n + 1
+        return candidate
     given = Path(os.path.expanduser(path))
     if given.is_absolute():
         return given
