@@ -212,3 +212,23 @@ def test_budget_status_reports_rate_projection_and_time_to_limit(feed: Feed) -> 
     end_of_day = 1_795_478_400  # 2026-11-24T00:00Z
     assert daily.projected_at_window_end == pytest.approx(0.2 + 0.2 * (end_of_day - NOW) / 3600)
     assert statuses["agent"].minutes_to_limit == pytest.approx(0.3 / 0.2 * 60)
+
+
+def test_daily_warn_is_one_alert_and_no_per_agent_events(feed: Feed) -> None:
+    engine = engine_for(feed.store, onLimit="warn", limits={"dailyUSD": 0.05})
+    agents = [make_agent("ag-1", "alpha", worktree="/w/a"),
+              make_agent("ag-2", "bravo", worktree="/w/b")]  # fmt: skip
+    events = step(feed, engine, agents, 0.06, NOW)
+    assert [(e.scope, e.level, e.agent_id, e.action, e.alert) for e in events] == [
+        ("daily", "exceeded", None, "warn", True)]  # fmt: skip
+    assert step(feed, engine, agents, 0.01, NOW + 1) == []
+
+
+def test_estimated_plan_alerts_say_they_are_estimates(feed: Feed) -> None:
+    settings, _ = parse_settings({"plan": "custom", "planLimits": {"custom": {
+        "tokens": 0, "messages": 0, "costUSD": 0.1}}})  # fmt: skip
+    engine = LimitsEngine(feed.store, settings, tz="UTC")
+    agent = make_agent()
+    events = step(feed, engine, [agent], 0.085, NOW)
+    assert [(e.scope, e.level, e.action) for e in events] == [("plan", "warning", None)]
+    assert events[0].message == "plan 5-hour window at 85% (estimate)"

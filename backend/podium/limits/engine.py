@@ -81,6 +81,7 @@ class _Check:
     targets: list[Agent] = field(default_factory=list)
     agent_id: str | None = None
     actionable: bool = True
+    source: str = "official"  # plan figures: official | oauth | estimate
 
 
 def _live_unpaused(agent: Agent) -> bool:
@@ -228,7 +229,7 @@ class LimitsEngine:
                 continue
             checks.append(_Check("plan", fig.window, _plan_window_key(fig), fig.used_pct, 100.0,
                                  "pct", f"plan {plans.WINDOW_LABEL[fig.window]} window",
-                                 actionable=False))  # fmt: skip
+                                 actionable=False, source=fig.source))  # fmt: skip
         return checks
 
     def _level(self, pct: float) -> str | None:
@@ -262,21 +263,23 @@ class LimitsEngine:
         if level == "exceeded" and check.actionable:
             exceeded.add((check.scope, check.scope_key, check.window))
             action = self.settings.onLimit
-            for agent in check.targets:
+            # `warn` is the alert itself: no per-agent events (nothing to do to any agent)
+            for agent in check.targets if action in ("pause", "stop") else []:
                 key = (check.scope, check.scope_key, check.window, agent.id)
                 if key in self._acted:
                     continue
-                if action in ("pause", "stop") and not _live_unpaused(agent):
+                if not _live_unpaused(agent):
                     continue  # nothing to do; acted on if it comes back in this window
                 targets.append(agent)
         events: list[LimitEvent] = []
         if new_alert:
             lead = targets[0] if targets else None
             agent_id = lead.id if lead else check.agent_id
-            message = self._message(check, level, pct, action if lead else None)
+            lead_action = action if lead or action == "warn" else None
+            message = self._message(check, level, pct, lead_action)
             event = LimitEvent(level, check.scope, check.scope_key, agent_id, check.used,
-                               check.limit, pct, message, action if lead else None,
-                               window=check.window, unit=check.unit, alert=True)  # fmt: skip
+                               check.limit, pct, message, lead_action, window=check.window,
+                               unit=check.unit, alert=True)  # fmt: skip
             self._store_alert(event, now)
             events.append(event)
             rest = targets[1:]
@@ -297,6 +300,8 @@ class LimitsEngine:
         used, limit = _fmt(check.used, check.unit), _fmt(check.limit, check.unit)
         if check.scope == "plan":
             text = f"{check.label} at {pct:.0f}%"
+            if check.source != "official":
+                text += f" ({check.source})"
         elif level == "exceeded":
             text = f"{check.label} reached its {limit} limit ({used})"
         else:
