@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from podium.redact import scrub
@@ -102,7 +104,9 @@ def test_private_ips(ip: str) -> None:
     assert out == "server at [private-ip]:8080 is down."
 
 
-@pytest.mark.parametrize("text", ["8.8.8.8", "172.32.0.1", "172.15.9.9", "version 10.2.3", "1.10.0.0.1"])
+@pytest.mark.parametrize(
+    "text", ["8.8.8.8", "172.32.0.1", "172.15.9.9", "version 10.2.3", "1.10.0.0.1"]
+)
 def test_public_ips_and_versions_survive(text: str) -> None:
     assert scrub(text) == text
 
@@ -159,3 +163,22 @@ def test_idempotent_and_total() -> None:
         assert fragment not in once
     assert scrub("") == ""
     assert scrub(None) == ""  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sk-" * 20000, "sk-proj-" * 20000, "eyJ-" * 20000, "eyJaaaaaaaaa.eyJ" * 20000,
+        "a.b-c+" * 20000, "https://u:p" * 20000, ".".join(["a"] * 30000) + "@x",
+        "a@" + "b." * 20000 + "!", "password: " * 20000, "/home/a/home/" * 20000,
+    ],
+    ids=["sk", "sk-proj", "jwt-dash", "jwt-dot", "scheme", "url", "email-local", "email-domain",
+         "assignment", "home"],
+)
+def test_adversarial_input_cannot_hang_the_scrubber(text: str) -> None:
+    # a guard against catastrophic backtracking, not a speed target: quadratic patterns took
+    # 1-30 s on these inputs, linear ones take ~10-100 ms
+    started = time.perf_counter()
+    out = scrub(text)
+    assert time.perf_counter() - started < 5.0
+    assert isinstance(out, str) and scrub(out) == out

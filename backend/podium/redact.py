@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import re
 
+# Every quantifier that may scan far and then fail is bounded or anchored after a non-token
+# character, so adversarial runs ("sk-sk-sk-…", "a.b.c.…") cost linear, not quadratic, time.
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
 )
 _ANTHROPIC = re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{8,}")
 # a digit is required so that words like `sk-learn-compatible` survive
-_OPENAI = re.compile(r"\bsk-(?:proj-|svcacct-|admin-|None-)?(?=[A-Za-z_\-]*\d)[A-Za-z0-9_\-]{16,}")
+_OPENAI = re.compile(
+    r"\bsk-(?:proj-|svcacct-|admin-|None-)?(?=[A-Za-z_\-]{0,64}\d)[A-Za-z0-9_\-]{16,}"
+)
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")
 # `name = value` / `name: "value"` for names that hold secrets; only the value is replaced.
 _SECRET_ASSIGNMENT = re.compile(
@@ -44,9 +48,9 @@ _SECRET_ASSIGNMENT = re.compile(
 )
 _GITHUB = re.compile(r"\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})")
 _SLACK = re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{8,512}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\[REDACTED)[A-Za-z0-9\-._~+/]{8,}=*")
-_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.\-]*://)[^\s/@:]+:[^\s/@]+@")
+_URL_CREDENTIALS = re.compile(r"(?<![A-Za-z0-9+.\-])([a-z][a-z0-9+.\-]{0,31}://)[^\s/@:]+:[^\s/@]+@")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?!git@)[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
     r"\.[A-Za-z]{2,}\b"
