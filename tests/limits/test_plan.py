@@ -185,3 +185,22 @@ def test_plan_thresholds_alert_once_per_window_without_action(feed: Feed) -> Non
                            [plans.Figure("five_hour", 90, NOW + 5 * 3600)], now=NOW + 3700)  # fmt: skip
     events = engine.evaluate([agent], {}, now=NOW + 3700)
     assert [(e.scope_key, e.level) for e in events] == [("five_hour", "warning")]
+
+
+def test_statusline_estimates_against_the_plan_the_server_uses(feed: Feed) -> None:
+    import time as _time
+
+    now = _time.time()
+    agent = make_agent()
+    feed.spend(0.02, session=agent.claude_session_id, cwd=agent.worktree, ts=now - 60)
+    db = str(feed.store.path)
+    # no engine yet: the default plan (max5: 88k tokens, $35, 1,000 messages) → 23 %
+    assert build_line({}, db=db, now=now).endswith("Plan: ~23% est")
+    settings, _ = parse_settings({"plan": "custom", "planLimits": {"custom": {
+        "tokens": 0, "messages": 0, "costUSD": 0.08}}})  # fmt: skip
+    engine = LimitsEngine(feed.store, settings)
+    assert build_line({}, db=db, now=now).endswith("Plan: ~25% est")
+    assert engine.plan_status(now=now).five_hour.used_pct == pytest.approx(25.0)
+    engine.update_settings(Settings(plan="pro"))  # 19k tokens: 20,000 input tokens → 105 %
+    assert build_line({}, db=db, now=now).endswith("Plan: ~105% est")
+    assert build_line({}, db=db, now=now, plan="max20").endswith("Plan: ~9% est")

@@ -38,6 +38,7 @@ from podium.usage.pricing import PriceTable
 from podium.usage.queries import UsageTotals, default_prices, totals
 
 ACTED_META_KEY = "limits.acted"
+PLAN_META_KEY = "limits.plan"
 ACTED_KEEP = 1000
 LEVEL_RANK = {"warning": 0, "critical": 1, "exceeded": 2}
 ACTION_VERB = {"pause": "paused", "stop": "stopped", "warn": "still running"}
@@ -116,6 +117,7 @@ class LimitsEngine:
         self._oauth = oauth
         if self._oauth is None and settings.oauthUsage:
             self._oauth = self._make_oauth(settings)
+        self._publish_plan()
 
     # -- settings --------------------------------------------------------------------------------
     def update_settings(self, settings: Settings) -> None:
@@ -125,6 +127,18 @@ class LimitsEngine:
             self.settings = settings
             if oauth_changed:
                 self._oauth = self._make_oauth(settings) if settings.oauthUsage else None
+            self._publish_plan()
+
+    def _publish_plan(self) -> None:
+        """Leave the plan and its table in the store, so `podium statusline` (another process,
+        no settings of its own) estimates against the same plan as the status bar."""
+        value = json.dumps({"plan": self.settings.plan, "planLimits": self.settings.planLimits})
+        try:
+            if self.store.get_meta(PLAN_META_KEY) != value:
+                with self.store.transaction():
+                    self.store.set_meta(PLAN_META_KEY, value)
+        except Exception:  # a busy or read-only store only costs the statusline its plan
+            pass
 
     @staticmethod
     def _make_oauth(settings: Settings) -> Any:

@@ -303,7 +303,12 @@ def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], pl
     block = _active(store_figures.get("block"), int(now * 1000))
     if block is None:
         return "Plan: n/a"
-    table = plans.plan_limits(plan or "max5")
+    overrides = None
+    if plan is None:  # the plan the server was told about (LimitsEngine publishes it)
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            published = json.loads(store.get_meta("limits.plan") or "{}")
+            plan, overrides = published.get("plan"), published.get("planLimits")
+    table = plans.plan_limits(plan or "max5", overrides)
     pcts = []
     if table.get("tokens"):
         pcts.append(100.0 * (block["input"] + block["output"]) / table["tokens"])
