@@ -232,3 +232,15 @@ def test_estimated_plan_alerts_say_they_are_estimates(feed: Feed) -> None:
     events = step(feed, engine, [agent], 0.085, NOW)
     assert [(e.scope, e.level, e.action) for e in events] == [("plan", "warning", None)]
     assert events[0].message == "plan 5-hour window at 85% (estimate)"
+
+
+def test_a_failing_plan_source_does_not_stop_budget_enforcement(feed: Feed, monkeypatch) -> None:
+    engine = engine_for(feed.store, onLimit="pause")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("plan source exploded")
+
+    monkeypatch.setattr(engine, "plan_status", broken)  # fault injection
+    agent = make_agent(limit_usd=0.05)
+    events = step(feed, engine, [agent], 0.06, NOW)
+    assert [(e.scope, e.level, e.action) for e in events] == [("agent", "exceeded", "pause")]

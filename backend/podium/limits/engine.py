@@ -20,6 +20,7 @@ Rules (docs/limits.md):
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -36,6 +37,8 @@ from podium.settings import Settings
 from podium.store import Store
 from podium.usage.pricing import PriceTable
 from podium.usage.queries import UsageTotals, default_prices, totals
+
+log = logging.getLogger(__name__)
 
 ACTED_META_KEY = "limits.acted"
 PLAN_META_KEY = "limits.plan"
@@ -237,7 +240,11 @@ class LimitsEngine:
                                      float(usage.input + usage.output), tok, "tokens",
                                      f"{scope} tokens", live))  # fmt: skip
         working = any(AgentStatus(a.status) is AgentStatus.WORKING for a in agents)
-        status = self.plan_status(now, agents_working=working)
+        try:
+            status = self.plan_status(now, agents_working=working)
+        except Exception:  # plan figures must never stop budget enforcement
+            log.exception("plan status failed; plan thresholds skipped this round")
+            return checks
         for fig in (status.five_hour, status.seven_day):
             if fig is None or fig.stale:
                 continue
