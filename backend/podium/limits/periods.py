@@ -47,12 +47,3 @@ def date_range_ms(since: date | None, until: date | None, tz: tzinfo | None) -> 
     start = int(_midnight(since, tz).timestamp() * 1000) if since else 0
     end = int(_midnight(until + timedelta(days=1), tz).timestamp() * 1000) if until else 2**62
     return start, end
-
-
-def local_date(ts_ms: int, tz: tzinfo | None) -> str:
-    return _local(datetime.fromtimestamp(ts_ms / 1000).astimezone(), tz).date().isoformat()
-
-
-def local_iso(ts_ms: int, tz: tzinfo | None) -> str:
-    dt = _local(datetime.fromtimestamp(ts_ms / 1000).astimezone(), tz)
-    return dt.isoformat(timespec="milliseconds")
