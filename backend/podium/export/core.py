@@ -15,7 +15,13 @@ from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
 from podium.usage.pricing import PriceTable
-from podium.usage.queries import default_prices, long_context_sql, price_group
+from podium.usage.queries import (
+    default_prices,
+    entry_filters,
+    long_context_sql,
+    price_group,
+    where_sql,
+)
 from podium.usage.reports import day_range_ms, parse_day, resolve_tz
 
 FORMATS = ("csv", "json")
@@ -119,14 +125,8 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     agents = _agents(store)
     by_id = {a[0]: a for a in agents}
     case, case_params = _agent_case(agents)
-    clauses, params = [], []
-    if lo is not None:
-        clauses.append("ts >= ?")
-        params.append(lo)
-    if hi is not None:
-        clauses.append("ts < ?")
-        params.append(hi)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    clauses, params = entry_filters(lo, hi)
+    where = where_sql(clauses)
     sql = (
         f"SELECT ts, model, input, output, cache_create, cache_read, COALESCE(cache_1h, 0), "
         f"cost_logged, {long_context_sql(prices)}, session_id, project, {case} AS agent "

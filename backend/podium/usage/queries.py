@@ -85,7 +85,11 @@ def price_group(prices: PriceTable, mode: str, model, long, has_logged, i, o, cc
     return prices.cost_of(model, i, o, cc, cr, None, c1h or None, long_context=bool(long))
 
 
-def _filters(since_ms, until_ms, session_ids, cwd_prefixes) -> tuple[str, list]:
+def entry_filters(since_ms: int | None = None, until_ms: int | None = None,
+                  session_ids: list[str] | None = None,
+                  cwd_prefixes: list[str] | None = None) -> tuple[list[str], list]:  # fmt: skip
+    """WHERE clauses (AND-ed) and parameters selecting entries in [since, until) that belong
+    to the given sessions or lie under the given directories."""
     clauses: list[str] = []
     params: list = []
     if since_ms is not None:
@@ -108,8 +112,11 @@ def _filters(since_ms, until_ms, session_ids, cwd_prefixes) -> tuple[str, list]:
         params.extend([prefix, prefix + "/", prefix + "0"])  # "0" sorts right after "/"
     if session_ids is not None or cwd_prefixes is not None:
         clauses.append("(" + (" OR ".join(owners) if owners else "0") + ")")
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    return where, params
+    return clauses, params
+
+
+def where_sql(clauses: list[str]) -> str:
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
 def totals(
@@ -125,12 +132,13 @@ def totals(
     """Token, cost and message totals of the entries matching every given filter.
     `session_ids` and `cwd_prefixes` are alternatives (an entry matches either)."""
     prices = prices or default_prices()
-    where, params = _filters(
+    clauses, params = entry_filters(
         since_ms,
         until_ms,
         list(session_ids) if session_ids is not None else None,
         list(cwd_prefixes) if cwd_prefixes is not None else None,
     )
+    where = where_sql(clauses)
     out = UsageTotals()
     models: set[str] = set()
     for row in store.conn.execute(grouped_cost_sql(prices, "", where), params):

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 from podium.errors import InvalidInput
 from podium.store import Store
 from podium.usage.pricing import PriceTable
-from podium.usage.queries import default_prices, grouped_cost_sql, long_context_sql, price_group
+from podium.usage.queries import (
+    default_prices,
+    entry_filters,
+    grouped_cost_sql,
+    long_context_sql,
+    price_group,
+    where_sql,
+)
 
 BUCKET_MS = 15 * 60 * 1000
 DAY_MS = 86_400_000
@@ -114,17 +121,11 @@ class ReportQuery:
         self.prices = prices or default_prices()
         self.cost_mode = cost_mode
         lo, hi = day_range_ms(parse_day(since, "since"), parse_day(until, "until"), self.tz)
-        clauses, params = [], []
-        if lo is not None:
-            clauses.append("ts >= ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("ts < ?")
-            params.append(hi)
+        clauses, params = entry_filters(lo, hi)
         if project:
             clauses.append("(project = ? OR cwd = ?)")
             params.extend([project, project])
-        self.where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        self.where = where_sql(clauses)
         self.params = params
 
     def grouped(self, group_by: str):
