@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-python test-client lint bench clean venv
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml backend/podium/usage/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -135,6 +135,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entries_sidechain ON entries(message_id, session_id) WHERE sidechain = 1;
         """,
     ),
+    (
+        4,
+        """
+        -- fewer indexes make ingest cheaper: (session_id, message_id) serves both the
+        -- session lookups and the replay rule; a reset file's entries are found by a scan
+        DROP INDEX entries_file;
+        DROP INDEX entries_session;
+        DROP INDEX entries_message_session;
+        CREATE INDEX entries_session_message ON entries(session_id, message_id);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,36 +26,15 @@ import orjson
 
 from podium.store import Store
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
-from podium.usage.models import ENTRY_COLUMNS, UsageEntry
+from podium.usage.dedupe import Deduper
+from podium.usage.models import UsageEntry
 
 CHUNK_SIZE = 4 << 20  # 4 MiB reads
 MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held in memory
-BATCH = 5000  # entries per executemany
 COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
-
-_COLUMNS = [c.strip() for c in ENTRY_COLUMNS.split(",")]
-# A kept entry is replaced by a copy that is not a sidechain while it is one (the parent's line
-# beats a sub-agent's replay), else by a copy with a larger token total (ccusage 20.0.24).
-_REPLACES = (
-    "(entries.sidechain = 1 AND excluded.sidechain = 0) OR "
-    "(entries.sidechain = excluded.sidechain AND excluded.total > entries.total)"
-)
-_UPSERT = (
-    f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-    "ON CONFLICT(key) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "key")
-    + f" WHERE {_REPLACES}"
-)
-_ROW_TOTAL = _COLUMNS.index("total")
-_ROW_SIDECHAIN = _COLUMNS.index("sidechain")
-
-
-def _replaces(new_row: tuple, kept_sidechain: int, kept_total: int) -> bool:
-    side = new_row[_ROW_SIDECHAIN]
-    if kept_sidechain and not side:
-        return True
-    return side == kept_sidechain and new_row[_ROW_TOTAL] > kept_total
-
+NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)
+BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
+PARALLEL_BYTES = 8 << 20  # below this, scanning on worker threads costs more than it saves
 
 @dataclass
 class IngestResult:
@@ -75,6 +55,34 @@ class IngestResult:
     @property
     def skipped(self) -> int:
         return self.malformed + self.invalid_utf8 + self.oversized
+
+
+_Pending = tuple  # (adapter, log, stat, _FileState | None, offset; -1 = read again from 0)
+
+
+@dataclass
+class _Job:
+    """One file to read in this run."""
+
+    adapter: LogAdapter
+    log: LogFile
+    st: os.stat_result
+    file_id: int
+    offset: int
+    native: Callable[..., tuple] | None
+
+
+@dataclass
+class _Chunk:
+    """Consecutive complete lines of one file, as row tuples (`UsageEntry.as_row`)."""
+
+    items: list[tuple]
+    end_offset: int  # just past the last complete line consumed
+    oversized: int
+    eof: bool
+    malformed: int = 0
+    invalid_utf8: int = 0
+    last_error: str | None = None
 
 
 @dataclass
@@ -105,11 +113,17 @@ class Ingestor:
         claude_config_dirs: list[str] | None = None,
         max_line: int = MAX_LINE,
         chunk_size: int = CHUNK_SIZE,
+        native: bool | None = None,
+        workers: int | None = None,
     ) -> None:
         self.store = store
         self.adapters = adapters if adapters is not None else default_adapters(claude_config_dirs)
         self.max_line = max_line
         self.chunk_size = chunk_size
+        #: use an adapter's native scanner when it has one (PODIUM_NATIVE=0 turns it off)
+        self.native = native if native is not None else os.environ.get("PODIUM_NATIVE") != "0"
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self._file_updates: list[tuple] = []
 
     # -- discovery ------------------------------------------------------------------------------
     def _targets(self, paths: Iterable[str | os.PathLike[str]] | None) -> list[tuple[LogAdapter, LogFile]]:
@@ -134,16 +148,9 @@ class Ingestor:
         """Ingest every known log file (paths=None) or just the given ones."""
         result = IngestResult()
         states = self._load_states()
-        # (message id, session id) of kept sidechain entries: lines matching one need the
-        # replay rule; everything else takes the fast batched upsert
-        self._side_pairs = set(
-            self.store.conn.execute(
-                "SELECT message_id, session_id FROM entries WHERE sidechain = 1"
-            ).fetchall()
-        )
         targets = self._targets(paths)
         result.files_seen = len(targets)
-        pending: list[tuple[LogAdapter, LogFile, os.stat_result, _FileState | None, int]] = []
+        pending: list[_Pending] = []
         reset_projects: set[tuple[str, str | None]] = set()
         for adapter, log in targets:
             try:
@@ -170,21 +177,43 @@ class Ingestor:
         with self.store.lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                dedupe = Deduper(conn)
+                jobs = self._prepare_files(pending, result)
+                # A first load into an empty store is one transaction with the secondary
+                # indexes built once at the end: sorting once beats updating them row by row.
+                bulk = not dedupe.stored and sum(j.st.st_size for j in jobs) >= BULK_BYTES
+                indexes = _drop_entry_indexes(conn) if bulk else []
                 since_commit = 0
-                for adapter, log, st, state, offset in pending:
+                for job, chunks in self._scanned(jobs):
                     try:
-                        since_commit += self._ingest_file(adapter, log, st, state, offset, result)
+                        since_commit += self._ingest_file(job, chunks, dedupe, result)
                     except OSError as exc:
-                        result.errors.append(f"{log.path}: {exc.strerror or exc}")
-                    if since_commit >= COMMIT_BYTES:
+                        result.errors.append(f"{job.log.path}: {exc.strerror or exc}")
+                    if since_commit >= COMMIT_BYTES and not bulk:
+                        self._flush(dedupe, result)
                         conn.execute("COMMIT")
                         conn.execute("BEGIN IMMEDIATE")
                         since_commit = 0
+                self._flush(dedupe, result)
+                for sql in indexes:
+                    conn.execute(sql)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         return result
+
+    def _flush(self, dedupe: Deduper, result: IngestResult) -> None:
+        """Entries and file offsets, written together before a commit."""
+        result.entries_written += dedupe.flush()
+        if self._file_updates:
+            self.store.conn.executemany(
+                "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
+                "malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
+                "oversized = oversized + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+                self._file_updates,
+            )
+            self._file_updates.clear()
 
     def _with_siblings(self, pending, reset_projects, states):
         """The other files of a reset file's project (resumed sessions, sub-agents) are
@@ -209,100 +238,164 @@ class Ingestor:
                 break
         return pending + extra
 
-    def _ingest_file(self, adapter, log: LogFile, st, state: _FileState | None, offset: int,
-                     result: IngestResult) -> int:  # fmt: skip
-        """Read one file's new lines into the open transaction; returns the bytes consumed."""
+    def _prepare_files(self, pending: list[_Pending], result: IngestResult) -> list[_Job]:
+        """Row ids for the files (new ones get one), after forgetting what truncated or
+        replaced files contributed."""
         conn = self.store.conn
-        path = str(log.path)
-        if state is None:
-            file_id = conn.execute(
+        new = [(str(log.path), adapter.name, st.st_dev, st.st_ino)
+               for adapter, log, st, state, _ in pending if state is None]  # fmt: skip
+        ids: dict[str, int] = {}
+        if new:
+            conn.executemany(
                 "INSERT INTO files(path, adapter, dev, ino, size, offset, mtime_ns) "
-                "VALUES (?, ?, ?, ?, 0, 0, 0) "
-                "ON CONFLICT(path) DO UPDATE SET adapter = excluded.adapter RETURNING id",
-                (path, adapter.name, st.st_dev, st.st_ino),
-            ).fetchone()[0]
-            offset = 0
-        else:
-            file_id = state.id
-            if offset < 0:  # truncated or replaced: forget what it contributed
-                conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
-                conn.execute(
-                    "UPDATE files SET malformed = 0, invalid_utf8 = 0, oversized = 0, "
-                    "last_error = NULL WHERE id = ?",
-                    (file_id,),
-                )
-                result.files_reset += 1
-                offset = 0
+                "VALUES (?, ?, ?, ?, 0, 0, 0) ON CONFLICT(path) DO UPDATE SET adapter = "
+                "excluded.adapter",
+                new,
+            )
+            ids = dict(conn.execute("SELECT path, id FROM files"))
+        jobs = []
+        for adapter, log, st, state, offset in pending:
+            if state is None:
+                file_id, offset = ids[str(log.path)], 0
+            else:
+                file_id = state.id
+                if offset < 0:
+                    conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
+                    conn.execute(
+                        "UPDATE files SET malformed = 0, invalid_utf8 = 0, oversized = 0, "
+                        "last_error = NULL WHERE id = ?",
+                        (file_id,),
+                    )
+                    result.files_reset += 1
+                    offset = 0
+            native = getattr(adapter, "scan_native", None) if self.native else None
+            jobs.append(_Job(adapter, log, st, file_id, offset, native))
+        return jobs
+
+    # -- scanning ---------------------------------------------------------------------------------
+    def _scanned(self, jobs: list[_Job]) -> Iterator[tuple[_Job, Iterator[_Chunk]]]:
+        """Each job with its chunks, in order. Native scans release the GIL, so with enough
+        bytes to read, the first chunk of the next files is read on worker threads while this
+        thread writes to SQLite; a window of a few files bounds the memory held."""
+        pending_bytes = sum(max(j.st.st_size - j.offset, 0) for j in jobs if j.native)
+        if self.workers < 2 or pending_bytes < PARALLEL_BYTES or len(jobs) < 2:
+            for job in jobs:
+                yield job, self._chunks(job)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="podium-scan") as pool:
+            window = self.workers * 2
+            futures = {}
+
+            def submit(i: int) -> None:
+                if i < len(jobs) and jobs[i].native:
+                    futures[i] = pool.submit(self._first_native_chunk, jobs[i])
+
+            for i in range(window):
+                submit(i)
+            for i, job in enumerate(jobs):
+                submit(i + window)
+                future = futures.pop(i, None)
+                if future is None:
+                    yield job, self._chunks(job)
+                    continue
+                try:
+                    first = future.result()
+                except OSError:
+                    first = None  # read again below, where the error is recorded for the file
+                yield job, self._chunks(job, first)
+
+    def _first_native_chunk(self, job: _Job) -> _Chunk:
+        with open(job.log.path, "rb") as fh:
+            return self._native_chunk(job, fh.fileno(), job.offset)
+
+    def _native_chunk(self, job: _Job, fd: int, offset: int) -> _Chunk:
+        items, new_offset, oversized, eof = job.native(
+            fd, offset, NATIVE_LIMIT, self.max_line, self.chunk_size, job.file_id, job.log
+        )
+        return _Chunk(items, new_offset, oversized, eof)
+
+    def _chunks(self, job: _Job, first: _Chunk | None = None) -> Iterator[_Chunk]:
+        """The file's new lines as chunks of row tuples (and, from the native scanner,
+        (offset, line) pairs the Python parser must decide)."""
+        if job.native is None:
+            with open(job.log.path, "rb") as fh:
+                counters = _Counters()
+                for end_offset, entries in self._read(fh, job.offset, job.adapter, job.log,
+                                                      counters):  # fmt: skip
+                    rows = [e.as_row(job.file_id, job.adapter.name) for e in entries]
+                    chunk = _Chunk(rows, end_offset, counters.oversized, False)
+                    counters.oversized = 0
+                    chunk.malformed, chunk.invalid_utf8 = counters.malformed, counters.invalid_utf8
+                    chunk.last_error = counters.last_error
+                    counters.malformed = counters.invalid_utf8 = 0
+                    counters.last_error = None
+                    yield chunk
+            return
+        chunk = first
+        with open(job.log.path, "rb") as fh:
+            if chunk is None:
+                chunk = self._native_chunk(job, fh.fileno(), job.offset)
+            while True:
+                self._decide_fallbacks(job, chunk)
+                yield chunk
+                if chunk.eof:
+                    return
+                chunk = self._native_chunk(job, fh.fileno(), chunk.end_offset)
+
+    def _decide_fallbacks(self, job: _Job, chunk: _Chunk) -> None:
+        """Lines the native scanner left to Python: parse them like the pure-Python path."""
+        items = chunk.items
+        if not any(len(item) == 2 for item in items):
+            return
         counters = _Counters()
-        before = conn.total_changes
-        new_offset = offset
-        # streaming copies of one message sit next to each other: collapse them here so
-        # SQLite sees each key once per batch
-        best: dict[str, tuple] = {}
+        rows = []
+        for item in items:
+            if len(item) != 2:
+                rows.append(item)
+                continue
+            offset, line = item
+            entry = self._parse(line, offset, job.adapter.parse_line, job.log, counters)
+            if entry is not None:
+                rows.append(entry.as_row(job.file_id, job.adapter.name))
+        chunk.items = rows
+        chunk.malformed, chunk.invalid_utf8 = counters.malformed, counters.invalid_utf8
+        chunk.last_error = counters.last_error
+
+    # -- writing ----------------------------------------------------------------------------------
+    def _ingest_file(self, job: _Job, chunks: Iterator[_Chunk], dedupe: Deduper,
+                     result: IngestResult) -> int:  # fmt: skip
+        """Apply one file's new rows (in line order) and queue its new offset; returns the
+        bytes consumed. Both reach the store at the next flush, always before the transaction
+        commits."""
+        malformed = invalid_utf8 = oversized = 0
+        last_error: str | None = None
+        new_offset = job.offset
         sessions, cwds = result.sessions, result.cwds
-        side_pairs = self._side_pairs
-        with open(log.path, "rb") as fh:
-            for end_offset, entries in self._read(fh, offset, adapter, log, counters):
-                for e in entries:
-                    row = e.as_row(file_id, adapter.name)
-                    if e.message_id and (e.sidechain or (e.message_id, e.session_id) in side_pairs):
-                        if best:  # keep line order: what came before is applied first
-                            conn.executemany(_UPSERT, best.values())
-                            best.clear()
-                        self._apply_replay_rule(e, row)
-                    else:
-                        prev = best.get(e.key)
-                        if prev is None or _replaces(row, prev[_ROW_SIDECHAIN], prev[_ROW_TOTAL]):
-                            best[e.key] = row
-                    if e.session_id:
-                        sessions.add(e.session_id)
-                    if e.cwd:
-                        cwds.add(e.cwd)
-                result.entries_parsed += len(entries)
-                if len(best) >= BATCH:
-                    conn.executemany(_UPSERT, best.values())
-                    best.clear()
-                new_offset = end_offset
-        if best:
-            conn.executemany(_UPSERT, best.values())
-        written = conn.total_changes - before
-        conn.execute(
-            "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
-            "malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
-            "oversized = oversized + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+        add = dedupe.add
+        for chunk in chunks:
+            for row in chunk.items:
+                add(row)
+                if row[3]:
+                    sessions.add(row[3])
+                if row[4]:
+                    cwds.add(row[4])
+            result.entries_parsed += len(chunk.items)
+            malformed += chunk.malformed
+            invalid_utf8 += chunk.invalid_utf8
+            oversized += chunk.oversized
+            last_error = chunk.last_error or last_error
+            new_offset = chunk.end_offset
+        st = job.st
+        self._file_updates.append(
             (st.st_dev, st.st_ino, max(st.st_size, new_offset), new_offset, st.st_mtime_ns,
-             counters.malformed, counters.invalid_utf8, counters.oversized,
-             counters.last_error, file_id),
+             malformed, invalid_utf8, oversized, last_error, job.file_id)
         )  # fmt: skip
         result.files_read += 1
-        result.bytes_read += new_offset - offset
-        result.entries_written += written
-        result.malformed += counters.malformed
-        result.invalid_utf8 += counters.invalid_utf8
-        result.oversized += counters.oversized
-        return new_offset - offset
-
-    def _apply_replay_rule(self, e: UsageEntry, row: tuple) -> None:
-        """ccusage's second match: a sub-agent (sidechain) copy of a message matches any kept
-        entry with the same message id and session id, whatever its request id or time."""
-        conn = self.store.conn
-        kept = conn.execute(
-            "SELECT key, sidechain, total FROM entries WHERE key = ?", (e.key,)
-        ).fetchone()
-        if kept is None:
-            kept = conn.execute(
-                "SELECT key, sidechain, total FROM entries WHERE message_id = ? AND "
-                "session_id = ? AND (sidechain = 1 OR ?) LIMIT 1",
-                (e.message_id, e.session_id, int(e.sidechain)),
-            ).fetchone()
-        if kept is None:
-            conn.execute(_UPSERT, row)
-        elif _replaces(row, kept[1], kept[2]):
-            if kept[0] != e.key:
-                conn.execute("DELETE FROM entries WHERE key = ?", (kept[0],))
-            conn.execute(_UPSERT, row)
-        if e.sidechain:
-            self._side_pairs.add((e.message_id, e.session_id))
+        result.bytes_read += new_offset - job.offset
+        result.malformed += malformed
+        result.invalid_utf8 += invalid_utf8
+        result.oversized += oversized
+        return new_offset - job.offset
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self, fh, offset: int, adapter: LogAdapter, log: LogFile,
@@ -380,21 +473,38 @@ class Ingestor:
             line = buf[start:stop]
             if line.endswith(b"\r"):
                 line = line[:-1]
-            try:
-                entry = parse(line, log, base + start)
-            except orjson.JSONDecodeError as exc:
-                if "UTF-8" in str(exc) or "utf-8" in str(exc):
-                    counters.invalid_utf8 += 1
-                else:
-                    counters.malformed += 1
-                counters.last_error = f"offset {base + start}: {exc}"[:300]
-            except (ValueError, TypeError, KeyError) as exc:
-                counters.malformed += 1
-                counters.last_error = f"offset {base + start}: {exc}"[:300]
-            else:
-                if entry is not None:
-                    out.append(entry)
+            entry = Ingestor._parse(line, base + start, parse, log, counters)
+            if entry is not None:
+                out.append(entry)
             i = buf.find(needle, stop + 1, end)
+
+    @staticmethod
+    def _parse(line: bytes, offset: int, parse, log: LogFile,
+               counters: _Counters) -> UsageEntry | None:  # fmt: skip
+        """One line through the adapter's parser; a bad line is counted, never raised."""
+        try:
+            return parse(line, log, offset)
+        except orjson.JSONDecodeError as exc:
+            if "UTF-8" in str(exc) or "utf-8" in str(exc):
+                counters.invalid_utf8 += 1
+            else:
+                counters.malformed += 1
+            counters.last_error = f"offset {offset}: {exc}"[:300]
+        except (ValueError, TypeError, KeyError) as exc:
+            counters.malformed += 1
+            counters.last_error = f"offset {offset}: {exc}"[:300]
+        return None
+
+
+def _drop_entry_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the secondary indexes of `entries`; returns the SQL that recreates them."""
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' "
+        "AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in rows:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in rows]
 
 
 def _project_dir(log: LogFile) -> str:

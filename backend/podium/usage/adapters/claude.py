@@ -18,6 +18,11 @@ import orjson
 from podium.usage.adapters.base import LineError, LogFile
 from podium.usage.models import UsageEntry
 
+try:  # the C scanner (podium/usage/_scan.c); optional, parse_line is the reference
+    from podium.usage import _scan
+except ImportError:  # pragma: no cover - only without a compiler at install time
+    _scan = None
+
 SYNTHETIC_MODEL = "<synthetic>"
 
 
@@ -95,6 +100,22 @@ class ClaudeCodeAdapter:
             parts = rel.parts
             return LogFile(path, parts[0] if len(parts) > 1 else None)
         return None
+
+    @property
+    def scan_native(self):
+        """`scan(fd, offset, limit, max_line, chunk_size, file_id, log)` reading complete
+        lines natively into `UsageEntry.as_row` tuples, or None when the C scanner is not
+        built. Lines it cannot decide come back as (offset, bytes) for `parse_line`."""
+        if _scan is None:
+            return None
+        return self._scan_native
+
+    def _scan_native(self, fd: int, offset: int, limit: int, max_line: int, chunk_size: int,
+                     file_id: int, log: LogFile) -> tuple:  # fmt: skip
+        return _scan.scan_claude(
+            fd, offset, limit, max_line, chunk_size, self.needle, file_id, log.project,
+            self.name, _file_session(log.path), str(log.path),
+        )  # fmt: skip
 
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         obj = orjson.loads(line)
