@@ -44,6 +44,13 @@ class Corpus:
         ).fetchone()
 
 
+@pytest.fixture(params=["native", "python"])
+def scanner(request, monkeypatch) -> str:
+    """Run a test with the C scanner and again with the pure-Python reader."""
+    monkeypatch.setenv("PODIUM_NATIVE", "1" if request.param == "native" else "0")
+    return request.param
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Corpus:
     c = Corpus(tmp_path / "claude", tmp_path / "podium.db")

@@ -17,6 +17,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TOKEN_FIELDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
 
 
+pytestmark = pytest.mark.usefixtures("scanner")
+
+
 def test_daily_breakdown_matches_ccusage_on_every_row(tmp_path):
     expected = json.loads((FIXTURES / "ccusage_daily_breakdown_utc.json").read_text())
     with Store(tmp_path / "db.sqlite") as store:

@@ -7,12 +7,16 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from podium.store import Store
 from podium.usage import synthetic as syn
 from podium.usage.adapters.claude import ClaudeCodeAdapter, claude_roots, encode_cwd
 from podium.usage.ingest import Ingestor
 
 from .conftest import T0, message
+
+pytestmark = pytest.mark.usefixtures("scanner")
 
 
 def test_streaming_copies_count_once_with_final_usage(corpus):

@@ -15,6 +15,9 @@ H = 3_600_000
 LATE = 1_790_029_800_000  # 2026-09-21T22:30:00Z
 
 
+pytestmark = pytest.mark.usefixtures("scanner")
+
+
 def iso_ms(s: str) -> int:
     from datetime import datetime
 

@@ -438,6 +438,9 @@ static int classify(Parser *ps, long long *ts) {
         for (int f = F_5M; f <= F_1H; f++)
             if (v[f].t != T_NONE && v[f].t != T_NULL && v[f].t != T_INT) return R_FALLBACK;
     }
+    if (!(v[F_MID].t == T_STR && v[F_MID].n > 0) && v[F_REQ].t != T_NONE &&
+        v[F_REQ].t != T_NULL && v[F_REQ].t != T_STR)
+        return R_FALLBACK; /* kept raw then: only strings are handled here */
     if (v[F_MID].t == T_STRESC || v[F_REQ].t == T_STRESC || v[F_SESSION].t == T_STRESC ||
         v[F_CWD].t == T_STRESC || v[F_SPEED].t == T_STRESC)
         return R_FALLBACK;
@@ -475,9 +478,10 @@ static PyObject *build_row(Parser *ps, long long ts, long long line_offset, cons
     req = nonempty_or_none(&v[F_REQ]);
     if (!session || !mid || !req) goto fail_parts;
     if (mid == Py_None) {
+        /* parse_line keeps the raw requestId when there is no message id ("" included) */
         Py_DECREF(req);
-        req = Py_None;
-        Py_INCREF(req);
+        req = str_or_none(&v[F_REQ]);
+        if (!req) goto fail_parts;
         key = PyUnicode_FromFormat("@%U:%lld", fc->path, line_offset);
     } else if (req != Py_None) {
         key = PyUnicode_FromFormat("%U:%U", mid, req);

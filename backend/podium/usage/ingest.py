@@ -119,7 +119,9 @@ class Ingestor:
         self.store = store
         self.adapters = adapters if adapters is not None else default_adapters(claude_config_dirs)
         self.max_line = max_line
-        self.chunk_size = chunk_size
+        # a line longer than max_line never fits in one chunk, so both readers see it as
+        # oversized the same way
+        self.chunk_size = min(chunk_size, max_line + 1)
         #: use an adapter's native scanner when it has one (PODIUM_NATIVE=0 turns it off)
         self.native = native if native is not None else os.environ.get("PODIUM_NATIVE") != "0"
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)

@@ -1,0 +1,280 @@
+"""The C scanner (podium/usage/_scan.c) against the Python parser it accelerates.
+
+The invariant: a line the scanner accepts gives exactly the row `parse_line` gives; anything
+else it hands back to Python, so counts of malformed lines and every edge case stay the
+Python parser's. Checked line by line on hand-written edge cases, on random mutations of real
+lines (which also shows the C code survives garbage), and end to end through the Ingestor.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from tests.usage.conftest import T0, message
+
+from podium.store import Store
+from podium.usage import synthetic as syn
+from podium.usage.adapters.base import LogFile
+from podium.usage.adapters.claude import ClaudeCodeAdapter
+from podium.usage.ingest import Ingestor
+
+
+def test_native_scanner_is_built():
+    """`make test` builds the extension; a silent fallback to Python would hide regressions."""
+    from podium.usage import _scan as module
+
+    assert ClaudeCodeAdapter().scan_native is not None
+    assert callable(module.scan_claude)
+
+
+def _base() -> dict:
+    line = message(T0, out=42, blocks=1)[-1]
+    line["costUSD"] = 0.125
+    line["message"]["usage"]["speed"] = "fast"
+    return line
+
+
+def _edge_lines() -> list[bytes]:
+    base = _base()
+    d = orjson.dumps
+
+    def variant(**changes) -> bytes:
+        obj = orjson.loads(d(base))
+        for path, value in changes.items():
+            target = obj
+            *parents, leaf = path.split("__")
+            for p in parents:
+                target = target[p]
+            if value is KeyError:
+                target.pop(leaf, None)
+            else:
+                target[leaf] = value
+        return d(obj)
+
+    raw = d(base)
+    return [
+        raw,
+        raw + b"\r",
+        b"  " + raw + b" \t",
+        variant(message__model="<synthetic>"),
+        variant(message__model=None),
+        variant(message__model="caf\u00e9-\U0001f600"),
+        variant(message__model='quote"d'),
+        variant(message__id=None),
+        variant(message__id=""),
+        variant(message__id=KeyError),
+        variant(requestId=KeyError),
+        variant(requestId=""),
+        variant(requestId=7),
+        variant(sessionId=KeyError),
+        variant(sessionId=""),
+        variant(cwd="C:\\work\\shop"),
+        variant(cwd="/tmp/\u00fcber"),
+        variant(isSidechain=True),
+        variant(isSidechain="true"),
+        variant(costUSD=3),
+        variant(costUSD=1e-7),
+        variant(costUSD=True),
+        variant(costUSD=KeyError),
+        variant(timestamp="2026-09-21T10:00:00Z"),
+        variant(timestamp="2026-09-21T10:00:00.5Z"),
+        variant(timestamp="2026-09-21T10:00:00.123456Z"),
+        variant(timestamp="2026-09-21T10:00:00.123+00:00"),
+        variant(timestamp="2026-09-21T10:00:00.123+02:00"),
+        variant(timestamp="2026-02-30T10:00:00.000Z"),
+        variant(timestamp="2024-02-29T23:59:59.999Z"),
+        variant(timestamp="2026-09-21 10:00:00Z"),
+        variant(timestamp=1790000000),
+        variant(timestamp=KeyError),
+        variant(message__usage__input_tokens=KeyError),
+        variant(message__usage__output_tokens=None),
+        variant(message__usage__input_tokens=1.0),
+        variant(message__usage__input_tokens=1.5),
+        variant(message__usage__input_tokens=True),
+        variant(message__usage__input_tokens="3"),
+        variant(message__usage__input_tokens=-4),
+        variant(message__usage__input_tokens=2**62),
+        raw.replace(b'"input_tokens":10', b'"input_tokens":1180591620717411303424'),
+        variant(message__usage__cache_read_input_tokens=None),
+        variant(message__usage__cache_read_input_tokens=KeyError),
+        variant(message__usage__cache_creation=None),
+        variant(message__usage__cache_creation={}),
+        variant(message__usage__cache_creation={"ephemeral_1h_input_tokens": None}),
+        variant(message__usage__cache_creation={"ephemeral_5m_input_tokens": 2.0}),
+        variant(message__usage__cache_creation=[1, 2]),
+        variant(message__usage__speed=5),
+        variant(message__usage="x"),
+        variant(message="x"),
+        variant(message=KeyError),
+        raw.replace(b'"timestamp"', b'"time\\u0073tamp"'),
+        raw.replace(b'{"parentUuid"', b'{"cwd":"/dup","parentUuid"'),
+        raw.replace(b'"usage":{', b'"usage":{"input_tokens":9,'),
+        raw.replace(b'"usage":{', b'"usage":{"usage":{"input_tokens":1},'),
+        raw.replace(b'"type":"text"', b'"type":"\\ud83d\\ude00"'),
+        raw.replace(b'"type":"text"', b'"type":"\\ud83d"'),
+        raw.replace(b'"type":"text"', b'"type":"\\ude00"'),
+        raw.replace(b'"type":"text"', b'"type":"\\x"'),
+        raw.replace(b'"type":"text"', b'"type":"t\x01"'),
+        raw.replace(b'"type":"text"', b'"type":"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"'),
+        raw.replace(b'"type":"text"', b'"type":"\xc0\xaf"'),
+        raw.replace(b'"type":"text"', b'"type":"\xed\xa0\x80"'),
+        raw.replace(b'"type":"text"', b'"type":"\xf4\x90\x80\x80"'),
+        raw.replace(b'"type":"text"', b'"type":"\xe2\x82"'),
+        raw.replace(b'"type":"text"', b'"type":1e400'),
+        raw.replace(b'"type":"text"', b'"type":12345678901234567890123'),
+        raw.replace(b'"type":"text"', b'"type":-0.0e-5'),
+        raw.replace(b'"type":"text"', b'"type":01'),
+        raw.replace(b'"type":"text"', b'"type":NaN'),
+        raw.replace(b'"type":"text"', b'"type":[' * 300 + b"]" * 300),
+        raw.replace(b'"type":"text"', b'"type":[[[[{}]]]]'),
+        raw[:-1],
+        raw + b"x",
+        raw + b"{}",
+        b"[" + raw + b"]",
+        b'{"message":{"usage":{}}}',
+        b'"usage":{',
+        b"\xef\xbb\xbf" + raw,
+    ]
+
+
+def _scan_lines(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl"):
+    path = tmp_path / "projects" / "-p" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    adapter = ClaudeCodeAdapter([str(tmp_path)])
+    log = LogFile(path, "-p")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        items, new_offset, oversized, eof = adapter.scan_native(
+            fd, 0, 1 << 40, 1 << 20, 4096, 7, log
+        )
+    finally:
+        os.close(fd)
+    assert eof and new_offset == path.stat().st_size and oversized == 0
+    return adapter, log, items
+
+
+def _python_row(adapter, log, line: bytes, offset: int):
+    """parse_line's verdict: ('row', tuple) / ('none', None) / ('error', None)."""
+    try:
+        entry = adapter.parse_line(line.rstrip(b"\r"), log, offset)
+    except (ValueError, TypeError, KeyError):
+        return "error", None
+    return ("none", None) if entry is None else ("row", entry.as_row(7, "claude"))
+
+
+def _check_parity(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl") -> tuple[int, int]:
+    adapter, log, items = _scan_lines(lines, tmp_path, name)
+    offsets, pos = [], 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line) + 1
+    rows = iter(item for item in items if len(item) != 2)
+    fallbacks = {item[0]: item[1] for item in items if len(item) == 2}
+    accepted = deferred = 0
+    for line, offset in zip(lines, offsets, strict=True):
+        if adapter.needle not in line:
+            continue
+        verdict, row = _python_row(adapter, log, line, offset)
+        if offset in fallbacks:
+            deferred += 1
+            assert fallbacks[offset] == line.rstrip(b"\r")
+            continue
+        if verdict == "row":
+            assert next(rows) == row, line[:200]
+            accepted += 1
+        else:
+            # the scanner skipped it: Python must agree there is no usage and no error
+            assert verdict == "none", (verdict, line[:300])
+    assert next(rows, None) is None
+    return accepted, deferred
+
+
+def test_edge_lines_match_the_python_parser(tmp_path):
+    accepted, deferred = _check_parity(_edge_lines(), tmp_path)
+    # the ordinary shapes take the fast path, the odd ones go to Python
+    assert accepted >= 25 and deferred >= 30
+
+
+def test_realistic_lines_never_fall_back(tmp_path):
+    rng = random.Random(3)
+    lines = []
+    for i in range(200):
+        sidechain = i % 7 == 0
+        for line in message(T0 + i * 997, out=rng.randint(1, 5000), session=f"s{i % 5}",
+                            blocks=rng.randint(1, 3)):  # fmt: skip
+            line["isSidechain"] = sidechain
+            lines.append(orjson.dumps(line))
+        lines.append(orjson.dumps(syn.user_line("s", "/w", T0 + i, "hi \"there\"\n\u00e9")))
+    accepted, deferred = _check_parity(lines, tmp_path)
+    assert deferred == 0 and accepted > 200
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mutations_match_the_python_parser(tmp_path, seed):
+    rng = random.Random(seed)
+    base = [orjson.dumps(line) for line in message(T0, out=9, blocks=2)] + _edge_lines()[:20]
+    alphabet = b'{}[]":,\\ 0123456789.-eEtrufalsn\x00\x1f\x7f\x80\xbf\xc3\xe2\xed\xf0\xff'
+    lines = []
+    for _ in range(2000):
+        line = bytearray(rng.choice(base))
+        for _ in range(rng.randint(1, 4)):
+            if not line:
+                line = bytearray(b"{}")
+            op, at = rng.random(), rng.randrange(len(line))
+            if op < 0.4:
+                line[at] = rng.choice(alphabet)
+            elif op < 0.7:
+                line.insert(at, rng.choice(alphabet))
+            elif op < 0.9:
+                del line[at]
+            else:
+                del line[at:]
+        lines.append(bytes(line).replace(b"\n", b" "))
+    accepted, deferred = _check_parity(lines, tmp_path, f"m{seed}.jsonl")
+    assert accepted > 100 and deferred > 100  # both sides of the contract were exercised
+
+
+def _store_dump(store: Store) -> tuple[list, list]:
+    entries = store.conn.execute("SELECT * FROM entries ORDER BY key").fetchall()
+    files = store.conn.execute(
+        "SELECT path, size, offset, malformed, invalid_utf8, oversized FROM files ORDER BY path"
+    ).fetchall()
+    return entries, files
+
+
+@pytest.mark.parametrize("chunk_size", [64, 1000, 1 << 20])
+def test_ingest_native_equals_python_including_chunk_edges(tmp_path, chunk_size):
+    """Same corpus, both paths, tiny to large chunks, a half-written tail and an oversized
+    line: identical entries, offsets and counters."""
+    root = tmp_path / "claude"
+    rng = random.Random(chunk_size)
+    for f in range(6):
+        proj = root / "projects" / f"-p{f % 2}"
+        proj.mkdir(parents=True, exist_ok=True)
+        with open(proj / f"s{f}.jsonl", "wb") as fh:
+            for i in range(30):
+                for line in message(T0 + i * 1000, out=i + f, session=f"s{f % 3}"):
+                    line["isSidechain"] = rng.random() < 0.2
+                    fh.write(syn.dumps(line))
+                if i == 10:
+                    fh.write(b'{"type":"file-history-snapshot","x":"' + b"y" * 5000 + b'"}\n')
+                if i == 20:
+                    fh.write(_edge_lines()[rng.randrange(40)] + b"\n")
+            fh.write(syn.dumps(message(T0 + 99_000, out=5)[-1])[:-40])  # no newline yet
+    results = []
+    for native in (True, False):
+        store = Store(tmp_path / f"{native}.db")
+        ingestor = Ingestor(store, [ClaudeCodeAdapter([str(root)])], chunk_size=chunk_size,
+                            max_line=4096, native=native, workers=2)  # fmt: skip
+        r = ingestor.run()
+        results.append((_store_dump(store), r.malformed, r.invalid_utf8, r.oversized))
+        store.close()
+    assert results[0] == results[1]
+    (entries, files), _, _, oversized = results[0]
+    assert len(entries) > 100 and oversized == 6
+    assert all(size > offset for _, size, offset, *_ in files)  # the tails wait
