@@ -71,21 +71,25 @@ class Deduper:
         self.gone: set[str] = set()
         self.dirty: set[str] = set()  # keys of `rows` and `gone` not yet written
         # (session id, message id) → keys in `rows`, for the replay rule's second match
-        self._pairs: dict[tuple[str | None, str], set[str]] = {}
+        self._pairs: dict[tuple[str | None, str], str | set[str]] = {}
 
     # -- adding rows in line order ----------------------------------------------------------------
     def add(self, row: tuple) -> None:
-        message_id = row[MESSAGE]
-        if message_id and (row[SIDECHAIN] or (message_id, row[SESSION]) in self.side_pairs):
+        message_id, session_id = row[MESSAGE], row[SESSION]
+        if message_id and (row[SIDECHAIN] or (message_id, session_id) in self.side_pairs):
             self._replay(row)
             return
+        # the fast path, inlined: most rows are new keys or streaming copies of the last one
         key = row[KEY]
         kept = self.rows.get(key)
         if kept is None:
             if key in self.gone:  # deleted by a replay earlier in this run: nothing stored
                 self.gone.discard(key)
                 self.resolved.add(key)
-            self._put(key, row)
+            self.rows[key] = row
+            if message_id:
+                self._index(key, (session_id, message_id))
+            self.dirty.add(key)
         elif replaces(row, kept):
             self._put(key, row)
 
@@ -130,7 +134,7 @@ class Deduper:
                     side: int) -> tuple[str | None, tuple | None]:  # fmt: skip
         """The replay rule's match: the kept entry (lowest key, as the store's index order
         gives) with this message id + session id, a sidechain one unless `side`."""
-        candidates = set(self._pairs.get((session_id, message_id), ()))
+        candidates = self._keys_with((session_id, message_id))
         if self.stored:
             for stored in self.conn.execute(_SELECT_PAIR, (session_id, message_id)):
                 key = stored[KEY]
@@ -150,11 +154,13 @@ class Deduper:
 
     def _put(self, key: str, row: tuple, *, dirty: bool = True) -> None:
         old = self.rows.get(key)
-        if old is not None and (old[SESSION], old[MESSAGE]) != (row[SESSION], row[MESSAGE]):
+        pair = (row[SESSION], row[MESSAGE])
+        if old is not None and (old[SESSION], old[MESSAGE]) != pair:
             self._unindex(key, old)
+            old = None
         self.rows[key] = row
-        if row[MESSAGE]:
-            self._pairs.setdefault((row[SESSION], row[MESSAGE]), set()).add(key)
+        if old is None and row[MESSAGE]:
+            self._index(key, pair)
         if dirty:
             self.dirty.add(key)
 
@@ -166,12 +172,32 @@ class Deduper:
         self.gone.add(key)
         self.dirty.add(key)
 
+    # (session id, message id) → the key holding it, or a set when several do (rare)
+    def _index(self, key: str, pair: tuple) -> None:
+        held = self._pairs.get(pair)
+        if held is None:
+            self._pairs[pair] = key
+        elif type(held) is str:
+            if held != key:
+                self._pairs[pair] = {held, key}
+        else:
+            held.add(key)
+
     def _unindex(self, key: str, row: tuple) -> None:
-        keys = self._pairs.get((row[SESSION], row[MESSAGE]))
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del self._pairs[(row[SESSION], row[MESSAGE])]
+        pair = (row[SESSION], row[MESSAGE])
+        held = self._pairs.get(pair)
+        if held == key:
+            del self._pairs[pair]
+        elif type(held) is set:
+            held.discard(key)
+            if not held:
+                del self._pairs[pair]
+
+    def _keys_with(self, pair: tuple) -> set[str]:
+        held = self._pairs.get(pair)
+        if held is None:
+            return set()
+        return {held} if type(held) is str else set(held)
 
     # -- writing ----------------------------------------------------------------------------------
     def flush(self) -> int:

@@ -18,11 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import orjson
 
 from podium.store import Store
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
@@ -36,70 +32,84 @@ NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many byte
 BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
 PARALLEL_BYTES = 8 << 20  # below this, scanning on worker threads costs more than it saves
 
-@dataclass
 class IngestResult:
-    files_seen: int = 0
-    files_read: int = 0
-    files_reset: int = 0
-    bytes_read: int = 0
-    entries_parsed: int = 0
-    entries_written: int = 0
-    malformed: int = 0
-    invalid_utf8: int = 0
-    oversized: int = 0
-    #: session ids and cwds of entries parsed in this run (what may have changed)
-    sessions: set[str] = field(default_factory=set)
-    cwds: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
+    """What one run did. (Plain classes here, not dataclasses: see podium.usage.models.)"""
+
+    def __init__(self) -> None:
+        self.files_seen = 0
+        self.files_read = 0
+        self.files_reset = 0
+        self.bytes_read = 0
+        self.entries_parsed = 0
+        self.entries_written = 0
+        self.malformed = 0
+        self.invalid_utf8 = 0
+        self.oversized = 0
+        #: session ids and cwds of entries parsed in this run (what may have changed)
+        self.sessions: set[str] = set()
+        self.cwds: set[str] = set()
+        self.errors: list[str] = []
 
     @property
     def skipped(self) -> int:
         return self.malformed + self.invalid_utf8 + self.oversized
 
+    def __repr__(self) -> str:
+        return f"IngestResult({self.__dict__!r})"
+
 
 _Pending = tuple  # (adapter, log, stat, _FileState | None, offset; -1 = read again from 0)
 
 
-@dataclass
 class _Job:
     """One file to read in this run."""
 
-    adapter: LogAdapter
-    log: LogFile
-    st: os.stat_result
-    file_id: int
-    offset: int
-    native: Callable[..., tuple] | None
+    __slots__ = ("adapter", "file_id", "log", "native", "offset", "st")
+
+    def __init__(self, adapter: LogAdapter, log: LogFile, st: os.stat_result, file_id: int,
+                 offset: int, native: Callable[..., tuple] | None) -> None:  # fmt: skip
+        self.adapter, self.log, self.st = adapter, log, st
+        self.file_id, self.offset, self.native = file_id, offset, native
 
 
-@dataclass
 class _Chunk:
     """Consecutive complete lines of one file, as row tuples (`UsageEntry.as_row`)."""
 
-    items: list[tuple]
-    end_offset: int  # just past the last complete line consumed
-    oversized: int
-    eof: bool
-    malformed: int = 0
-    invalid_utf8: int = 0
-    last_error: str | None = None
+    __slots__ = (
+        "end_offset",
+        "eof",
+        "invalid_utf8",
+        "items",
+        "last_error",
+        "malformed",
+        "oversized",
+    )  # fmt: skip
+
+    def __init__(self, items: list[tuple], end_offset: int, oversized: int, eof: bool) -> None:
+        self.items = items
+        self.end_offset = end_offset  # just past the last complete line consumed
+        self.oversized = oversized
+        self.eof = eof
+        self.malformed = 0
+        self.invalid_utf8 = 0
+        self.last_error: str | None = None
 
 
-@dataclass
 class _FileState:
-    id: int
-    dev: int
-    ino: int
-    size: int
-    offset: int
+    __slots__ = ("dev", "id", "ino", "offset", "size")
+
+    def __init__(self, id: int, dev: int, ino: int, size: int, offset: int) -> None:
+        self.id, self.dev, self.ino, self.size, self.offset = id, dev, ino, size, offset
 
 
-@dataclass
 class _Counters:
-    malformed: int = 0
-    invalid_utf8: int = 0
-    oversized: int = 0
-    last_error: str | None = None
+    __slots__ = ("invalid_utf8", "last_error", "malformed", "oversized")
+
+    def __init__(self) -> None:
+        self.malformed = 0
+        self.invalid_utf8 = 0
+        self.oversized = 0
+        self.last_error: str | None = None
 
 
 class Ingestor:
@@ -156,11 +166,10 @@ class Ingestor:
         reset_projects: set[tuple[str, str | None]] = set()
         for adapter, log in targets:
             try:
-                st = os.stat(log.path)
+                st = os.stat(log.name)
             except OSError:
                 continue  # vanished between discovery and stat: its entries stay (history)
-            key = str(log.path)
-            state = states.get(key)
+            state = states.get(log.name)
             if state is None:
                 pending.append((adapter, log, st, None, 0))
             elif (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
@@ -221,7 +230,7 @@ class Ingestor:
         """The other files of a reset file's project (resumed sessions, sub-agents) are
         re-read from 0, which is idempotent, so a dedupe winner dropped with the reset file is
         restored from its other copies."""
-        queued = {str(p[1].path) for p in pending}
+        queued = {p[1].name for p in pending}
         extra = []
         prefixes = tuple(d + os.sep for d, _ in reset_projects)
         for path, state in states.items():
@@ -244,7 +253,7 @@ class Ingestor:
         """Row ids for the files (new ones get one), after forgetting what truncated or
         replaced files contributed."""
         conn = self.store.conn
-        new = [(str(log.path), adapter.name, st.st_dev, st.st_ino)
+        new = [(log.name, adapter.name, st.st_dev, st.st_ino)
                for adapter, log, st, state, _ in pending if state is None]  # fmt: skip
         ids: dict[str, int] = {}
         if new:
@@ -258,7 +267,7 @@ class Ingestor:
         jobs = []
         for adapter, log, st, state, offset in pending:
             if state is None:
-                file_id, offset = ids[str(log.path)], 0
+                file_id, offset = ids[log.name], 0
             else:
                 file_id = state.id
                 if offset < 0:
@@ -284,6 +293,8 @@ class Ingestor:
             for job in jobs:
                 yield job, self._chunks(job)
             return
+        from concurrent.futures import ThreadPoolExecutor  # only big runs need it (~5 ms)
+
         with ThreadPoolExecutor(self.workers, thread_name_prefix="podium-scan") as pool:
             window = self.workers * 2
             futures = {}
@@ -307,8 +318,11 @@ class Ingestor:
                 yield job, self._chunks(job, first)
 
     def _first_native_chunk(self, job: _Job) -> _Chunk:
-        with open(job.log.path, "rb") as fh:
-            return self._native_chunk(job, fh.fileno(), job.offset)
+        fd = os.open(job.log.name, os.O_RDONLY)
+        try:
+            return self._native_chunk(job, fd, job.offset)
+        finally:
+            os.close(fd)
 
     def _native_chunk(self, job: _Job, fd: int, offset: int) -> _Chunk:
         items, new_offset, oversized, eof = job.native(
@@ -320,7 +334,7 @@ class Ingestor:
         """The file's new lines as chunks of row tuples (and, from the native scanner,
         (offset, line) pairs the Python parser must decide)."""
         if job.native is None:
-            with open(job.log.path, "rb") as fh:
+            with open(job.log.name, "rb") as fh:
                 counters = _Counters()
                 for end_offset, entries in self._read(fh, job.offset, job.adapter, job.log,
                                                       counters):  # fmt: skip
@@ -334,15 +348,22 @@ class Ingestor:
                     yield chunk
             return
         chunk = first
-        with open(job.log.path, "rb") as fh:
+        if chunk is not None and chunk.eof:  # the whole file was read ahead
+            self._decide_fallbacks(job, chunk)
+            yield chunk
+            return
+        fd = os.open(job.log.name, os.O_RDONLY)  # plain fd: no buffered file object needed
+        try:
             if chunk is None:
-                chunk = self._native_chunk(job, fh.fileno(), job.offset)
+                chunk = self._native_chunk(job, fd, job.offset)
             while True:
                 self._decide_fallbacks(job, chunk)
                 yield chunk
                 if chunk.eof:
                     return
-                chunk = self._native_chunk(job, fh.fileno(), chunk.end_offset)
+                chunk = self._native_chunk(job, fd, chunk.end_offset)
+        finally:
+            os.close(fd)
 
     def _decide_fallbacks(self, job: _Job, chunk: _Chunk) -> None:
         """Lines the native scanner left to Python: parse them like the pure-Python path."""
@@ -484,6 +505,8 @@ class Ingestor:
     def _parse(line: bytes, offset: int, parse, log: LogFile,
                counters: _Counters) -> UsageEntry | None:  # fmt: skip
         """One line through the adapter's parser; a bad line is counted, never raised."""
+        import orjson
+
         try:
             return parse(line, log, offset)
         except orjson.JSONDecodeError as exc:
@@ -511,7 +534,7 @@ def _drop_entry_indexes(conn: sqlite3.Connection) -> list[str]:
 
 def _project_dir(log: LogFile) -> str:
     """`…/projects/<project>` for a log file (its own directory when it has no project)."""
-    path = str(log.path)
+    path = log.name
     if log.project:
         marker = f"{os.sep}{log.project}{os.sep}"
         cut = path.rfind(marker)

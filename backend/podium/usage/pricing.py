@@ -11,22 +11,18 @@ its own rate (1 h writes cost 2× input); otherwise all cache writes are priced 
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import re
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-
-import orjson
+from typing import NamedTuple
 
 ENV_PRICES = "PODIUM_PRICES"
 COST_MODES = ("auto", "calculate", "display")
 PER_MILLION = 1_000_000.0
 
 
-@dataclass(frozen=True, slots=True)
-class Rates:
+class Rates(NamedTuple):
     input: float
     output: float
     cache_write_5m: float
@@ -45,8 +41,7 @@ class Rates:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ModelPrice:
+class ModelPrice(NamedTuple):
     family: str
     base: Rates
     long_context: Rates | None
@@ -71,8 +66,20 @@ class PriceTable:
             self._families.append((re.compile(fam["pattern"]), price))
         self._cache: dict[str, ModelPrice | None] = {}
         self.unknown_models: set[str] = set()
-        #: identifies the prices that produced a number (shown with exports and reports)
-        self.fingerprint = f"{self.version}:{hashlib.sha1(orjson.dumps(raw)).hexdigest()[:8]}"
+        self._raw = raw
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the prices that produced a number (shown with exports and reports)."""
+        if self._fingerprint is None:
+            import hashlib
+
+            import orjson
+
+            digest = hashlib.sha1(orjson.dumps(self._raw)).hexdigest()[:8]
+            self._fingerprint = f"{self.version}:{digest}"
+        return self._fingerprint
 
     @classmethod
     def load(cls, override_path: str | os.PathLike[str] | None = None) -> PriceTable:
@@ -81,14 +88,14 @@ class PriceTable:
         if path:
             p = Path(path).expanduser()
             try:
-                raw = orjson.loads(p.read_bytes())
-            except (OSError, orjson.JSONDecodeError) as exc:
+                raw = json.loads(p.read_bytes())
+            except (OSError, ValueError) as exc:
                 from podium.errors import InvalidInput
 
                 raise InvalidInput(f"cannot read price table {p}: {exc}", field="prices") from exc
             return cls(raw, str(p))
-        data = resources.files("podium").joinpath("data/prices.json").read_bytes()
-        return cls(orjson.loads(data), "bundled")
+        data = (Path(__file__).parent.parent / "data" / "prices.json").read_bytes()
+        return cls(json.loads(data), "bundled")
 
     def price_for(self, model: str | None) -> ModelPrice | None:
         if not model:

@@ -7,7 +7,6 @@ the long-context line each request falls, so a new price table never needs a re-
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from podium.store import Store
 from podium.usage.pricing import COST_MODES, PriceTable
@@ -23,17 +22,32 @@ def default_prices() -> PriceTable:
     return _DEFAULT_PRICES
 
 
-@dataclass
 class UsageTotals:
-    input: int = 0
-    output: int = 0
-    cache_create: int = 0
-    cache_read: int = 0
-    cost_usd: float = 0.0
-    messages: int = 0
-    models: list[str] = field(default_factory=list)
-    first_ts: int | None = None  # ms
-    last_ts: int | None = None  # ms
+    """Token, cost and message sums. (A plain class: no `dataclasses` import on CLI start.)"""
+
+    __slots__ = ("cache_create", "cache_read", "cost_usd", "first_ts", "input", "last_ts",
+                 "messages", "models", "output")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.input = 0
+        self.output = 0
+        self.cache_create = 0
+        self.cache_read = 0
+        self.cost_usd = 0.0
+        self.messages = 0
+        self.models: list[str] = []
+        self.first_ts: int | None = None  # ms
+        self.last_ts: int | None = None  # ms
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is UsageTotals and all(
+            getattr(self, f) == getattr(other, f) for f in self.__slots__
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return "UsageTotals(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__) + ")"
 
     @property
     def total_tokens(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -67,15 +66,17 @@ def day_range_ms(since: date | None, until: date | None, tz) -> tuple[int | None
     return lo, hi
 
 
-@dataclass
 class _Acc:
-    input: int = 0
-    output: int = 0
-    cache_create: int = 0
-    cache_read: int = 0
-    cost: float = 0.0
-    last_ts: int = 0
-    models: dict[str, _Acc] = field(default_factory=dict)
+    __slots__ = ("cache_create", "cache_read", "cost", "input", "last_ts", "models", "output")
+
+    def __init__(self) -> None:
+        self.input = 0
+        self.output = 0
+        self.cache_create = 0
+        self.cache_read = 0
+        self.cost = 0.0
+        self.last_ts = 0
+        self.models: dict[str, _Acc] = {}
 
     def add(self, i: int, o: int, cc: int, cr: int, cost: float, last_ts: int) -> None:
         self.input += i

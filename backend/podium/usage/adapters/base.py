@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from podium.usage.models import UsageEntry
 
 
-@dataclass(frozen=True, slots=True)
 class LogFile:
-    """A log file found under one of an adapter's roots."""
+    """A log file found under one of an adapter's roots. Keeps the path as a string (`name`):
+    discovery lists every file on every run, and most are unchanged, so no `Path` is built
+    unless someone asks for `.path`."""
 
-    path: Path
-    project: str | None  # the source's notion of a project (Claude: encoded-cwd dir name)
+    __slots__ = ("name", "project")
+
+    def __init__(self, path: str | os.PathLike[str], project: str | None) -> None:
+        self.name = os.fspath(path)
+        #: the source's notion of a project (Claude: the encoded-cwd directory name)
+        self.project = project
+
+    @property
+    def path(self) -> Path:
+        return Path(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is LogFile and self.name == other.name
+                and self.project == other.project)  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.project))
+
+    def __repr__(self) -> str:
+        return f"LogFile({self.name!r}, {self.project!r})"
 
 
 class LineError(ValueError):

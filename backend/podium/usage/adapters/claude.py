@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-
 from podium.usage.adapters.base import LineError, LogFile
 from podium.usage.models import UsageEntry
 
@@ -114,10 +112,12 @@ class ClaudeCodeAdapter:
                      file_id: int, log: LogFile) -> tuple:  # fmt: skip
         return _scan.scan_claude(
             fd, offset, limit, max_line, chunk_size, self.needle, file_id, log.project,
-            self.name, _file_session(log.path), str(log.path),
+            self.name, _file_session(log.name), log.name,
         )  # fmt: skip
 
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
+        import orjson  # here, not at the top: the native scanner rarely needs it (~15 ms)
+
         obj = orjson.loads(line)
         if type(obj) is not dict:
             raise LineError("line is not a JSON object")
@@ -150,14 +150,14 @@ class ClaudeCodeAdapter:
         request_id = obj.get("requestId")
         session_id = obj.get("sessionId")
         if type(session_id) is not str or not session_id:
-            session_id = _file_session(log.path)
+            session_id = _file_session(log.name)
         # Dedupe keys as the ccusage 20.0.24 binary computes them (probed line by line, see
         # docs/pricing.md): message id + request id; without a request id, message id +
         # session id + timestamp; without a message id nothing is deduplicated (keyed by
         # position, so re-reading the line never counts it twice).
         if type(message_id) is not str or not message_id:
             message_id = None
-            key = f"@{log.path}:{offset}"
+            key = f"@{log.name}:{offset}"
         elif type(request_id) is str and request_id:
             key = f"{message_id}:{request_id}"
         else:
@@ -184,12 +184,14 @@ class ClaudeCodeAdapter:
         )  # fmt: skip
 
 
-def _file_session(path: Path) -> str:
+def _file_session(path: str) -> str:
     """The session a transcript file belongs to: `<session>.jsonl`, or the `<session>/`
     directory of `<session>/subagents/agent-<id>.jsonl`."""
-    if path.parent.name == "subagents":
-        return path.parent.parent.name
-    return path.stem
+    parent, name = os.path.split(path)
+    if os.path.basename(parent) == "subagents":
+        return os.path.basename(os.path.dirname(parent))
+    stem, _ = os.path.splitext(name)
+    return stem
 
 
 def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
@@ -201,7 +203,7 @@ def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
     for project_dir in top:
         if not project_dir.is_dir(follow_symlinks=False):
             if project_dir.name.endswith(".jsonl"):
-                yield LogFile(Path(project_dir.path), None)
+                yield LogFile(project_dir.path, None)
             continue
         stack = [project_dir.path]
         while stack:
@@ -214,4 +216,4 @@ def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
                 if item.is_dir(follow_symlinks=False):
                     stack.append(item.path)
                 elif item.name.endswith(".jsonl"):
-                    yield LogFile(Path(item.path), project_dir.name)
+                    yield LogFile(item.path, project_dir.name)
