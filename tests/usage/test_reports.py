@@ -120,3 +120,45 @@ def test_cli_report_json_and_table(corpus, tmp_path):
     doctor = subprocess.run([sys.executable, "-m", "podium", "doctor", "--json"], env=env,
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(doctor.stdout)["entries"] == 1
+
+
+def _daily_both_ways(store, **kw) -> tuple[dict, dict]:
+    fast = reports.ReportQuery(store, **kw)
+    assert fast.buckets is not None  # the 15-minute sums answer this query
+    slow = reports.ReportQuery(store, **kw)
+    slow.buckets = None  # force the scan over every entry
+    return reports.daily(fast, breakdown=True), reports.daily(slow, breakdown=True)
+
+
+def test_bucket_sums_stay_exact_through_replacements_resets_and_deletes(corpus):
+    """usage_buckets is kept by triggers: streaming copies replace kept rows, a parent line
+    deletes a sub-agent's copy (replay rule), a truncated file drops its rows. After each step
+    the bucket-based daily report equals the one computed from the entries."""
+
+    def check(**kw) -> dict:
+        fast, slow = _daily_both_ways(corpus.store, **kw)
+        assert fast == slow
+        sums = corpus.store.conn.execute("SELECT SUM(n), SUM(output) FROM usage_buckets")
+        assert sums.fetchone() == corpus.store.conn.execute(
+            "SELECT COUNT(*), SUM(output) FROM entries"
+        ).fetchone()
+        return fast
+
+    first = message(LATE, out=10, session="s-1")
+    a = corpus.write("a.jsonl", first + message(LATE + H, out=7, session="s-1"))
+    corpus.write("b.jsonl", first)  # a resumed copy: counted once
+    side = message(LATE + 60_000, out=50, session="s-1", request_id="req-side")[-1]
+    side["isSidechain"] = True
+    corpus.write("c.jsonl", [side])
+    corpus.ingest()
+    for tz in ("UTC", "Europe/Berlin", "Asia/Kolkata"):
+        assert check(timezone=tz)["totals"]["outputTokens"] == 67
+    parent = dict(side, isSidechain=False, requestId="req-parent")
+    parent["message"] = dict(side["message"], usage=syn.usage_dict(10, 5, 1000, 20000))
+    corpus.write("a.jsonl", [parent])  # wins over the sidechain copy: that row is deleted
+    corpus.write("a.jsonl", message(LATE + 2 * H, out=3, model="claude-opus-4-5-20251101"))
+    corpus.ingest()
+    assert check(timezone="UTC", since="2026-09-21")["totals"]["outputTokens"] == 25
+    a.write_bytes(b"")  # truncated: its rows go; b's copy and the sidechain line come back
+    corpus.ingest()
+    assert check(timezone="Europe/Berlin")["totals"]["outputTokens"] == 60

@@ -3,6 +3,56 @@
 Each entry is (version, SQL script). `PRAGMA user_version` records the last applied version.
 """
 
+BUCKET_MS = 900_000
+#: the long-context line the buckets split on (Anthropic's; a price table with another line
+#: makes reports read the entries instead)
+LONG_CONTEXT_TOKENS = 200_000
+
+
+def _bucket_add(row: str, sign: str) -> str:
+    values = (
+        f"{row}.ts / {BUCKET_MS}, COALESCE({row}.model, ''), "
+        f"{row}.input + {row}.cache_create + {row}.cache_read > {LONG_CONTEXT_TOKENS}, "
+        f"{row}.cost_logged IS NOT NULL, {sign}{row}.input, {sign}{row}.output, "
+        f"{sign}{row}.cache_create, {sign}{row}.cache_read, {sign}COALESCE({row}.cache_1h, 0), "
+        f"{sign}COALESCE({row}.cost_logged, 0), {sign}1"
+    )
+    sums = ("input", "output", "cache_create", "cache_read", "cache_1h", "cost_logged", "n")
+    return (
+        "INSERT INTO usage_buckets(bucket, model, long, has_logged, input, output, "
+        f"cache_create, cache_read, cache_1h, cost_logged, n) VALUES ({values}) "
+        "ON CONFLICT(bucket, model, long, has_logged) DO UPDATE SET "
+        + ", ".join(f"{c} = {c} + excluded.{c}" for c in sums)
+        + ";"
+    )
+
+
+#: keep usage_buckets in step with entries (dropped and rebuilt around a bulk load)
+BUCKET_TRIGGERS = f"""
+CREATE TRIGGER entries_bucket_insert AFTER INSERT ON entries BEGIN
+    {_bucket_add("NEW", "")}
+END;
+CREATE TRIGGER entries_bucket_delete AFTER DELETE ON entries BEGIN
+    {_bucket_add("OLD", "-")}
+END;
+CREATE TRIGGER entries_bucket_update AFTER UPDATE ON entries BEGIN
+    {_bucket_add("OLD", "-")}
+    {_bucket_add("NEW", "")}
+END;
+"""
+
+#: recompute usage_buckets from entries
+REBUILD_BUCKETS = f"""
+DELETE FROM usage_buckets;
+INSERT INTO usage_buckets(bucket, model, long, has_logged, input, output, cache_create,
+                          cache_read, cache_1h, cost_logged, n)
+SELECT ts / {BUCKET_MS}, COALESCE(model, ''),
+       input + cache_create + cache_read > {LONG_CONTEXT_TOKENS} AS long,
+       cost_logged IS NOT NULL AS has_logged, SUM(input), SUM(output), SUM(cache_create),
+       SUM(cache_read), SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0)), COUNT(*)
+FROM entries GROUP BY 1, 2, 3, 4;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -144,6 +194,30 @@ MIGRATIONS: list[tuple[int, str]] = [
         DROP INDEX entries_session;
         DROP INDEX entries_message_session;
         CREATE INDEX entries_session_message ON entries(session_id, message_id);
+        """,
+    ),
+    (
+        5,
+        f"""
+        -- Daily and monthly reports read 15-minute sums instead of every entry (every UTC
+        -- offset in use is a multiple of 15 minutes, so local days are unions of buckets).
+        -- Triggers keep them exact through every insert, replacement and delete.
+        CREATE TABLE usage_buckets (
+            bucket       INTEGER NOT NULL,          -- ts / 900000
+            model        TEXT NOT NULL,             -- '' when the entry has none
+            long         INTEGER NOT NULL,          -- input side > {LONG_CONTEXT_TOKENS}
+            has_logged   INTEGER NOT NULL,          -- cost_logged IS NOT NULL
+            input        INTEGER NOT NULL,
+            output       INTEGER NOT NULL,
+            cache_create INTEGER NOT NULL,
+            cache_read   INTEGER NOT NULL,
+            cache_1h     INTEGER NOT NULL,
+            cost_logged  REAL NOT NULL,
+            n            INTEGER NOT NULL,
+            PRIMARY KEY (bucket, model, long, has_logged)
+        ) WITHOUT ROWID;
+        {BUCKET_TRIGGERS}
+        {REBUILD_BUCKETS}
         """,
     ),
 ]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from podium.store import Store
+from podium.store.migrations import REBUILD_BUCKETS
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
 from podium.usage.dedupe import Deduper
 from podium.usage.models import UsageEntry
@@ -191,9 +192,10 @@ class Ingestor:
                 dedupe = Deduper(conn)
                 jobs = self._prepare_files(pending, result)
                 # A first load into an empty store is one transaction with the secondary
-                # indexes built once at the end: sorting once beats updating them row by row.
+                # indexes and the report buckets built once at the end: sorting once beats
+                # updating them row by row.
                 bulk = not dedupe.stored and sum(j.st.st_size for j in jobs) >= BULK_BYTES
-                indexes = _drop_entry_indexes(conn) if bulk else []
+                rebuild = _drop_entry_extras(conn) if bulk else []
                 since_commit = 0
                 for job, chunks in self._scanned(jobs):
                     try:
@@ -206,7 +208,7 @@ class Ingestor:
                         conn.execute("BEGIN IMMEDIATE")
                         since_commit = 0
                 self._flush(dedupe, result)
-                for sql in indexes:
+                for sql in rebuild:
                     conn.execute(sql)
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -521,15 +523,17 @@ class Ingestor:
         return None
 
 
-def _drop_entry_indexes(conn: sqlite3.Connection) -> list[str]:
-    """Drop the secondary indexes of `entries`; returns the SQL that recreates them."""
+def _drop_entry_extras(conn: sqlite3.Connection) -> list[str]:
+    """Drop the secondary indexes and triggers of `entries` (a bulk load rebuilds what they
+    maintain at the end); returns the SQL that recreates them and rebuilds the buckets."""
     rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' "
-        "AND sql IS NOT NULL"
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+        "AND tbl_name = 'entries' AND sql IS NOT NULL ORDER BY type"
     ).fetchall()
-    for name, _ in rows:
-        conn.execute(f'DROP INDEX "{name}"')
-    return [sql for _, sql in rows]
+    for kind, name, _ in rows:
+        conn.execute(f'DROP {kind.upper()} "{name}"')
+    rebuild = [sql.strip() for sql in REBUILD_BUCKETS.split(";") if sql.strip()]
+    return [sql for _, _, sql in rows] + rebuild
 
 
 def _project_dir(log: LogFile) -> str:

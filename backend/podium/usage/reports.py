@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from podium.errors import InvalidInput
 from podium.store import Store
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_TOKENS
 from podium.usage.pricing import PriceTable
 from podium.usage.queries import (
     default_prices,
@@ -25,7 +26,6 @@ from podium.usage.queries import (
     where_sql,
 )
 
-BUCKET_MS = 15 * 60 * 1000
 DAY_MS = 86_400_000
 BLOCK_MS = 5 * 3600 * 1000
 UNKNOWN_MODEL = "unknown"
@@ -128,12 +128,40 @@ class ReportQuery:
             params.extend([project, project])
         self.where = where_sql(clauses)
         self.params = params
+        # the 15-minute sums answer exactly when no entry-level filter applies and the range
+        # falls on bucket edges (it does in every zone whose offsets are whole quarter hours)
+        self.buckets = None
+        if not project and self.prices.long_context_threshold == LONG_CONTEXT_TOKENS and all(
+            edge is None or edge % BUCKET_MS == 0 for edge in (lo, hi)
+        ):
+            bounds = [(f"bucket {op} ?", edge // BUCKET_MS)
+                      for op, edge in ((">=", lo), ("<", hi)) if edge is not None]  # fmt: skip
+            self.buckets = (
+                where_sql(["n > 0", *(c for c, _ in bounds)]),
+                [p for _, p in bounds],
+            )
 
     def grouped(self, group_by: str):
         """Rows of (group, model, tokens…, cost) priced under the cost mode."""
         sql = grouped_cost_sql(self.prices, group_by, self.where)
         for row in self.store.conn.execute(sql, self.params):
             group, model, long, has_logged, i, o, cc, cr, c1h, logged, n, _lo, hi = row
+            cost = price_group(self.prices, self.cost_mode, model, long, has_logged, i, o, cc,
+                               cr, c1h, logged)  # fmt: skip
+            yield group, model or UNKNOWN_MODEL, i, o, cc, cr, cost, n, hi
+
+    def grouped_buckets(self, group_by: str):
+        """Like `grouped`, from usage_buckets; `group_by` is an expression over `bucket`."""
+        where, params = self.buckets
+        sql = (
+            f"SELECT {group_by}, model, long, has_logged, SUM(input), SUM(output), "
+            "SUM(cache_create), SUM(cache_read), SUM(cache_1h), SUM(cost_logged), SUM(n), "
+            f"MAX(bucket) * {BUCKET_MS} FROM usage_buckets {where} "
+            f"GROUP BY {group_by}, model, long, has_logged"
+        )
+        for row in self.store.conn.execute(sql, params):
+            group, model, long, has_logged, i, o, cc, cr, c1h, logged, n, hi = row
+            model = model or None
             cost = price_group(self.prices, self.cost_mode, model, long, has_logged, i, o, cc,
                                cr, c1h, logged)  # fmt: skip
             yield group, model or UNKNOWN_MODEL, i, o, cc, cr, cost, n, hi
@@ -158,17 +186,27 @@ def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
     label_cache: dict[int, str] = {}
     fixed = _fixed_offset_ms(q.tz)
     if fixed is not None:
-        size, group = DAY_MS, f"(ts + {fixed}) / {DAY_MS}"
+        size = DAY_MS
+
+        def group(ts: str) -> str:
+            return f"({ts} + {fixed}) / {DAY_MS}"
 
         def label_of(bucket: int) -> str:
             return datetime.fromtimestamp(bucket * DAY_MS / 1000, tz=UTC).strftime(fmt)
     else:
-        size, group = BUCKET_MS, f"ts / {BUCKET_MS}"
+        size = BUCKET_MS
+
+        def group(ts: str) -> str:
+            return f"{ts} / {BUCKET_MS}"
 
         def label_of(bucket: int) -> str:
             return q.local_date(bucket * size).strftime(fmt)
 
-    for bucket, model, i, o, cc, cr, cost, _n, hi in q.grouped(group):
+    if q.buckets is not None:
+        rows = q.grouped_buckets(group(f"bucket * {BUCKET_MS}"))
+    else:
+        rows = q.grouped(group("ts"))
+    for bucket, model, i, o, cc, cr, cost, _n, hi in rows:
         label = label_cache.get(bucket)
         if label is None:
             label = label_cache[bucket] = label_of(bucket)
