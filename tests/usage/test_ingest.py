@@ -281,3 +281,38 @@ def test_ingest_of_explicit_paths_ignores_foreign_files(corpus, tmp_path):
     foreign.write_bytes(syn.dumps(message(T0 + 9)[0]))
     r = corpus.ingest([p, foreign])
     assert r.files_read == 1 and corpus.totals()[0] == 1
+
+
+@pytest.mark.parametrize("few_rows_bytes", [0, 1 << 40])
+def test_dedupe_against_the_store_loads_or_asks_the_same(tmp_path, monkeypatch, few_rows_bytes):
+    """A second run dedupes against stored entries either by loading every stored sidechain
+    pair (big runs) or by asking per row (small runs): both give the one-run result."""
+    import random
+
+    from podium.usage import ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "FEW_ROWS_BYTES", few_rows_bytes)
+    rng = random.Random(5)
+    lines = []
+    for i in range(120):
+        for line in message(T0 + i * 1000, out=i + 1, session=f"s{i % 3}"):
+            line["isSidechain"] = rng.random() < 0.3
+            lines.append(line)
+    replays = [dict(line, isSidechain=not line["isSidechain"], requestId=f"r{n}")
+               for n, line in enumerate(rng.sample(lines, 60))]  # fmt: skip
+    results = []
+    for split in (False, True):
+        root = tmp_path / f"claude-{split}"
+        proj = root / "projects" / "-p"
+        proj.mkdir(parents=True)
+        store = Store(tmp_path / f"{split}.db")
+        ingestor = Ingestor(store, [ClaudeCodeAdapter([str(root)])])
+        (proj / "a.jsonl").write_bytes(b"".join(map(syn.dumps, lines)))
+        if split:
+            ingestor.run()
+        with open(proj / "a.jsonl", "ab") as fh:
+            fh.write(b"".join(map(syn.dumps, replays)))
+        ingestor.run()
+        results.append(store.conn.execute("SELECT * FROM entries ORDER BY key").fetchall())
+        store.close()
+    assert results[0] == results[1] and len(results[0]) > 100

@@ -54,17 +54,20 @@ def replaces(new: tuple, kept: tuple) -> bool:
 class Deduper:
     """This run's rows, deduplicated against each other and the store (see the module doc)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, few_rows: bool = False) -> None:
         self.conn = conn
         #: False when the store had no entries: nothing to look up there
         self.stored = conn.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
         #: (message id, session id) of kept sidechain entries, in the store and in this run:
-        #: rows matching one take the replay rule, all others the fast path
+        #: rows matching one take the replay rule, all others the fast path. For a few rows
+        #: (`few_rows`), asking the store per pair beats loading every pair it holds.
+        self._ask_store = self.stored and few_rows
         self.side_pairs: set[tuple[str, str]] = set(
             conn.execute("SELECT message_id, session_id FROM entries WHERE sidechain = 1")
-            if self.stored
+            if self.stored and not few_rows
             else ()
         )
+        self._stored_pairs: dict[tuple[str, str], bool] = {}
         self.rows: dict[str, tuple] = {}
         #: keys of `rows` already compared with the store (all are, when it held nothing)
         self.resolved: set[str] = set()
@@ -74,9 +77,22 @@ class Deduper:
         self._pairs: dict[tuple[str | None, str], str | set[str]] = {}
 
     # -- adding rows in line order ----------------------------------------------------------------
+    def _side_pair(self, pair: tuple[str, str]) -> bool:
+        if pair in self.side_pairs:
+            return True
+        if not self._ask_store:
+            return False
+        known = self._stored_pairs.get(pair)
+        if known is None:
+            known = self._stored_pairs[pair] = self.conn.execute(
+                "SELECT 1 FROM entries WHERE message_id = ? AND session_id = ? AND sidechain = 1",
+                pair,
+            ).fetchone() is not None
+        return known
+
     def add(self, row: tuple) -> None:
         message_id, session_id = row[MESSAGE], row[SESSION]
-        if message_id and (row[SIDECHAIN] or (message_id, session_id) in self.side_pairs):
+        if message_id and (row[SIDECHAIN] or self._side_pair((message_id, session_id))):
             self._replay(row)
             return
         # the fast path, inlined: most rows are new keys or streaming copies of the last one

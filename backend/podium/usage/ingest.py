@@ -31,6 +31,7 @@ MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held
 COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
 NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)
 BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
+FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead of loading it
 PARALLEL_BYTES = 8 << 20  # below this, scanning on worker threads costs more than it saves
 
 class IngestResult:
@@ -189,12 +190,13 @@ class Ingestor:
         with self.store.lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                dedupe = Deduper(conn)
                 jobs = self._prepare_files(pending, result)
+                to_read = sum(max(j.st.st_size - j.offset, 0) for j in jobs)
+                dedupe = Deduper(conn, few_rows=to_read < FEW_ROWS_BYTES)
                 # A first load into an empty store is one transaction with the secondary
                 # indexes and the report buckets built once at the end: sorting once beats
                 # updating them row by row.
-                bulk = not dedupe.stored and sum(j.st.st_size for j in jobs) >= BULK_BYTES
+                bulk = not dedupe.stored and to_read >= BULK_BYTES
                 rebuild = _drop_entry_extras(conn) if bulk else []
                 since_commit = 0
                 for job, chunks in self._scanned(jobs):
