@@ -1,0 +1,74 @@
+"""How fast the usage lines of a corpus can be read: the native scanner vs the Python floor.
+
+    .venv/bin/python bench/scan_bench.py [CORPUS_DIR]   # default: the 300 MB bench corpus
+
+Times, on one thread, (1) `ClaudeCodeAdapter.scan_native` over every file (read, find, validate,
+build row tuples) and (2) the fastest plain-Python equivalent: read each file, find the
+`"usage":{` lines with bytes.find, `orjson.loads` each. Median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import orjson
+
+from podium.usage.adapters.claude import ClaudeCodeAdapter
+
+
+def native(adapter: ClaudeCodeAdapter, logs: list) -> int:
+    rows = 0
+    for log in logs:
+        fd = os.open(log.name, os.O_RDONLY)
+        try:
+            items, *_ = adapter.scan_native(fd, 0, 1 << 62, 64 << 20, 4 << 20, 1, log)
+        finally:
+            os.close(fd)
+        rows += len(items)
+    return rows
+
+
+def python_floor(adapter: ClaudeCodeAdapter, logs: list) -> int:
+    rows = 0
+    needle = adapter.needle
+    for log in logs:
+        with open(log.name, "rb") as fh:
+            buf = fh.read()
+        i = buf.find(needle)
+        while i >= 0:
+            start = buf.rfind(b"\n", 0, i) + 1
+            end = buf.find(b"\n", i)
+            orjson.loads(buf[start:end])
+            rows += 1
+            i = buf.find(needle, end)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(os.environ.get("PODIUM_BENCH_CACHE", "~/.cache/podium-bench")).expanduser()
+    parser.add_argument("corpus", nargs="?", default=str(default / "corpus-300mb-1000f-s7"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    adapter = ClaudeCodeAdapter([args.corpus])
+    if adapter.scan_native is None:
+        raise SystemExit("the native scanner is not built (pip install -e . with a C compiler)")
+    logs = list(adapter.discover())
+    size = sum(os.path.getsize(log.name) for log in logs)
+    print(f"{len(logs)} files, {size / 1e6:.1f} MB")
+    for name, fn in (("native scan", native), ("python read+find+orjson", python_floor)):
+        times, rows = [], 0
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            rows = fn(adapter, logs)
+            times.append(time.perf_counter() - t)
+        runs = ", ".join(f"{t:.3f}" for t in times)
+        print(f"{name}: median {statistics.median(times):.3f} s ({runs}); {rows} lines")
+
+
+if __name__ == "__main__":
+    main()
