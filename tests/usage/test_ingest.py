@@ -13,6 +13,7 @@ from podium.store import Store
 from podium.usage import synthetic as syn
 from podium.usage.adapters.claude import ClaudeCodeAdapter, claude_roots, encode_cwd
 from podium.usage.ingest import Ingestor
+from podium.usage.models import ENTRY_COLUMNS
 
 from .conftest import T0, message
 
@@ -313,6 +314,6 @@ def test_dedupe_against_the_store_loads_or_asks_the_same(tmp_path, monkeypatch, 
         with open(proj / "a.jsonl", "ab") as fh:
             fh.write(b"".join(map(syn.dumps, replays)))
         ingestor.run()
-        results.append(store.conn.execute("SELECT * FROM entries ORDER BY key").fetchall())
+        results.append(store.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY key").fetchall())
         store.close()
     assert results[0] == results[1] and len(results[0]) > 100

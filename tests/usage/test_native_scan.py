@@ -21,6 +21,7 @@ from podium.usage import synthetic as syn
 from podium.usage.adapters.base import LogFile
 from podium.usage.adapters.claude import ClaudeCodeAdapter
 from podium.usage.ingest import Ingestor
+from podium.usage.models import ENTRY_COLUMNS
 
 
 def test_native_scanner_is_built():
@@ -240,7 +241,7 @@ def test_random_mutations_match_the_python_parser(tmp_path, seed):
 
 
 def _store_dump(store: Store) -> tuple[list, list]:
-    entries = store.conn.execute("SELECT * FROM entries ORDER BY key").fetchall()
+    entries = store.conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY key").fetchall()
     files = store.conn.execute(
         "SELECT path, size, offset, malformed, invalid_utf8, oversized FROM files ORDER BY path"
     ).fetchall()

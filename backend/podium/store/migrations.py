@@ -53,6 +53,33 @@ SELECT ts / {BUCKET_MS}, COALESCE(model, ''),
 FROM entries GROUP BY 1, 2, 3, 4;
 """
 
+# entries' columns as of v6 (v1's plus v2's sidechain), in storage order
+_ENTRY_COLUMNS_SQL = """
+            key          TEXT NOT NULL,             -- the dedupe key (see podium.usage.dedupe)
+            file_id      INTEGER NOT NULL,
+            ts           INTEGER NOT NULL,          -- ms since epoch, UTC
+            session_id   TEXT,
+            cwd          TEXT,
+            project      TEXT,
+            model        TEXT,
+            input        INTEGER NOT NULL DEFAULT 0,
+            output       INTEGER NOT NULL DEFAULT 0,
+            cache_create INTEGER NOT NULL DEFAULT 0,
+            cache_read   INTEGER NOT NULL DEFAULT 0,
+            cache_5m     INTEGER,
+            cache_1h     INTEGER,
+            total        INTEGER NOT NULL DEFAULT 0,
+            message_id   TEXT,
+            request_id   TEXT,
+            cost_logged  REAL,
+            speed        TEXT,
+            adapter      TEXT NOT NULL DEFAULT 'claude',
+            sidechain    INTEGER NOT NULL DEFAULT 0
+""".strip()
+_ENTRY_COLUMN_NAMES = ", ".join(
+    line.split()[0] for line in _ENTRY_COLUMNS_SQL.splitlines() if line.strip()
+)
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -218,6 +245,29 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         {BUCKET_TRIGGERS}
         {REBUILD_BUCKETS}
+        """,
+    ),
+    (
+        6,
+        f"""
+        -- A rowid table with a unique index on the key instead of WITHOUT ROWID: rows of
+        -- ~250 bytes made the key b-tree carry whole rows in every page (11 MB for 17 k
+        -- entries), so an incremental run of ~500 random keys touched ~1,900 pages; new rows
+        -- now append to the table and only the small key index takes random writes.
+        CREATE TABLE entries_v6 (
+            id           INTEGER PRIMARY KEY,
+            {_ENTRY_COLUMNS_SQL}
+        );
+        INSERT INTO entries_v6 ({_ENTRY_COLUMN_NAMES})
+            SELECT {_ENTRY_COLUMN_NAMES} FROM entries ORDER BY key;
+        DROP TABLE entries;
+        ALTER TABLE entries_v6 RENAME TO entries;
+        CREATE UNIQUE INDEX entries_key ON entries(key);
+        CREATE INDEX entries_ts ON entries(ts);
+        CREATE INDEX entries_cwd ON entries(cwd);
+        CREATE INDEX entries_sidechain ON entries(message_id, session_id) WHERE sidechain = 1;
+        CREATE INDEX entries_session_message ON entries(session_id, message_id);
+        {BUCKET_TRIGGERS}
         """,
     ),
 ]

@@ -529,10 +529,12 @@ class Ingestor:
 
 def _drop_entry_extras(conn: sqlite3.Connection) -> list[str]:
     """Drop the secondary indexes and triggers of `entries` (a bulk load rebuilds what they
-    maintain at the end); returns the SQL that recreates them and rebuilds the buckets."""
+    maintain at the end); returns the SQL that recreates them and rebuilds the buckets. The
+    unique key index stays: upserts need it, and rows arrive in key order, so it only grows
+    at its end."""
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
-        "AND tbl_name = 'entries' AND sql IS NOT NULL ORDER BY type"
+        "AND tbl_name = 'entries' AND sql IS NOT NULL AND name != 'entries_key' ORDER BY type"
     ).fetchall()
     for kind, name, _ in rows:
         conn.execute(f'DROP {kind.upper()} "{name}"')
