@@ -35,6 +35,7 @@ from podium.server.state import Core, TickResult
 from podium.server.tail import LogTail
 from podium.settings import Settings, parse_settings
 from podium.store import Store
+from podium.store.db import SERVER_AUTOCHECKPOINT
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +194,14 @@ class PodiumServer(LanguageServer):
             self.workspace_root = root
         self.settings, warnings = parse_settings(params.initialization_options)
         self._settings_warnings = warnings
-        self.store = Store()  # $PODIUM_DB or the user data dir
+        # $PODIUM_DB or the user data dir; the server checkpoints the WAL when idle
+        # (Core.checkpoint_if_idle), so commits do not wait for it
+        self.store = Store(autocheckpoint=SERVER_AUTOCHECKPOINT)
         self.core = Core(
             self.store,
             self.workspace_root,
             self.settings,
-            manager_store=Store(self.store.path),
+            manager_store=Store(self.store.path, autocheckpoint=SERVER_AUTOCHECKPOINT),
             on_agent_change=self._on_agent_change,
         )
         self.core.start_limits()
@@ -400,6 +403,8 @@ class PodiumServer(LanguageServer):
         self._status_deferred = result.status_deferred
         self.publish(result, force_status=force)
         took = time.perf_counter() - started
+        if core.checkpoint_due(time.monotonic()):
+            await self.run_core(core.checkpoint_if_idle)
         if took > SLOW_TICK_S:
             log.warning("slow update: %.0f ms (%d files, %d cards)", took * 1000, len(paths),
                         len(result.cards))  # fmt: skip

@@ -40,6 +40,9 @@ STATUS_RENDER_MIN_S = 0.1
 #: safety net: every agent's usage is re-queried this often even without activity
 USAGE_REFRESH_S = 5.0
 
+#: the WAL is checkpointed once nothing was ingested for this long (off the commit path)
+CHECKPOINT_IDLE_S = 1.0
+
 ALERT_LEVEL = {"warning": "warning", "critical": "critical", "exceeded": "critical"}
 
 
@@ -109,6 +112,8 @@ class Core:
         self._full_at = 0.0
         self._status_at = 0.0
         self._ingested_since_figures = False
+        self._wrote_at = 0.0  # monotonic time of the last ingest that wrote
+        self._checkpointed_at = 0.0
 
     # -- construction ---------------------------------------------------------------------------
     def start_manager(self) -> None:
@@ -177,8 +182,28 @@ class Core:
     def ingest_history(self) -> Any:
         with self.store.lock:
             result = self.ingestor.run()
+        if result.files_read:
+            self._wrote_at = time.monotonic()
         self._ingested_since_figures = True
         return result
+
+    # -- WAL checkpoints --------------------------------------------------------------------------
+    def checkpoint_due(self, now: float) -> bool:
+        """An ingest wrote since the last checkpoint and nothing was ingested for
+        CHECKPOINT_IDLE_S: the moment to copy the WAL back (PASSIVE: waits for nobody)."""
+        return self._wrote_at > self._checkpointed_at and now - self._wrote_at >= CHECKPOINT_IDLE_S
+
+    def checkpoint_if_idle(self) -> bool:
+        now = time.monotonic()
+        if not self.checkpoint_due(now):
+            return False
+        self._checkpointed_at = now
+        try:
+            self.store.checkpoint("PASSIVE")
+        except Exception:  # a busy or failing checkpoint is retried after the next write
+            log.exception("WAL checkpoint failed")
+            return False
+        return True
 
     # -- cards ----------------------------------------------------------------------------------
     def _limit_for(self, agent: Any, usage: Any) -> Any:
@@ -274,6 +299,8 @@ class Core:
         if paths:
             with self.store.lock:
                 res = self.ingestor.run(paths=sorted(paths))
+            if res.files_read:
+                self._wrote_at = time.monotonic()
             if res.entries_written:
                 self._ingested_since_figures = True
                 self._limits_due = True  # evaluated within LIMITS_AFTER_INGEST_S + one tick

@@ -33,10 +33,21 @@ class StoreError(RuntimeError):
     """The store cannot be opened or is from a newer Podium."""
 
 
-class Store:
-    """An open Podium database. Not thread-safe: one `Store` per thread."""
+#: WAL pages after which a commit checkpoints by itself in a long-running process (the
+#: server), which checkpoints when idle instead (see `Store.checkpoint`); ~40 MB
+SERVER_AUTOCHECKPOINT = 10_000
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False):
+
+class Store:
+    """An open Podium database. Not thread-safe: one `Store` per thread.
+
+    `autocheckpoint` sets SQLite's `wal_autocheckpoint` (pages; None keeps its 1,000): a
+    long-running writer raises it and calls `checkpoint()` when idle, so commits never wait
+    for the WAL to be copied back and synced.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False,
+                 autocheckpoint: int | None = None):  # fmt: skip
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
         #: serialises transactions when a Store is shared between threads (the server)
@@ -55,6 +66,8 @@ class Store:
             self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache
+        if autocheckpoint is not None:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
         self._migrate()
 
     # -- schema -----------------------------------------------------------------------------
@@ -111,6 +124,16 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """Copy committed WAL pages back into the database file (SQLite's
+        `wal_checkpoint(mode)`); PASSIVE never waits for readers or writers. Returns
+        (busy, WAL pages, pages checkpointed)."""
+        if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+            raise ValueError(f"unknown checkpoint mode {mode!r}")
+        with self.lock:
+            busy, log, done = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return int(busy), int(log), int(done)
 
     def close(self) -> None:
         self.conn.close()
