@@ -99,6 +99,21 @@ def run_child(label: str, argv: list[str], env: dict[str, str], *, keep_stdout: 
 # ---------------------------------------------------------------- commands
 
 
+def podium_env(corpus: Path) -> dict[str, str]:
+    """The children's environment. Podium's modules are byte-compiled first, as `pip install`
+    does for users: an editable install under PYTHONDONTWRITEBYTECODE would otherwise compile
+    every module in every timed run."""
+    import compileall
+
+    import podium
+
+    compileall.compile_dir(os.path.dirname(podium.__file__), quiet=1)
+    env = dict(os.environ, CLAUDE_CONFIG_DIR=str(corpus))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PODIUM_DB", None)
+    return env
+
+
 def podium_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "podium", *args]
 
@@ -303,8 +318,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     prepare_corpus(corpus, args.size_mb, args.files, args.seed, args.long_context_share)
     n_files, n_bytes = corpus_bytes(corpus)
     print(f"corpus: {n_files} files, {n_bytes / 1e6:.1f} MB at {corpus}")
-    env = dict(os.environ, CLAUDE_CONFIG_DIR=str(corpus), PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PODIUM_DB", None)
+    env = podium_env(corpus)
     monitor_env = dict(env, HOME=str(work / "monitor-home"), COLUMNS="220")
     Path(monitor_env["HOME"]).mkdir(exist_ok=True)
     warm_page_cache(corpus)
@@ -398,7 +412,7 @@ def rss_at(args: argparse.Namespace, cache: Path, cc: peers.Peer | None) -> dict
     prepare_corpus(corpus, size_mb, files, args.seed, 0.0)
     n_files, n_bytes = corpus_bytes(corpus)
     print(f"RSS corpus: {n_files} files, {n_bytes / 1e9:.2f} GB")
-    env = dict(os.environ, CLAUDE_CONFIG_DIR=str(corpus), PYTHONDONTWRITEBYTECODE="1")
+    env = podium_env(corpus)
     warm_page_cache(corpus)
     db = cache / "work" / "rss.db"
     ingest, report = podium_cold(db, env)

@@ -254,11 +254,11 @@ def test_killed_ingest_loses_nothing_committed_and_double_counts_nothing(tmp_pat
 
 def test_roots_from_env_list_and_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tmp_path}/a, {tmp_path}/b")
-    assert claude_roots() == [tmp_path / "a", tmp_path / "b"]
+    assert claude_roots() == [str(tmp_path / "a"), str(tmp_path / "b")]
     monkeypatch.delenv("CLAUDE_CONFIG_DIR")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert claude_roots() == [tmp_path / "xdg" / "claude", tmp_path / "home" / ".claude"]
+    assert claude_roots() == [str(tmp_path / "xdg" / "claude"), str(tmp_path / "home" / ".claude")]
 
 
 def test_flat_and_subagent_layouts_across_roots(tmp_path):

@@ -12,21 +12,20 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from podium.store.migrations import LATEST_VERSION, MIGRATIONS
 
 ENV_DB = "PODIUM_DB"
 
 
-def default_db_path() -> Path:
+def default_db_path() -> str:
     """`$PODIUM_DB`, else `podium.db` in the platform's user data dir."""
     env = os.environ.get(ENV_DB)
     if env:
-        return Path(env).expanduser()
+        return os.path.expanduser(env)
     from platformdirs import user_data_dir  # imported lazily: keeps CLI start-up fast
 
-    return Path(user_data_dir("podium", appauthor=False)) / "podium.db"
+    return os.path.join(user_data_dir("podium", appauthor=False), "podium.db")
 
 
 class StoreError(RuntimeError):
@@ -48,12 +47,13 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False,
                  autocheckpoint: int | None = None):  # fmt: skip
-        self.path = Path(path) if path is not None else default_db_path()
+        #: the database file (a plain string: `pathlib` stays out of CLI start-up)
+        self.path = os.fspath(path) if path is not None else default_db_path()
         self.readonly = readonly
         #: serialises transactions when a Store is shared between threads (the server)
         self.lock = threading.RLock()
         if not readonly:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from podium.usage.adapters import default_adapters
 from podium.usage.cli_common import add_store_options, open_store
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             "store": str(store.path),
             "schemaVersion": store.schema_version,
             "roots": [
-                {"adapter": a.name, "path": str(r), "exists": (r / "projects").is_dir()}
+                {"adapter": a.name, "path": r, "exists": os.path.isdir(os.path.join(r, "projects"))}
                 for a in default_adapters(args.claude_config_dirs)
                 for r in a.roots()
             ],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from podium.store import Store
 from podium.store.migrations import REBUILD_BUCKETS
@@ -146,8 +145,7 @@ class Ingestor:
         if paths is None:
             return [(a, log) for a in self.adapters for log in a.discover()]
         targets = []
-        for raw in paths:
-            path = Path(raw)
+        for path in paths:
             for adapter in self.adapters:
                 log = adapter.log_file_for(path)
                 if log is not None:
@@ -242,13 +240,12 @@ class Ingestor:
         for path, state in states.items():
             if path in queued or not path.startswith(prefixes):
                 continue
-            p = Path(path)
             for adapter in self.adapters:
-                log = adapter.log_file_for(p)
+                log = adapter.log_file_for(path)
                 if log is None:
                     continue
                 try:
-                    st = os.stat(p)
+                    st = os.stat(path)
                 except OSError:
                     break
                 extra.append((adapter, log, st, state, 0))

@@ -14,15 +14,43 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
-from typing import NamedTuple
 
 ENV_PRICES = "PODIUM_PRICES"
 COST_MODES = ("auto", "calculate", "display")
 PER_MILLION = 1_000_000.0
 
 
-class Rates(NamedTuple):
+class _Record:
+    """A small immutable-by-convention record (not a NamedTuple: importing `typing` costs
+    ~4 ms of every CLI start-up)."""
+
+    __slots__: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()  # positional order
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        for name, value in zip(self._fields, args, strict=False):
+            setattr(self, name, value)
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self._fields
+        )
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self._fields))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+
+class Rates(_Record):
+    """USD per million tokens."""
+
+    _fields = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+    __slots__ = _fields
     input: float
     output: float
     cache_write_5m: float
@@ -41,7 +69,9 @@ class Rates(NamedTuple):
         )
 
 
-class ModelPrice(NamedTuple):
+class ModelPrice(_Record):
+    _fields = ("family", "base", "long_context")
+    __slots__ = _fields
     family: str
     base: Rates
     long_context: Rates | None
@@ -86,16 +116,18 @@ class PriceTable:
         """The bundled table, or a user file (explicit, else `$PODIUM_PRICES`)."""
         path = override_path or os.environ.get(ENV_PRICES)
         if path:
-            p = Path(path).expanduser()
+            p = os.path.expanduser(os.fspath(path))
             try:
-                raw = json.loads(p.read_bytes())
+                with open(p, "rb") as fh:
+                    raw = json.loads(fh.read())
             except (OSError, ValueError) as exc:
                 from podium.errors import InvalidInput
 
                 raise InvalidInput(f"cannot read price table {p}: {exc}", field="prices") from exc
-            return cls(raw, str(p))
-        data = (Path(__file__).parent.parent / "data" / "prices.json").read_bytes()
-        return cls(json.loads(data), "bundled")
+            return cls(raw, p)
+        bundled = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
+        with open(bundled, "rb") as fh:
+            return cls(json.loads(fh.read()), "bundled")
 
     def price_for(self, model: str | None) -> ModelPrice | None:
         if not model:

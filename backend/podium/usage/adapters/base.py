@@ -1,11 +1,13 @@
-"""The interface every log source implements."""
+"""The interface every log source implements.
+
+Paths are plain strings here (`os.path`, no `pathlib`/`typing` imports): every CLI run
+discovers every log file, and these modules are on the start-up path of each command.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Protocol
 
 from podium.usage.models import UsageEntry
 
@@ -23,7 +25,9 @@ class LogFile:
         self.project = project
 
     @property
-    def path(self) -> Path:
+    def path(self):  # -> pathlib.Path, built only when asked for
+        from pathlib import Path
+
         return Path(self.name)
 
     def __eq__(self, other: object) -> bool:
@@ -41,25 +45,26 @@ class LineError(ValueError):
     """A line that should carry usage but cannot be understood (counted as malformed)."""
 
 
-class LogAdapter(Protocol):
-    """A source of usage logs in JSON Lines form."""
+class LogAdapter:
+    """A source of usage logs in JSON Lines form (Claude Code's today; Codex or Gemini CLI
+    logs would be another subclass)."""
 
     #: short stable name stored with each entry and file ("claude")
     name: str
     #: bytes every usage-carrying line contains; lines without it are never parsed
     needle: bytes
 
-    def roots(self) -> list[Path]:
+    def roots(self) -> list[str]:
         """Directories this source's logs live under (existing or not)."""
-        ...
+        raise NotImplementedError
 
     def discover(self) -> Iterable[LogFile]:
         """All log files under the roots."""
-        ...
+        raise NotImplementedError
 
-    def log_file_for(self, path: Path) -> LogFile | None:
+    def log_file_for(self, path: str | os.PathLike[str]) -> LogFile | None:
         """The `LogFile` for a path under one of the roots, None when it is not this source's."""
-        ...
+        raise NotImplementedError
 
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         """The usage in one complete line, None when it carries none.
@@ -67,4 +72,4 @@ class LogAdapter(Protocol):
         Raises `LineError` (or ValueError from the JSON decoder) for a malformed line.
         `offset` is the line's byte offset, used to key entries that have no message id.
         """
-        ...
+        raise NotImplementedError

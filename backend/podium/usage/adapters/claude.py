@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-from podium.usage.adapters.base import LineError, LogFile
+from podium.usage.adapters.base import LineError, LogAdapter, LogFile
 from podium.usage.models import UsageEntry
 
 try:  # the C scanner (podium/usage/_scan.c); optional, parse_line is the reference
@@ -24,16 +23,21 @@ except ImportError:  # pragma: no cover - only without a compiler at install tim
 SYNTHETIC_MODEL = "<synthetic>"
 
 
-def claude_roots(config_dirs: list[str] | None = None) -> list[Path]:
+def claude_roots(config_dirs: list[str] | None = None) -> list[str]:
     """Roots holding `projects/`: the explicit list, else `CLAUDE_CONFIG_DIR` (comma-separated),
     else both `$XDG_CONFIG_HOME/claude` and `~/.claude`."""
     if config_dirs:
-        return [Path(p).expanduser() for p in config_dirs if p.strip()]
+        return [_norm(p) for p in config_dirs if p.strip()]
     env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if env:
-        return [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
-    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
-    return [Path(xdg) / "claude", Path.home() / ".claude"]
+        return [_norm(p.strip()) for p in env.split(",") if p.strip()]
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
+    return [os.path.join(_norm(xdg), "claude"), os.path.join(home, ".claude")]
+
+
+def _norm(path: str) -> str:
+    return os.path.normpath(os.path.expanduser(path))
 
 
 def encode_cwd(cwd: str) -> str:
@@ -61,41 +65,43 @@ def _int(value: object, field: str) -> int:
     raise LineError(f"{field} is not an integer: {value!r}")
 
 
-class ClaudeCodeAdapter:
+class ClaudeCodeAdapter(LogAdapter):
     name = "claude"
     needle = b'"usage":{'
 
     def __init__(self, config_dirs: list[str] | None = None) -> None:
         self._config_dirs = config_dirs
 
-    def roots(self) -> list[Path]:
+    def roots(self) -> list[str]:
         return claude_roots(self._config_dirs)
 
     def discover(self) -> Iterator[LogFile]:
-        seen: set[Path] = set()
+        seen: set[str] = set()
         for root in self.roots():
-            projects = root / "projects"
-            if not projects.is_dir():
+            projects = os.path.join(root, "projects")
+            if not os.path.isdir(projects):
                 continue
-            real = projects.resolve()
+            real = os.path.realpath(projects)
             if real in seen:
                 continue
             seen.add(real)
             yield from _walk_jsonl(projects)
 
-    def log_file_for(self, path: Path) -> LogFile | None:
-        if path.suffix != ".jsonl":
+    def log_file_for(self, path: str | os.PathLike[str]) -> LogFile | None:
+        path = os.path.normpath(os.fspath(path))
+        if not path.endswith(".jsonl"):
             return None
         for root in self.roots():
-            projects = root / "projects"
-            try:
-                rel = path.relative_to(projects)
-            except ValueError:
+            projects = os.path.join(root, "projects")
+            rel = _relative_to(path, projects)
+            if rel is None:
                 try:
-                    rel = path.resolve().relative_to(projects.resolve())
-                except (ValueError, OSError):
-                    continue
-            parts = rel.parts
+                    rel = _relative_to(os.path.realpath(path), os.path.realpath(projects))
+                except OSError:
+                    rel = None
+            if rel is None:
+                continue
+            parts = rel.split(os.sep)
             return LogFile(path, parts[0] if len(parts) > 1 else None)
         return None
 
@@ -194,7 +200,13 @@ def _file_session(path: str) -> str:
     return stem
 
 
-def _walk_jsonl(projects: Path) -> Iterator[LogFile]:
+def _relative_to(path: str, parent: str) -> str | None:
+    """`path` relative to `parent` when it lies below it (both normalised), else None."""
+    prefix = parent.rstrip(os.sep) + os.sep
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+def _walk_jsonl(projects: str) -> Iterator[LogFile]:
     """Every `*.jsonl` below `projects/`, with the project directory name attached."""
     try:
         top = list(os.scandir(projects))
