@@ -44,10 +44,16 @@ class Corpus:
         ).fetchone()
 
 
-@pytest.fixture(params=["native", "python"])
+@pytest.fixture(params=["native", "prefetch", "python"])
 def scanner(request, monkeypatch) -> str:
-    """Run a test with the C scanner and again with the pure-Python reader."""
-    monkeypatch.setenv("PODIUM_NATIVE", "1" if request.param == "native" else "0")
+    """Run a test with the C scanner, with the C scanner on its prefetch thread (whatever the
+    run's size), and with the pure-Python reader."""
+    from podium.usage import ingest
+
+    monkeypatch.setenv("PODIUM_NATIVE", "0" if request.param == "python" else "1")
+    prefetch = request.param == "prefetch"
+    monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0 if prefetch else 1 << 62)
+    monkeypatch.setattr(ingest, "PREFETCH_MIN_FILES", 1 if prefetch else 1 << 62)
     return request.param
 
 

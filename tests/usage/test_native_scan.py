@@ -279,3 +279,79 @@ def test_ingest_native_equals_python_including_chunk_edges(tmp_path, chunk_size)
     (entries, files), _, _, oversized = results[0]
     assert len(entries) > 100 and oversized == 6
     assert all(size > offset for _, size, offset, *_ in files)  # the tails wait
+
+
+def _prefetch_files(tmp_path: Path, rng: random.Random, n: int) -> list[Path]:
+    """Files mixing usage lines, edge lines, big lines, CRLF and a half-written tail."""
+    edges = _edge_lines()
+    paths = []
+    for f in range(n):
+        path = tmp_path / "projects" / f"-p{f % 3}" / f"s{f}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            for i in range(rng.randint(0, 40)):
+                for line in message(T0 + i * 1000, out=i + f, session=f"s{f % 4}"):
+                    fh.write(syn.dumps(line))
+                roll = rng.random()
+                if roll < 0.1:
+                    fh.write(rng.choice(edges) + b"\r\n")
+                elif roll < 0.15:
+                    fh.write(b'{"type":"x","blob":"' + b"y" * rng.choice([300, 3000, 9000]) + b'"}\n')
+            if rng.random() < 0.5:
+                fh.write(syn.dumps(message(T0 + 99_000, out=5)[-1])[:-30])  # no newline yet
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_prefetcher_gives_what_scan_claude_gives_file_by_file(tmp_path, seed):
+    """The Prefetcher's thread runs the same read loop: same items, offsets, oversized counts
+    and eof flags for every file, whatever the window, limit and buffer sizes."""
+
+    rng = random.Random(seed)
+    paths = _prefetch_files(tmp_path, rng, 25)
+    adapter = ClaudeCodeAdapter([str(tmp_path)])
+    logs = [LogFile(p, p.parent.name) for p in paths]
+    offsets = [0 if rng.random() < 0.7 else rng.randint(0, max(os.path.getsize(p), 1))
+               for p in paths]  # fmt: skip
+    limit = rng.choice([1 << 30, 20_000])  # a small limit stops mid-file: eof is False
+    max_line, chunk = rng.choice([(4096, 1024), (8192, 64), (1 << 20, 4096)])
+    max_held = rng.choice([0, 50_000, 1 << 30])  # 0: the thread waits for every file
+    fetch = adapter.prefetch_native(logs, offsets, limit, max_line, chunk, max_held)
+    direct = adapter.scan_native
+    seen_partial = seen_oversized = 0
+    for i, (log, offset) in enumerate(zip(logs, offsets, strict=True)):
+        got = fetch(i + 1, log)
+        fd = os.open(log.name, os.O_RDONLY)
+        try:
+            want = direct(fd, offset, limit, max_line, chunk, i + 1, log)
+        finally:
+            os.close(fd)
+        assert got == want, (log.name, offset)
+        seen_partial += got[1] < os.path.getsize(log.name)
+        seen_oversized += got[2]
+    assert seen_partial > 0
+    with pytest.raises(IndexError):
+        fetch(99, logs[0])
+    if max_line == 4096:
+        assert seen_oversized > 0
+
+
+def test_prefetcher_reports_unreadable_files_and_can_be_dropped_midway(tmp_path):
+    from podium.usage import _scan
+
+    paths = _prefetch_files(tmp_path, random.Random(9), 6)
+    missing = tmp_path / "projects" / "-p0" / "gone.jsonl"
+    adapter = ClaudeCodeAdapter([str(tmp_path)])
+    logs = [LogFile(p, "-p0") for p in [paths[0], missing, *paths[1:]]]
+    fetch = adapter.prefetch_native(logs, [0] * len(logs), 1 << 30, 1 << 20, 4096, 0)
+    assert isinstance(fetch(1, logs[0])[0], list)
+    with pytest.raises(FileNotFoundError) as err:
+        fetch(2, logs[1])
+    assert err.value.filename == str(missing)
+    fetch(3, logs[2])
+    del fetch  # the thread is waiting on its window: dropping the prefetcher stops it
+    with pytest.raises(ValueError):
+        _scan.Prefetcher([str(paths[0])], [-1], 1, 1, 16, b"x", 0)
+    with pytest.raises(ValueError):
+        _scan.Prefetcher([str(paths[0])], [0, 0], 1, 1, 16, b"x", 0)

@@ -17,6 +17,8 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -636,49 +638,55 @@ static int emit(PyObject *items, const unsigned char *buf, Hits *hits, const Fil
     return 0;
 }
 
-PyDoc_STRVAR(scan_claude_doc,
-"scan_claude(fd, offset, limit, max_line, chunk_size, needle, file_id, project, adapter,\n"
-"            session_fallback, path) -> (items, new_offset, oversized, eof)\n\n"
-"Read complete lines from `offset` until EOF or until at least `limit` bytes were consumed.\n"
-"items holds, in line order, a row tuple (UsageEntry.as_row) per usage line understood here\n"
-"and an (offset, line_bytes) pair per line the Python parser must decide. new_offset is just\n"
-"past the last complete line consumed; a half-written last line is left for the next call.");
+/* ---- the read loop, shared by scan_claude (caller's thread) and the Prefetcher's thread ---- */
 
-static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
-    int fd;
+typedef struct {
     long long offset, limit, max_line, chunk_size;
-    const char *needle;
+    const unsigned char *needle;
     Py_ssize_t nlen;
-    FileCtx fc;
-    if (!PyArg_ParseTuple(args, "iLLLLy#OOOUU", &fd, &offset, &limit, &max_line, &chunk_size,
-                          &needle, &nlen, &fc.file_id, &fc.project, &fc.adapter,
-                          &fc.session_fallback, &fc.path))
-        return NULL;
-    if (nlen <= 0 || chunk_size < 16 || max_line < 1 || offset < 0) {
-        PyErr_SetString(PyExc_ValueError, "bad scan_claude arguments");
-        return NULL;
-    }
-    PyObject *items = PyList_New(0);
-    if (!items) return NULL;
+} ScanArgs;
+
+/* Called with each region of complete lines, buf[from:end), already scanned into `hits`. It
+ * may take ownership of the buffer (sets *buf = NULL: the loop continues in a new one) and of
+ * hits->items (resets *hits). Returns -1 on failure (a Python error is set when `gil`). */
+typedef int (*region_fn)(void *ctx, unsigned char **buf, Py_ssize_t from, Py_ssize_t end,
+                         Py_ssize_t filled, Hits *hits);
+
+typedef struct {
+    long long new_offset, oversized;
+    int eof;
+    int err; /* errno of a failed read (no Python error set) */
+} LoopOut;
+
+/* Read complete lines from a->offset until EOF or until at least a->limit bytes were consumed.
+ * With `gil` the caller holds the GIL, which is released around reads and scans; without it
+ * (a plain thread) nothing here touches Python. Returns 0, or -1 on failure: with `gil` a
+ * Python error is set; without, out->err holds ENOMEM or the sink failed. */
+static int read_loop(int fd, const ScanArgs *a, int gil, region_fn sink, void *ctx, LoopOut *out) {
+    long long offset = a->offset, limit = a->limit, max_line = a->max_line;
     /* never more than max_line + 1 bytes: a longer line can't complete in the buffer, so it
      * always takes the skip path and is counted once as oversized */
-    Py_ssize_t cap = (Py_ssize_t)(chunk_size < max_line + 1 ? chunk_size : max_line + 1);
+    Py_ssize_t cap = (Py_ssize_t)(a->chunk_size < max_line + 1 ? a->chunk_size : max_line + 1);
     unsigned char *buf = malloc(cap);
     Hits hits = {NULL, 0, 0};
-    if (!buf) { Py_DECREF(items); return PyErr_NoMemory(); }
+    memset(out, 0, sizeof(*out));
+    if (!buf) {
+        if (gil) PyErr_NoMemory(); else out->err = ENOMEM;
+        return -1;
+    }
     long long bufpos = offset;  /* file offset of buf[0] */
     Py_ssize_t have = 0;        /* bytes in buf */
-    long long oversized = 0;
     long long skip_start = 0;   /* where the oversized line being skipped began */
-    int eof = 0, skipping = 0, err = 0, scan_err = 0;
+    int eof = 0, skipping = 0, fail = 0;
     while (!eof && (skipping || bufpos - offset < limit)) {
         ssize_t n;
-        Py_BEGIN_ALLOW_THREADS
+        PyThreadState *ts = gil ? PyEval_SaveThread() : NULL;
         do {
             n = pread(fd, buf + have, cap - have, bufpos + have);
         } while (n < 0 && errno == EINTR);
-        Py_END_ALLOW_THREADS
-        if (n < 0) { err = errno; break; }
+        int read_errno = errno;
+        if (gil) PyEval_RestoreThread(ts);
+        if (n < 0) { out->err = read_errno; break; }
         if (n == 0) { eof = 1; break; }
         Py_ssize_t filled = have + n;
         Py_ssize_t from = 0;
@@ -686,7 +694,7 @@ static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
             const unsigned char *nl = memchr(buf + have, '\n', n);
             if (!nl) { bufpos += filled; have = 0; continue; }
             skipping = 0;
-            oversized++;
+            out->oversized++;
             from = nl - buf + 1;
         }
         /* buf[from:have] is a pending partial line: only the new bytes can hold a newline */
@@ -708,7 +716,11 @@ static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
                     if (ncap > max_line + 1) ncap = (Py_ssize_t)max_line + 1;
                     if (ncap <= cap) ncap = cap + 1;
                     unsigned char *nb = realloc(buf, ncap);
-                    if (!nb) { PyErr_NoMemory(); scan_err = 1; break; }
+                    if (!nb) {
+                        if (gil) PyErr_NoMemory(); else out->err = ENOMEM;
+                        fail = 1;
+                        break;
+                    }
                     buf = nb;
                     cap = ncap;
                 }
@@ -717,30 +729,358 @@ static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         Py_ssize_t end = last - buf + 1;
         int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = scan_region(buf + from, end - from, bufpos + from, (const unsigned char *)needle,
-                         nlen, &hits);
-        Py_END_ALLOW_THREADS
-        if (rc < 0) { PyErr_NoMemory(); scan_err = 1; break; }
-        if (emit(items, buf + from, &hits, &fc) < 0) { scan_err = 1; break; }
+        ts = gil ? PyEval_SaveThread() : NULL;
+        rc = scan_region(buf + from, end - from, bufpos + from, a->needle, a->nlen, &hits);
+        if (gil) PyEval_RestoreThread(ts);
+        if (rc < 0) {
+            if (gil) PyErr_NoMemory(); else out->err = ENOMEM;
+            fail = 1;
+            break;
+        }
+        unsigned char *held = buf;
+        if (sink(ctx, &buf, from, end, filled, &hits) < 0) { fail = 1; break; }
         Py_ssize_t rest = filled - end;
-        memmove(buf, buf + end, rest);
+        if (!buf) { /* the sink kept the buffer: carry the partial line over to a new one */
+            buf = malloc(cap);
+            if (!buf) {
+                if (gil) PyErr_NoMemory(); else out->err = ENOMEM;
+                fail = 1;
+                break;
+            }
+            memcpy(buf, held + end, rest);
+        } else {
+            memmove(buf, buf + end, rest);
+        }
         bufpos += end;
         have = rest;
     }
     free(buf);
     free(hits.items);
-    if (scan_err) { Py_DECREF(items); return NULL; }
-    if (err) {
+    if (fail) return -1;
+    /* an oversized line still being skipped at EOF stays unconsumed (it may yet grow) */
+    out->new_offset = skipping ? skip_start : bufpos;
+    out->eof = eof;
+    return 0;
+}
+
+/* ---- scan_claude: one call, one file, in the caller's thread -------------------------------- */
+
+typedef struct {
+    PyObject *items;
+    const FileCtx *fc;
+} EmitCtx;
+
+static int emit_sink(void *ctx, unsigned char **buf, Py_ssize_t from, Py_ssize_t end,
+                     Py_ssize_t filled, Hits *hits) {
+    EmitCtx *ec = ctx;
+    (void)end; (void)filled;
+    return emit(ec->items, *buf + from, hits, ec->fc);
+}
+
+PyDoc_STRVAR(scan_claude_doc,
+"scan_claude(fd, offset, limit, max_line, chunk_size, needle, file_id, project, adapter,\n"
+"            session_fallback, path) -> (items, new_offset, oversized, eof)\n\n"
+"Read complete lines from `offset` until EOF or until at least `limit` bytes were consumed.\n"
+"items holds, in line order, a row tuple (UsageEntry.as_row) per usage line understood here\n"
+"and an (offset, line_bytes) pair per line the Python parser must decide. new_offset is just\n"
+"past the last complete line consumed; a half-written last line is left for the next call.");
+
+static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
+    int fd;
+    ScanArgs a;
+    const char *needle;
+    FileCtx fc;
+    if (!PyArg_ParseTuple(args, "iLLLLy#OOOUU", &fd, &a.offset, &a.limit, &a.max_line,
+                          &a.chunk_size, &needle, &a.nlen, &fc.file_id, &fc.project, &fc.adapter,
+                          &fc.session_fallback, &fc.path))
+        return NULL;
+    if (a.nlen <= 0 || a.chunk_size < 16 || a.max_line < 1 || a.offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "bad scan_claude arguments");
+        return NULL;
+    }
+    a.needle = (const unsigned char *)needle;
+    PyObject *items = PyList_New(0);
+    if (!items) return NULL;
+    EmitCtx ec = {items, &fc};
+    LoopOut out;
+    if (read_loop(fd, &a, 1, emit_sink, &ec, &out) < 0) { Py_DECREF(items); return NULL; }
+    if (out.err) {
         Py_DECREF(items);
-        errno = err;
+        errno = out.err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    /* an oversized line still being skipped at EOF stays unconsumed (it may yet grow) */
-    long long new_offset = skipping ? skip_start : bufpos;
-    PyObject *res = Py_BuildValue("(NLLO)", items, new_offset, oversized, eof ? Py_True : Py_False);
-    return res;
+    return Py_BuildValue("(NLLO)", items, out.new_offset, out.oversized,
+                         out.eof ? Py_True : Py_False);
 }
+
+/* ---- Prefetcher: scans the next files on a plain thread while Python handles this one ------- */
+
+typedef struct Region {
+    unsigned char *owned;        /* the read buffer, kept alive for the hits' pointers */
+    const unsigned char *base;   /* where the region's lines start in it */
+    Hits hits;
+    struct Region *next;
+} Region;
+
+typedef struct {
+    Region *head, *tail;
+    LoopOut out;
+    size_t held;    /* bytes this job keeps in memory until it is emitted */
+    int failed;     /* out of memory in the thread */
+    int done;
+} JobResult;
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t njobs, next;
+    char **paths;
+    ScanArgs *args;
+    unsigned char *needle;
+    JobResult *results;
+    size_t held, max_held;
+    int stop, started;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} Prefetcher;
+
+static void free_regions(JobResult *r) {
+    Region *g = r->head;
+    while (g) {
+        Region *nx = g->next;
+        free(g->owned);
+        free(g->hits.items);
+        free(g);
+        g = nx;
+    }
+    r->head = r->tail = NULL;
+}
+
+/* Keep a region's hits for the consumer: the usage lines alone are copied into one small
+ * buffer (their values re-pointed into it), so the read buffer is reused for the next region
+ * instead of being handed over (big per-file allocations cost page faults on both threads). */
+static int keep_sink(void *ctx, unsigned char **buf, Py_ssize_t from, Py_ssize_t end,
+                     Py_ssize_t filled, Hits *hits) {
+    JobResult *r = ctx;
+    (void)end; (void)filled;
+    Py_ssize_t kept = 0, total = 0;
+    for (Py_ssize_t i = 0; i < hits->n; i++) {
+        if (hits->items[i].kind == R_SKIP) continue;
+        kept++;
+        total += hits->items[i].len;
+    }
+    if (kept == 0) { hits->n = 0; return 0; }
+    Region *g = malloc(sizeof(Region));
+    Hit *items = malloc((size_t)kept * sizeof(Hit));
+    unsigned char *copy = malloc(total ? (size_t)total : 1);
+    if (!g || !items || !copy) {
+        free(g); free(items); free(copy);
+        r->out.err = ENOMEM;
+        return -1;
+    }
+    const unsigned char *base = *buf + from;
+    Py_ssize_t at = 0, k = 0;
+    for (Py_ssize_t i = 0; i < hits->n; i++) {
+        Hit *h = &hits->items[i];
+        if (h->kind == R_SKIP) continue;
+        Hit *c = &items[k++];
+        *c = *h;
+        const unsigned char *line = base + h->start;
+        memcpy(copy + at, line, h->len);
+        for (int f = 0; f < NF; f++)
+            if (c->v[f].s) c->v[f].s = copy + at + (c->v[f].s - line);
+        c->start = at;
+        at += h->len;
+    }
+    g->owned = copy;
+    g->base = copy;
+    g->hits.items = items;
+    g->hits.n = g->hits.cap = kept;
+    g->next = NULL;
+    hits->n = 0;
+    if (r->tail) r->tail->next = g; else r->head = g;
+    r->tail = g;
+    r->held += (size_t)total + (size_t)kept * sizeof(Hit) + sizeof(Region);
+    return 0;
+}
+
+static void *prefetch_main(void *arg) {
+    Prefetcher *pf = arg;
+    for (Py_ssize_t i = 0; i < pf->njobs; i++) {
+        pthread_mutex_lock(&pf->mu);
+        while (!pf->stop && pf->held > pf->max_held) pthread_cond_wait(&pf->cv, &pf->mu);
+        int stop = pf->stop;
+        pthread_mutex_unlock(&pf->mu);
+        if (stop) break;
+        JobResult *r = &pf->results[i];
+        int fd = open(pf->paths[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            r->out.err = errno;
+        } else {
+            if (read_loop(fd, &pf->args[i], 0, keep_sink, r, &r->out) < 0) r->failed = 1;
+            close(fd);
+        }
+        pthread_mutex_lock(&pf->mu);
+        r->done = 1;
+        pf->held += r->held;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+    }
+    return NULL;
+}
+
+static void Prefetcher_dealloc(Prefetcher *pf) {
+    if (pf->started) {
+        pthread_mutex_lock(&pf->mu);
+        pf->stop = 1;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+        Py_BEGIN_ALLOW_THREADS
+        pthread_join(pf->thread, NULL);
+        Py_END_ALLOW_THREADS
+    }
+    if (pf->results)
+        for (Py_ssize_t i = 0; i < pf->njobs; i++) free_regions(&pf->results[i]);
+    if (pf->paths)
+        for (Py_ssize_t i = 0; i < pf->njobs; i++) free(pf->paths[i]);
+    free(pf->paths);
+    free(pf->args);
+    free(pf->results);
+    free(pf->needle);
+    if (pf->started) {
+        pthread_mutex_destroy(&pf->mu);
+        pthread_cond_destroy(&pf->cv);
+    }
+    Py_TYPE(pf)->tp_free((PyObject *)pf);
+}
+
+static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *paths, *offsets;
+    long long limit, max_line, chunk_size, max_held;
+    const char *needle;
+    Py_ssize_t nlen;
+    static char *kwlist[] = {"paths", "offsets", "limit", "max_line", "chunk_size", "needle",
+                             "max_held", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!LLLy#L", kwlist, &PyList_Type, &paths,
+                                     &PyList_Type, &offsets, &limit, &max_line, &chunk_size,
+                                     &needle, &nlen, &max_held))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (PyList_GET_SIZE(offsets) != n || nlen <= 0 || chunk_size < 16 || max_line < 1 ||
+        max_held < 0) {
+        PyErr_SetString(PyExc_ValueError, "bad Prefetcher arguments");
+        return NULL;
+    }
+    Prefetcher *pf = (Prefetcher *)type->tp_alloc(type, 0);
+    if (!pf) return NULL;
+    pf->njobs = n;
+    pf->max_held = (size_t)max_held;
+    pf->paths = calloc(n ? n : 1, sizeof(char *));
+    pf->args = calloc(n ? n : 1, sizeof(ScanArgs));
+    pf->results = calloc(n ? n : 1, sizeof(JobResult));
+    pf->needle = malloc(nlen);
+    if (!pf->paths || !pf->args || !pf->results || !pf->needle) {
+        Py_DECREF(pf);
+        return PyErr_NoMemory();
+    }
+    memcpy(pf->needle, needle, nlen);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *encoded = NULL;
+        if (!PyUnicode_FSConverter(PyList_GET_ITEM(paths, i), &encoded)) { Py_DECREF(pf); return NULL; }
+        pf->paths[i] = strdup(PyBytes_AS_STRING(encoded));
+        Py_DECREF(encoded);
+        long long off = PyLong_AsLongLong(PyList_GET_ITEM(offsets, i));
+        if (off == -1 && PyErr_Occurred()) { Py_DECREF(pf); return NULL; }
+        if (!pf->paths[i]) { Py_DECREF(pf); return PyErr_NoMemory(); }
+        if (off < 0) { Py_DECREF(pf); PyErr_SetString(PyExc_ValueError, "negative offset"); return NULL; }
+        ScanArgs *a = &pf->args[i];
+        a->offset = off;
+        a->limit = limit;
+        a->max_line = max_line;
+        a->chunk_size = chunk_size;
+        a->needle = pf->needle;
+        a->nlen = nlen;
+    }
+    if (pthread_mutex_init(&pf->mu, NULL) != 0 || pthread_cond_init(&pf->cv, NULL) != 0) {
+        Py_DECREF(pf);
+        return PyErr_NoMemory();
+    }
+    int rc = pthread_create(&pf->thread, NULL, prefetch_main, pf);
+    if (rc != 0) {
+        pthread_mutex_destroy(&pf->mu);
+        pthread_cond_destroy(&pf->cv);
+        Py_DECREF(pf);
+        errno = rc;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pf->started = 1;
+    return (PyObject *)pf;
+}
+
+PyDoc_STRVAR(Prefetcher_next_doc,
+"next(file_id, project, adapter, session_fallback, path) -> (items, new_offset, oversized, eof)\n\n"
+"The next file's result, as scan_claude would return it for the same offset and limit; waits\n"
+"(GIL released) while the thread is still on it. Raises OSError when the file could not be\n"
+"opened or read, IndexError past the last file.");
+
+static PyObject *Prefetcher_next(Prefetcher *pf, PyObject *args) {
+    FileCtx fc;
+    if (!PyArg_ParseTuple(args, "OOOUU", &fc.file_id, &fc.project, &fc.adapter,
+                          &fc.session_fallback, &fc.path))
+        return NULL;
+    if (pf->next >= pf->njobs) {
+        PyErr_SetString(PyExc_IndexError, "no more files");
+        return NULL;
+    }
+    JobResult *r = &pf->results[pf->next++];
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&pf->mu);
+    while (!r->done) pthread_cond_wait(&pf->cv, &pf->mu);
+    pthread_mutex_unlock(&pf->mu);
+    Py_END_ALLOW_THREADS
+    PyObject *items = NULL;
+    if (r->failed && r->out.err == ENOMEM) {
+        PyErr_NoMemory();
+    } else if (r->out.err) {
+        errno = r->out.err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, fc.path);
+    } else if ((items = PyList_New(0)) != NULL) {
+        for (Region *g = r->head; g; g = g->next) {
+            if (emit(items, g->base, &g->hits, &fc) < 0) { Py_CLEAR(items); break; }
+        }
+    }
+    free_regions(r);
+    pthread_mutex_lock(&pf->mu);
+    pf->held -= r->held;
+    r->held = 0;
+    pthread_cond_broadcast(&pf->cv);
+    pthread_mutex_unlock(&pf->mu);
+    if (!items) return NULL;
+    return Py_BuildValue("(NLLO)", items, r->out.new_offset, r->out.oversized,
+                         r->out.eof ? Py_True : Py_False);
+}
+
+static PyMethodDef Prefetcher_methods[] = {
+    {"next", (PyCFunction)Prefetcher_next, METH_VARARGS, Prefetcher_next_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+PyDoc_STRVAR(Prefetcher_doc,
+"Prefetcher(paths, offsets, limit, max_line, chunk_size, needle, max_held)\n\n"
+"Scans the given files in order on its own thread (no GIL: reading and parsing only), at most\n"
+"about max_held bytes ahead of what next() has returned; next() turns each file's result into\n"
+"Python items in this thread. Dropping it stops the thread.");
+
+static PyTypeObject PrefetcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "podium.usage._scan.Prefetcher",
+    .tp_basicsize = sizeof(Prefetcher),
+    .tp_dealloc = (destructor)Prefetcher_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = Prefetcher_doc,
+    .tp_methods = Prefetcher_methods,
+    .tp_new = Prefetcher_new,
+};
 
 static PyMethodDef methods[] = {
     {"scan_claude", scan_claude, METH_VARARGS, scan_claude_doc},
@@ -754,5 +1094,14 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__scan(void) {
     init_tables();
-    return PyModule_Create(&module);
+    if (PyType_Ready(&PrefetcherType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&PrefetcherType);
+    if (PyModule_AddObject(m, "Prefetcher", (PyObject *)&PrefetcherType) < 0) {
+        Py_DECREF(&PrefetcherType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -31,7 +31,9 @@ COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
 NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)
 BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
 FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead of loading it
-PARALLEL_BYTES = 8 << 20  # below this, scanning on worker threads costs more than it saves
+PARALLEL_BYTES = 8 << 20  # below this, a scanning thread costs more than it saves
+PREFETCH_HELD = 32 << 20  # the scanning thread stays at most about this far ahead
+PREFETCH_MIN_FILES = 2  # with one file there is nothing to overlap
 
 class IngestResult:
     """What one run did. (Plain classes here, not dataclasses: see podium.usage.models.)"""
@@ -135,9 +137,9 @@ class Ingestor:
         self.chunk_size = min(chunk_size, max_line + 1)
         #: use an adapter's native scanner when it has one (PODIUM_NATIVE=0 turns it off)
         self.native = native if native is not None else os.environ.get("PODIUM_NATIVE") != "0"
-        # One thread by default: measured on 2 cores, scanning ahead on worker threads was
-        # slower (GIL hand-offs while workers build row tuples outweigh the parallel reads).
-        self.workers = workers if workers is not None else 1
+        #: 2 (the default): big runs read and parse the next files on a native thread (no
+        #: GIL) while this one dedupes and writes; 1: everything on the calling thread
+        self.workers = workers if workers is not None else 2
         self._file_updates: list[tuple] = []
 
     # -- discovery ------------------------------------------------------------------------------
@@ -288,44 +290,33 @@ class Ingestor:
 
     # -- scanning ---------------------------------------------------------------------------------
     def _scanned(self, jobs: list[_Job]) -> Iterator[tuple[_Job, Iterator[_Chunk]]]:
-        """Each job with its chunks, in order. Native scans release the GIL, so with enough
-        bytes to read, the first chunk of the next files is read on worker threads while this
-        thread writes to SQLite; a window of a few files bounds the memory held."""
-        pending_bytes = sum(max(j.st.st_size - j.offset, 0) for j in jobs if j.native)
-        if self.workers < 2 or pending_bytes < PARALLEL_BYTES or len(jobs) < 2:
+        """Each job with its chunks, in order. With enough bytes to read, an adapter's native
+        prefetcher reads and parses the next files on its own thread (no GIL) while this
+        thread dedupes and writes; it stays a bounded number of bytes ahead."""
+        native = [j for j in jobs if j.native is not None]
+        pending_bytes = sum(max(j.st.st_size - j.offset, 0) for j in native)
+        if self.workers < 2 or pending_bytes < PARALLEL_BYTES or len(native) < PREFETCH_MIN_FILES:
             for job in jobs:
                 yield job, self._chunks(job)
             return
-        from concurrent.futures import ThreadPoolExecutor  # only big runs need it (~5 ms)
-
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="podium-scan") as pool:
-            window = self.workers * 2
-            futures = {}
-
-            def submit(i: int) -> None:
-                if i < len(jobs) and jobs[i].native:
-                    futures[i] = pool.submit(self._first_native_chunk, jobs[i])
-
-            for i in range(window):
-                submit(i)
-            for i, job in enumerate(jobs):
-                submit(i + window)
-                future = futures.pop(i, None)
-                if future is None:
-                    yield job, self._chunks(job)
-                    continue
+        fetchers: dict[int, Callable[..., tuple] | None] = {}
+        for adapter in {id(j.adapter): j.adapter for j in native}.values():
+            mine = [j for j in native if j.adapter is adapter]
+            make = getattr(adapter, "prefetch_native", None)
+            fetchers[id(adapter)] = make(
+                [j.log for j in mine], [j.offset for j in mine], NATIVE_LIMIT, self.max_line,
+                self.chunk_size, PREFETCH_HELD,
+            ) if make is not None else None  # fmt: skip
+        for job in jobs:
+            fetch = fetchers.get(id(job.adapter)) if job.native is not None else None
+            first = None
+            if fetch is not None:
                 try:
-                    first = future.result()
+                    items, end_offset, oversized, eof = fetch(job.file_id, job.log)
+                    first = _Chunk(items, end_offset, oversized, eof)
                 except OSError:
                     first = None  # read again below, where the error is recorded for the file
-                yield job, self._chunks(job, first)
-
-    def _first_native_chunk(self, job: _Job) -> _Chunk:
-        fd = os.open(job.log.name, os.O_RDONLY)
-        try:
-            return self._native_chunk(job, fd, job.offset)
-        finally:
-            os.close(fd)
+            yield job, self._chunks(job, first)
 
     def _native_chunk(self, job: _Job, fd: int, offset: int) -> _Chunk:
         items, new_offset, oversized, eof = job.native(

@@ -121,6 +121,22 @@ class ClaudeCodeAdapter(LogAdapter):
             self.name, _file_session(log.name), log.name,
         )  # fmt: skip
 
+    def prefetch_native(self, logs: list[LogFile], offsets: list[int], limit: int,
+                        max_line: int, chunk_size: int, max_held: int):  # fmt: skip
+        """Scan these files from these offsets, in order, on a native thread (no GIL) while
+        the caller handles earlier ones. Returns `next_chunk(file_id, log)` giving each
+        file's first `_scan_native` result in turn, or None without the C scanner."""
+        if _scan is None or not hasattr(_scan, "Prefetcher"):
+            return None
+        prefetcher = _scan.Prefetcher([log.name for log in logs], offsets, limit, max_line,
+                                      chunk_size, self.needle, max_held)  # fmt: skip
+        name = self.name
+
+        def next_chunk(file_id: int, log: LogFile) -> tuple:
+            return prefetcher.next(file_id, log.project, name, _file_session(log.name), log.name)
+
+        return next_chunk
+
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         import orjson  # here, not at the top: the native scanner rarely needs it (~15 ms)
 
