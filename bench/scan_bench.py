@@ -1,10 +1,13 @@
 """How fast the usage lines of a corpus can be read: the native scanner vs the Python floor.
 
     .venv/bin/python bench/scan_bench.py [CORPUS_DIR]   # default: the 300 MB bench corpus
+    .venv/bin/python bench/scan_bench.py --ingest      # + cold ingest, one thread vs prefetch
 
 Times, on one thread, (1) `ClaudeCodeAdapter.scan_native` over every file (read, find, validate,
 build row tuples) and (2) the fastest plain-Python equivalent: read each file, find the
-`"usage":{` lines with bytes.find, `orjson.loads` each. Median of --repeat runs.
+`"usage":{` lines with bytes.find, `orjson.loads` each. Median of --repeat runs. `--ingest`
+also times a whole cold ingest into an empty store in this process, alternating
+`Ingestor(workers=1)` (everything on this thread) and the default prefetch thread.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def main() -> None:
     default = Path(os.environ.get("PODIUM_BENCH_CACHE", "~/.cache/podium-bench")).expanduser()
     parser.add_argument("corpus", nargs="?", default=str(default / "corpus-300mb-1000f-s7"))
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ingest", action="store_true", help="also time cold ingests")
     args = parser.parse_args()
     adapter = ClaudeCodeAdapter([args.corpus])
     if adapter.scan_native is None:
@@ -68,6 +72,28 @@ def main() -> None:
             times.append(time.perf_counter() - t)
         runs = ", ".join(f"{t:.3f}" for t in times)
         print(f"{name}: median {statistics.median(times):.3f} s ({runs}); {rows} lines")
+    if args.ingest:
+        cold_ingests(args.corpus, args.repeat)
+
+
+def cold_ingests(corpus: str, repeat: int) -> None:
+    import tempfile
+
+    from podium.store import Store
+    from podium.usage.ingest import Ingestor
+
+    times: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for workers in (1, 2):
+                store = Store(os.path.join(tmp, f"{i}-{workers}.db"))
+                t = time.perf_counter()
+                Ingestor(store, claude_config_dirs=[corpus], workers=workers).run()
+                times[workers].append(time.perf_counter() - t)
+                store.close()
+    for workers, label in ((1, "one thread"), (2, "prefetch thread")):
+        runs = ", ".join(f"{t:.3f}" for t in times[workers])
+        print(f"cold ingest, {label}: median {statistics.median(times[workers]):.3f} s ({runs})")
 
 
 if __name__ == "__main__":
