@@ -59,6 +59,17 @@ def test_agent_counts_prefix_and_waiting() -> None:
     assert one.text == "1 agent | 1 paused | $0.00 today"
 
 
+def test_ended_agents_are_not_counted_but_stay_in_the_tooltip() -> None:
+    cards = [card("alpha", "working"), card("bravo", "stopped"), card("charlie", "exited"),
+             card("delta", "error")]  # fmt: skip
+    bar = render_status_bar(StatusInputs(mode="subscription", cards=cards, plan=PLAN, now=NOW))
+    assert bar.text == "1 agent | Plan: 67%"
+    assert all(name in bar.tooltip for name in ("alpha", "bravo", "charlie", "delta"))
+    done = render_status_bar(StatusInputs(mode="subscription", cards=cards[1:3], plan=PLAN,
+                                          now=NOW))  # fmt: skip
+    assert done.text == "Plan: 67%"
+
+
 def test_stale_and_missing_plan_figures() -> None:
     stale = PlanFigure(window="five_hour", used_pct=67, source="official", observed_at=NOW - 900,
                        stale=True, stale_reason="official figure is 15 min old while agents work")

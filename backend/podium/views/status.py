@@ -75,12 +75,18 @@ def mode_text(state: StatusInputs) -> str:
     return plan_text(state.plan)
 
 
+#: agents that ended: their cards stay (history, diff stats) but they are not counted as running
+ENDED_STATUSES = frozenset({"stopped", "exited", "error"})
+
+
 def agent_counts_text(cards: list[dict[str, Any]]) -> str:
-    if not cards:
+    """`3 agents | 2 waiting | 1 paused` over the agents still alive; '' when none is."""
+    live = [c for c in cards if c.get("status") not in ENDED_STATUSES]
+    if not live:
         return ""
-    parts = [f"{len(cards)} agent{'s' if len(cards) != 1 else ''}"]
-    waiting = sum(1 for c in cards if c.get("status") == "waiting")
-    paused = sum(1 for c in cards if c.get("status") == "paused")
+    parts = [f"{len(live)} agent{'s' if len(live) != 1 else ''}"]
+    waiting = sum(1 for c in live if c.get("status") == "waiting")
+    paused = sum(1 for c in live if c.get("status") == "paused")
     if waiting:
         parts.append(f"{waiting} waiting")
     if paused:
