@@ -20,12 +20,16 @@ ON_LIMIT: tuple[str, ...] = ("warn", "pause", "stop")
 
 @dataclass(frozen=True)
 class Limits:
-    """USD budgets; 0 or None means no limit."""
+    """Budgets in USD and in tokens (input + output); 0 or None means no limit."""
 
     agentUSD: float | None = None
     sessionUSD: float | None = None
     dailyUSD: float | None = None
     monthlyUSD: float | None = None
+    agentTokens: float | None = None
+    sessionTokens: float | None = None
+    dailyTokens: float | None = None
+    monthlyTokens: float | None = None
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,10 @@ export interface LimitsInfo {
   sessionUSD?: number | null;
   dailyUSD?: number | null;
   monthlyUSD?: number | null;
+  agentTokens?: number | null;
+  sessionTokens?: number | null;
+  dailyTokens?: number | null;
+  monthlyTokens?: number | null;
   onLimit?: string;
 }
 

@@ -167,6 +167,22 @@ def test_token_limits_count_input_and_output(feed: Feed) -> None:
         ("agent", "tokens", "exceeded", "stop")]  # fmt: skip
 
 
+def test_token_budgets_are_settings(feed: Feed) -> None:
+    """`limits.dailyTokens` etc. come from the user's settings (as the editor sends them)."""
+    engine = engine_for(feed.store, onLimit="pause",
+                        limits={"agentTokens": 50_000, "dailyTokens": 30_000})  # fmt: skip
+    assert engine.settings.limits.dailyTokens == 30_000
+    agent = make_agent()
+    events = step(feed, engine, [agent], 0.025, NOW)  # 25,000 input tokens: 83 % of daily
+    assert [(e.scope, e.unit, e.level) for e in events] == [("daily", "tokens", "warning")]
+    events = step(feed, engine, [agent], 0.01, NOW + 1)  # 35,000: over the daily budget
+    assert {(e.scope, e.unit, e.level, e.action) for e in events} >= {
+        ("daily", "tokens", "exceeded", "pause")}  # fmt: skip
+    _, warnings = parse_settings({"limits": {"dailyTokens": -5, "weeklyTokens": 1}})
+    assert any("limits.dailyTokens" in w for w in warnings)
+    assert any("weeklyTokens" in w for w in warnings)
+
+
 def test_changed_thresholds_are_used(feed: Feed) -> None:
     engine = engine_for(feed.store, warningAt=0.5, criticalAt=0.6)
     agent = make_agent(limit_usd=0.1)

@@ -235,6 +235,10 @@ class LimitsInfo(Model):
     session_usd: float | None = Field(default=None, alias="sessionUSD")
     daily_usd: float | None = Field(default=None, alias="dailyUSD")
     monthly_usd: float | None = Field(default=None, alias="monthlyUSD")
+    agent_tokens: float | None = None
+    session_tokens: float | None = None
+    daily_tokens: float | None = None
+    monthly_tokens: float | None = None
     on_limit: str = "pause"
 
 

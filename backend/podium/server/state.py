@@ -521,6 +521,8 @@ class Core:
             "limits": {
                 "agentUSD": limits.agentUSD, "sessionUSD": limits.sessionUSD,
                 "dailyUSD": limits.dailyUSD, "monthlyUSD": limits.monthlyUSD,
+                "agentTokens": limits.agentTokens, "sessionTokens": limits.sessionTokens,
+                "dailyTokens": limits.dailyTokens, "monthlyTokens": limits.monthlyTokens,
                 "onLimit": self.settings.onLimit,
             },
             "agents": [

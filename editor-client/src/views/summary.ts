@@ -130,6 +130,11 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
   if (limits.sessionUSD) limitParts.push(`session ${formatUSD(limits.sessionUSD)}`);
   if (limits.dailyUSD) limitParts.push(`daily ${formatUSD(limits.dailyUSD)}`);
   if (limits.monthlyUSD) limitParts.push(`monthly ${formatUSD(limits.monthlyUSD)}`);
+  const tokens = (n: number) => `${n.toLocaleString('en-US')} tokens`;
+  if (limits.agentTokens) limitParts.push(`agent ${tokens(limits.agentTokens)}`);
+  if (limits.sessionTokens) limitParts.push(`session ${tokens(limits.sessionTokens)}`);
+  if (limits.dailyTokens) limitParts.push(`daily ${tokens(limits.dailyTokens)}`);
+  if (limits.monthlyTokens) limitParts.push(`monthly ${tokens(limits.monthlyTokens)}`);
 
   const today = summary.today;
   return {

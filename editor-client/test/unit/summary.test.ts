@@ -24,6 +24,12 @@ describe('summaryModel', () => {
     expect(m.limitsLine).toBe('Limits: agent $0.05 · on limit: pause');
   });
 
+  it('lists token budgets next to the USD ones', () => {
+    const s = summary();
+    const m = summaryModel({ ...s, limits: { agentUSD: 5, dailyTokens: 2_000_000, onLimit: 'stop' } }, s.generatedAt);
+    expect(m.limitsLine).toBe('Limits: agent $5.00, daily 2,000,000 tokens · on limit: stop');
+  });
+
   it('hides the plan in api mode and the API block in subscription mode', () => {
     const s = summary();
     expect(summaryModel({ ...s, mode: 'api' }, s.generatedAt).showPlan).toBe(false);
