@@ -161,6 +161,8 @@ export interface PlanInfo {
   tokensPerMin?: number;
   projectedUSDAtWindowEnd?: number | null;
   minutesToLimit?: number | null;
+  /** why a figure could not be had, e.g. "oauth usage: HTTP 401 Unauthorized" */
+  errors?: string[];
 }
 
 export interface LimitsInfo {

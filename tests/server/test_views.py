@@ -79,6 +79,13 @@ def test_stale_and_missing_plan_figures() -> None:
     assert render_status_bar(StatusInputs(mode="subscription", now=NOW)).text == "Plan: n/a"
 
 
+def test_plan_errors_are_listed_in_the_tooltip() -> None:
+    bar = render_status_bar(StatusInputs(mode="subscription", plan=PLAN, now=NOW,
+                                         plan_errors=["oauth usage: HTTP 401 Unauthorized"]))
+    assert "⚠ oauth usage: HTTP 401 Unauthorized" in bar.tooltip
+    assert bar.text == "Plan: 67%"
+
+
 def test_estimate_is_labelled_in_tooltip() -> None:
     est = PlanFigure(window="five_hour", used_pct=12, source="estimate", observed_at=NOW)
     bar = render_status_bar(StatusInputs(mode="subscription", plan=est, now=NOW))

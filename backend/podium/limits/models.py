@@ -59,6 +59,7 @@ class PlanStatus:
             "tokensPerMin": round(self.tokens_per_min, 1),
             "projectedUSDAtWindowEnd": _round(self.projected_usd_at_window_end, 4),
             "minutesToLimit": _round(self.minutes_to_limit, 1),
+            "errors": list(self.errors),
         }
 
 

@@ -223,6 +223,8 @@ class PlanInfo(Model):
         default=None, alias="projectedUSDAtWindowEnd"
     )
     minutes_to_limit: float | None = None
+    #: why a figure could not be had (e.g. "oauth usage: HTTP 401 Unauthorized")
+    errors: list[str] = []
 
 
 class ApiSpend(Model):

@@ -481,6 +481,7 @@ class Core:
             api_month_usd=api_month,
             today_usd=today.cost_usd if today is not None else 0.0,
             budget_pcts=budget_pcts,
+            plan_errors=list(plan_status.errors) if plan_status is not None else [],
             warning_at=self.settings.warningAt,
             critical_at=self.settings.criticalAt,
             now=now,

@@ -40,6 +40,8 @@ class StatusInputs:
     api_month_usd: float = 0.0
     today_usd: float = 0.0  # all usage today, API-equivalent (proxy mode)
     budget_pcts: list[float] = field(default_factory=list)  # daily/monthly/session, 0..100+
+    #: why a plan figure could not be had (e.g. "oauth usage: HTTP 401 Unauthorized")
+    plan_errors: list[str] = field(default_factory=list)
     warning_at: float = 0.8
     critical_at: float = 0.95
     now: float = 0.0  # epoch s
@@ -134,6 +136,8 @@ def tooltip_text(state: StatusInputs) -> str:
             if plan.stale:
                 line += f" — stale: {_md_cell(plan.stale_reason or 'old figure')}"
             lines.append(line)
+        for error in state.plan_errors:
+            lines.append(f"⚠ {_md_cell(error)}")
     if state.mode in ("api", "both"):
         lines.append(
             f"**API** {format_usd(state.api_today_usd)} today, "

@@ -98,6 +98,7 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
       );
     planNote = parts.join(' · ');
   }
+  if (plan?.errors?.length) planNote = [planNote, ...plan.errors.map((e) => `⚠ ${e}`)].filter(Boolean).join(' · ');
 
   const costs = summary.agents.map((a) =>
     a.source === 'subscription' ? a.usage.messages || 0 : a.usage.costUSD || 0,

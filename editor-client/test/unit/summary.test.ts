@@ -24,6 +24,14 @@ describe('summaryModel', () => {
     expect(m.limitsLine).toBe('Limits: agent $0.05 · on limit: pause');
   });
 
+  it('says why a plan figure is missing (OAuth errors)', () => {
+    const s = summary();
+    const plan = { ...s.plan!, fiveHour: null, sevenDay: null, errors: ['oauth usage: HTTP 401 Unauthorized'] };
+    const m = summaryModel({ ...s, plan }, s.generatedAt);
+    expect(m.planNote).toContain('No plan figure yet');
+    expect(m.planNote).toContain('⚠ oauth usage: HTTP 401 Unauthorized');
+  });
+
   it('lists token budgets next to the USD ones', () => {
     const s = summary();
     const m = summaryModel({ ...s, limits: { agentUSD: 5, dailyTokens: 2_000_000, onLimit: 'stop' } }, s.generatedAt);
