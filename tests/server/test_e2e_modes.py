@@ -100,3 +100,45 @@ async def test_nothing_sent_when_nothing_changed(start_server):
     client.change_settings({"authMode": "proxy"})
     await asyncio.sleep(1.5)
     assert [b["mode"] for _t, b in client.status_bars] == ["api", "proxy"]
+
+
+async def test_log_roots_and_profiles_change_without_a_restart(start_server, tmp_path):
+    """claudeConfigDirs: the new root's history is read and its files are tailed from then on;
+    profiles: a new profile spawns at once. Neither asks for a restart."""
+    from podium.usage import synthetic as syn
+
+    client = await start_server({"authMode": "subscription"})
+    await client.wait_for(client.latest_status)
+    root = tmp_path / "other-claude"
+    log = root / "projects" / "-elsewhere" / "s-9.jsonl"
+    log.parent.mkdir(parents=True)
+
+    def lines(n: int, start: int) -> bytes:
+        now_ms = int(time.time() * 1000)
+        out = []
+        for i in range(start, start + n):
+            out += syn.assistant_lines("s-9", "/elsewhere", now_ms - 1000 + i, "claude-sonnet-4-5",
+                                       syn.usage_dict(10, 20, 0, 0), message_id=f"msg_{i}",
+                                       request_id=f"req_{i}")  # fmt: skip
+        return b"".join(map(syn.dumps, out))
+
+    log.write_bytes(lines(3, 0))
+
+    async def messages_today() -> int:
+        return (await client.request("podium/usageSummary", {}))["today"]["messages"]
+
+    assert await messages_today() == 0
+    client.change_settings({"claudeConfigDirs": [str(root)], "profiles": {"quick": fake_command(0.2)}})
+    deadline = time.monotonic() + 20
+    while await messages_today() != 3:
+        assert time.monotonic() < deadline, "the new root's history was not read"
+        await asyncio.sleep(0.2)
+    with open(log, "ab") as fh:  # a live session in the new root: tailed, not just read once
+        fh.write(lines(2, 3))
+    deadline = time.monotonic() + 20
+    while await messages_today() != 5:
+        assert time.monotonic() < deadline, "the new root is not tailed"
+        await asyncio.sleep(0.2)
+    card = await client.request("podium/spawnAgent", {"task": "t", "profile": "quick"})
+    assert card["status"] in ("starting", "working", "idle", "waiting")
+    assert not any("takes effect when the server restarts" in m for _t, m in client.log_messages)

@@ -279,12 +279,25 @@ class PodiumServer(LanguageServer):
         settings, warnings = parse_settings(params.settings, base=self.settings)
         for warning in warnings:
             self.log_message(f"settings: {warning}", types.MessageType.Warning)
+        roots_changed = settings.claudeConfigDirs != self.settings.claudeConfigDirs
         self.settings = settings
         # applied on the core thread, between ticks
         future = self.executor.submit(core.update_settings, settings)
-        future.add_done_callback(self._after_settings)
+        future.add_done_callback(
+            functools.partial(self._after_settings, retail=roots_changed and self.tail is not None)
+        )
 
-    def _after_settings(self, future: Any) -> None:
+    def _restart_tail(self) -> None:
+        """Watch the log roots the ingestor has now (after a claudeConfigDirs change)."""
+        core = self.core
+        if core is None or self._closing:
+            return
+        if self.tail is not None:
+            self.tail.stop()
+        self.tail = LogTail(core.ingestor, self._on_log_paths)
+        self._tasks.append(asyncio.create_task(self.tail.run(), name="podium-tail"))
+
+    def _after_settings(self, future: Any, *, retail: bool = False) -> None:
         try:
             notes = future.result()
         except Exception as exc:
@@ -296,6 +309,8 @@ class PodiumServer(LanguageServer):
         def apply() -> None:
             for note in notes:
                 self.log_message(note, types.MessageType.Warning)
+            if retail:
+                self._restart_tail()
             if self._wake is not None:
                 self._wake.set()
 

@@ -151,9 +151,26 @@ class Core:
         self.settings = settings
         if self.limits is not None:
             self.limits.update_settings(settings)
-        for key in ("worktreeDir", "claudeConfigDirs", "profiles", "keepAgentsRunning"):
-            if getattr(old, key) != getattr(settings, key):
-                notes.append(f"settings: {key} takes effect when the server restarts")
+        manager = self.manager
+        if manager is not None:
+            # read at the next spawn / shutdown: safe to swap live
+            manager.profiles = dict(settings.profiles)
+            manager.keep_running = settings.keepAgentsRunning
+        if old.claudeConfigDirs != settings.claudeConfigDirs:
+            from podium.usage.adapters import default_adapters
+
+            # the server re-tails the new roots (PodiumServer); their history is read now
+            dirs = settings.claudeConfigDirs or None
+            self.ingestor.adapters = default_adapters(dirs)
+            if manager is not None:
+                manager.claude_config_dir = dirs[0] if dirs else None
+            try:
+                self.ingest_history()
+            except Exception as exc:  # the store stays as it was; the next tick retries files
+                notes.append(f"settings: reading the new log roots failed: {exc}")
+        if old.worktreeDir != settings.worktreeDir:
+            # running agents live in the old dir and its watcher; new ones would not be seen
+            notes.append("settings: worktreeDir takes effect when the server restarts")
         # recompute everything on the next tick; only what actually changed is sent
         self._figures_at = 0.0
         self._limits_at = 0.0
