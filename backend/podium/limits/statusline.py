@@ -25,13 +25,14 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
-# typing (~5 ms) and argparse (~8 ms) stay unimported on the hot path; both only annotate here
+# typing (~5 ms), argparse (~8 ms) and pathlib (~4 ms) stay unimported on the hot path; here
+# they only annotate (installation imports pathlib when it runs)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
     from typing import Any
 
 DEADLINE_S = 0.8
@@ -205,16 +206,16 @@ def _ingest_transcript(store: Any, transcript: Any) -> None:
     """Read the new lines of `<root>/projects/<dir>/<session>.jsonl` (incremental, as always)."""
     if not isinstance(transcript, str) or not transcript.endswith(".jsonl"):
         return
-    path = Path(transcript).expanduser()
-    parts = path.parts
-    if "projects" not in parts[:-1] or not path.is_file():
+    path = os.path.normpath(os.path.expanduser(transcript))
+    parts = path.split(os.sep)
+    if "projects" not in parts[:-1] or not os.path.isfile(path):
         return
     index = len(parts) - 1 - parts[::-1].index("projects")
-    root = Path(*parts[:index])
+    root = os.sep.join(parts[:index]) or os.sep
     from podium.usage.adapters.claude import ClaudeCodeAdapter
     from podium.usage.ingest import Ingestor
 
-    Ingestor(store, [ClaudeCodeAdapter([str(root)])]).run(paths=[path])
+    Ingestor(store, [ClaudeCodeAdapter([root])]).run(paths=[path])
 
 
 def _local_day_ms(now: float) -> tuple[int, int]:
@@ -321,6 +322,8 @@ def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], pl
 
 # -- installation ---------------------------------------------------------------------------------
 def claude_config_dir(explicit: str | None = None) -> Path:
+    from pathlib import Path
+
     if explicit:
         return Path(explicit).expanduser()
     env = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
@@ -333,6 +336,7 @@ def podium_command(db: str | None = None, *, ingest: bool = False) -> str:
     """The command Claude Code runs: this interpreter (so the venv need not be on PATH) running
     this module directly, which skips the `podium` dispatcher and argparse (~10 ms a call)."""
     import shlex
+    from pathlib import Path
 
     argv = [sys.executable, "-m", "podium.limits.statusline"]
     if db:
