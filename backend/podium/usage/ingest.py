@@ -35,6 +35,7 @@ PARALLEL_BYTES = 8 << 20  # below this, a scanning thread costs more than it sav
 PREFETCH_HELD = 32 << 20  # the scanning thread stays at most about this far ahead
 PREFETCH_MIN_FILES = 2  # with one file there is nothing to overlap
 
+
 class IngestResult:
     """What one run did. (Plain classes here, not dataclasses: see podium.usage.models.)"""
 
