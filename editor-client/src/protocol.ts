@@ -108,7 +108,7 @@ export interface Alert {
   level: AlertLevel;
   message: string;
   agentId?: string | null;
-  scope: 'agent' | 'session' | 'daily' | 'monthly' | 'plan' | string;
+  scope: 'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | string;
   scopeKey?: string | null;
   action?: LimitAction | null;
   used?: number | null;

@@ -55,7 +55,7 @@ def test_usage_limit_error_is_an_error_state(manager: AgentManager) -> None:
     wait_for(ended, message="agent to end")
     got = manager.get(agent.id)
     assert got.status == AgentStatus.ERROR
-    assert got.status_reason == "usage limit reached"
+    assert got.status_reason.startswith("usage limit reached; resets ")
     assert got.exit_code == 1
 
 

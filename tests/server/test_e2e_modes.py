@@ -142,3 +142,29 @@ async def test_log_roots_and_profiles_change_without_a_restart(start_server, tmp
     card = await client.request("podium/spawnAgent", {"task": "t", "profile": "quick"})
     assert card["status"] in ("starting", "working", "idle", "waiting")
     assert not any("takes effect when the server restarts" in m for _t, m in client.log_messages)
+
+
+async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_server):
+    client = await start_server({"authMode": "subscription"})
+    await client.wait_for(client.latest_status)
+    card = await client.request("podium/spawnAgent", {
+        "task": "t", "profile": "fake", "command": fake_command(0.05, "--limit-error-after", "1")})
+
+    def usage_limit_alerts():
+        return [a for a in client.alerts if a["scope"] == "usage_limit"]
+
+    (alert,) = await client.wait_for(usage_limit_alerts, timeout=30)
+    assert alert["agentId"] == card["agentId"] and alert["level"] == "critical"
+    assert re.search(r"hit the plan's usage limit reached; resets \d\d:\d\d", alert["message"])
+    await client.wait_for(lambda: any("usage limit reached" in m for _t, m in client.show_messages))
+    latest = await client.wait_for(
+        lambda: next((c for _t, c in reversed(client.cards) if c["status"] == "error"), None))
+    assert latest["statusReason"].startswith("usage limit reached; resets ")
+    await asyncio.sleep(2.5)  # more ticks and a full sweep: still one alert
+    assert len(usage_limit_alerts()) == 1
+    await client.close()
+    again = await start_server({"authMode": "subscription"})  # same store: told already
+    listed = await again.request("podium/listAgents", {})
+    assert [a["status"] for a in listed["agents"]] == ["error"]
+    await asyncio.sleep(2.5)
+    assert [a for a in again.alerts if a["scope"] == "usage_limit"] == []

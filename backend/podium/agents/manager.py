@@ -663,7 +663,7 @@ class AgentManager:
                 text = event.get("result") if isinstance(event.get("result"), str) else ""
                 reason = _scrub(text.strip()[:200]) if text else "the agent reported an error"
                 if "usage limit reached" in text.lower():
-                    reason = "usage limit reached"
+                    reason = usage_limit_reason(text)
                 self._set_status(live, AgentStatus.ERROR, reason)
             else:
                 self._set_status(live, AgentStatus.WAITING, None)
@@ -871,6 +871,25 @@ class AgentManager:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+USAGE_LIMIT_REASON = "usage limit reached"
+
+
+def usage_limit_reason(text: str, now: float | None = None) -> str:
+    """`usage limit reached; resets 14:05` from Claude Code's `Claude AI usage limit
+    reached|<epoch>` (the day too when the reset is not today, local time)."""
+    _, _, tail = text.partition("|")
+    try:
+        resets = float(tail.strip().split()[0]) if tail.strip() else None
+    except ValueError:
+        resets = None
+    if resets is None or not 0 < resets < 1e11:
+        return USAGE_LIMIT_REASON
+    at = time.localtime(resets)
+    same_day = time.localtime(time.time() if now is None else now)[:3] == at[:3]
+    when = time.strftime("%H:%M" if same_day else "%b %d %H:%M", at)
+    return f"{USAGE_LIMIT_REASON}; resets {when}"
 
 
 def _scrub(text: str) -> str:

@@ -343,6 +343,19 @@ class LimitsEngine:
                  event.used, event.limit, event.message, event.agent_id, event.action),
             )  # fmt: skip
 
+    def record_once(self, level: str, scope: str, scope_key: str, window: str, message: str,
+                    agent_id: str | None = None, now: float | None = None) -> bool:  # fmt: skip
+        """Store an alert raised outside the budget checks (e.g. an agent hitting the plan's
+        usage limit); True the first time, False when it was raised before (restarts too)."""
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO alerts(ts, level, scope, scope_key, window, message, "
+                "agent_id) VALUES (?,?,?,?,?,?,?)",
+                (time.time() if now is None else now, level, scope, scope_key, window,
+                 scrub(message), agent_id),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
     def alerts(self, limit: int = 100) -> list[dict]:
         """Stored alerts, newest first."""
         rows = self.store.conn.execute(

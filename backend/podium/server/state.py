@@ -100,6 +100,7 @@ class Core:
         self.usage: dict[str, Any] = {}
         self.sent_cards: dict[str, dict[str, Any]] = {}
         self.stop_reasons: dict[str, str] = {}
+        self._usage_limit_seen: set[tuple[str, str]] = set()
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         self._figures: dict[str, Any] = {}
@@ -203,6 +204,34 @@ class Core:
             self._wrote_at = time.monotonic()
         self._ingested_since_figures = True
         return result
+
+    # -- the plan's usage limit -----------------------------------------------------------------------
+    def _usage_limit_alert(self, agent: Any, now: float, out: TickResult) -> None:
+        """An agent stopped by the plan's usage limit (Claude Code's `usage limit reached`
+        result) is alerted once per agent and reset time, across restarts."""
+        from podium.agents.manager import USAGE_LIMIT_REASON
+
+        reason = agent.status_reason or ""
+        if str(agent.status) != "error" or not reason.startswith(USAGE_LIMIT_REASON):
+            return
+        message = f"agent {agent.name} hit the plan's {reason}"
+        if self.limits is not None:
+            try:
+                with self.store.lock:
+                    first = self.limits.record_once("critical", "usage_limit", agent.id, reason,
+                                                    message, agent.id, now)  # fmt: skip
+            except Exception:
+                log.exception("recording the usage-limit alert failed")
+                first = (agent.id, reason) not in self._usage_limit_seen
+        else:
+            first = (agent.id, reason) not in self._usage_limit_seen
+        self._usage_limit_seen.add((agent.id, reason))
+        if first:
+            out.alerts.append({
+                "level": "critical", "message": message, "agentId": agent.id,
+                "scope": "usage_limit", "scopeKey": agent.id, "action": None,
+                "used": None, "limit": None, "pct": None,
+            })  # fmt: skip
 
     # -- WAL checkpoints --------------------------------------------------------------------------
     def checkpoint_due(self, now: float) -> bool:
@@ -357,6 +386,8 @@ class Core:
             for agent_id in acted:
                 with contextlib.suppress(NotFound):
                     agents[agent_id] = manager.get(agent_id)
+        for agent in agents.values():
+            self._usage_limit_alert(agent, now, out)
         # cards: send only what differs from the last payload sent
         for agent_id, agent in agents.items():
             card = self.card_for(agent)
