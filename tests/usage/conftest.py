@@ -44,16 +44,21 @@ class Corpus:
         ).fetchone()
 
 
-@pytest.fixture(params=["native", "prefetch", "python"])
+@pytest.fixture(params=["native", "prefetch", "bulk", "python"])
 def scanner(request, monkeypatch) -> str:
-    """Run a test with the C scanner, with the C scanner on its prefetch thread (whatever the
-    run's size), and with the pure-Python reader."""
+    """Run a test with the C scanner; with the C scanner on its prefetch thread (whatever the
+    run's size); the same plus a first load into an empty store taking the bulk path (indexes
+    and buckets rebuilt at the end, rows written after every file); and with the pure-Python
+    reader."""
     from podium.usage import ingest
 
     monkeypatch.setenv("PODIUM_NATIVE", "0" if request.param == "python" else "1")
-    prefetch = request.param == "prefetch"
+    prefetch = request.param in ("prefetch", "bulk")
     monkeypatch.setattr(ingest, "PARALLEL_BYTES", 0 if prefetch else 1 << 62)
     monkeypatch.setattr(ingest, "PREFETCH_MIN_FILES", 1 if prefetch else 1 << 62)
+    if request.param == "bulk":
+        monkeypatch.setattr(ingest, "BULK_BYTES", 0)
+        monkeypatch.setattr(ingest, "BULK_FLUSH_BYTES", 1)
     return request.param
 
 

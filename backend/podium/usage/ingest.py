@@ -30,6 +30,7 @@ MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held
 COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
 NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)
 BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
+BULK_FLUSH_BYTES = 4 << 20  # a first load writes its rows every this many bytes read
 FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead of loading it
 PARALLEL_BYTES = 8 << 20  # below this, a scanning thread costs more than it saves
 PREFETCH_HELD = 32 << 20  # the scanning thread stays at most about this far ahead
@@ -201,17 +202,25 @@ class Ingestor:
                 # updating them row by row.
                 bulk = not dedupe.stored and to_read >= BULK_BYTES
                 rebuild = _drop_entry_extras(conn) if bulk else []
-                since_commit = 0
+                since_commit = since_flush = 0
                 for job, chunks in self._scanned(jobs):
                     try:
-                        since_commit += self._ingest_file(job, chunks, dedupe, result)
+                        read = self._ingest_file(job, chunks, dedupe, result)
                     except OSError as exc:
                         result.errors.append(f"{job.log.path}: {exc.strerror or exc}")
+                        read = 0
+                    since_commit += read
+                    since_flush += read
                     if since_commit >= COMMIT_BYTES and not bulk:
                         self._flush(dedupe, result)
                         conn.execute("COMMIT")
                         conn.execute("BEGIN IMMEDIATE")
-                        since_commit = 0
+                        since_commit = since_flush = 0
+                    elif bulk and since_flush >= BULK_FLUSH_BYTES:
+                        # write what is decided so far while the prefetch thread parses the
+                        # next files (rows replaced later are upserted again; one transaction)
+                        self._flush(dedupe, result)
+                        since_flush = 0
                 self._flush(dedupe, result)
                 for sql in rebuild:
                     conn.execute(sql)
