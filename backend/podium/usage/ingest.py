@@ -33,7 +33,7 @@ BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes
 BULK_FLUSH_BYTES = 4 << 20  # a first load writes its rows every this many bytes read
 FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead of loading it
 PARALLEL_BYTES = 8 << 20  # below this, a scanning thread costs more than it saves
-PREFETCH_HELD = 32 << 20  # the scanning thread stays at most about this far ahead
+PREFETCH_HELD = 8 << 20  # the scanning thread stays at most about this far ahead (RSS)
 PREFETCH_MIN_FILES = 2  # with one file there is nothing to overlap
 
 
