@@ -6,8 +6,9 @@
 Times, on one thread, (1) `ClaudeCodeAdapter.scan_native` over every file (read, find, validate,
 build row tuples) and (2) the fastest plain-Python equivalent: read each file, find the
 `"usage":{` lines with bytes.find, `orjson.loads` each. Median of --repeat runs. `--ingest`
-also times a whole cold ingest into an empty store in this process, alternating
-`Ingestor(workers=1)` (everything on this thread) and the default prefetch thread.
+also times whole cold ingests into empty stores in this process, alternating: everything on
+this thread, the prefetch thread with the rows written at the end, and the default (prefetch
+thread, rows written while it parses ahead).
 """
 
 from __future__ import annotations
@@ -77,23 +78,34 @@ def main() -> None:
 
 
 def cold_ingests(corpus: str, repeat: int) -> None:
+    """Whole cold ingests into empty stores, in this process, the variants alternating."""
     import tempfile
 
     from podium.store import Store
-    from podium.usage.ingest import Ingestor
+    from podium.usage import ingest
 
-    times: dict[int, list[float]] = {1: [], 2: []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(repeat):
-            for workers in (1, 2):
-                store = Store(os.path.join(tmp, f"{i}-{workers}.db"))
-                t = time.perf_counter()
-                Ingestor(store, claude_config_dirs=[corpus], workers=workers).run()
-                times[workers].append(time.perf_counter() - t)
-                store.close()
-    for workers, label in ((1, "one thread"), (2, "prefetch thread")):
-        runs = ", ".join(f"{t:.3f}" for t in times[workers])
-        print(f"cold ingest, {label}: median {statistics.median(times[workers]):.3f} s ({runs})")
+    default_flush = ingest.BULK_FLUSH_BYTES
+    variants = {  # label: (workers, bytes between a first load's writes)
+        "one thread, rows written at the end": (1, 1 << 62),
+        "prefetch thread, rows written at the end": (2, 1 << 62),
+        f"prefetch thread, rows written every {default_flush >> 20} MB (default)": (2, default_flush),
+    }
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(repeat):
+                for n, (label, (workers, flush)) in enumerate(variants.items()):
+                    ingest.BULK_FLUSH_BYTES = flush
+                    store = Store(os.path.join(tmp, f"{i}-{n}.db"))
+                    t = time.perf_counter()
+                    ingest.Ingestor(store, claude_config_dirs=[corpus], workers=workers).run()
+                    times[label].append(time.perf_counter() - t)
+                    store.close()
+    finally:
+        ingest.BULK_FLUSH_BYTES = default_flush
+    for label, runs in times.items():
+        listed = ", ".join(f"{t:.3f}" for t in runs)
+        print(f"cold ingest, {label}: median {statistics.median(runs):.3f} s ({listed})")
 
 
 if __name__ == "__main__":
