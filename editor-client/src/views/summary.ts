@@ -1,5 +1,5 @@
 /** UsageSummary (protocol) → the usage summary panel above the cards. Pure. */
-import type { PlanWindowInfo, UsageSummary } from '../protocol';
+import type { PlanWindowInfo, Usage, UsageSummary } from '../protocol';
 import {
   formatDuration,
   formatPct,
@@ -55,6 +55,14 @@ export interface SummaryModel {
 
 function sourceLabel(source: string): string {
   return source === 'estimate' ? 'estimate' : source;
+}
+
+/** ` · cache hits 93%`: the share of input-side tokens read from the prompt cache ('' if none). */
+export function cacheHits(usage: Usage): string {
+  const read = usage.cacheReadTokens || 0;
+  const inputSide = (usage.inputTokens || 0) + (usage.cacheCreationTokens || 0) + read;
+  if (!read || !inputSide) return '';
+  return ` · cache hits ${Math.round((100 * read) / inputSide)}%`;
 }
 
 export function planBar(
@@ -148,7 +156,7 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
     apiTitle: mode === 'proxy' ? 'Proxy usage (API-equivalent)' : 'API usage',
     apiToday: formatUSD(summary.api.todayUSD),
     apiMonth: formatUSD(summary.api.monthUSD),
-    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (In: ${formatTokens(today.inputTokens)}, Out: ${formatTokens(today.outputTokens)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent`,
+    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (In: ${formatTokens(today.inputTokens)}, Out: ${formatTokens(today.outputTokens)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent${cacheHits(today)}`,
     limitsLine: limitParts.length
       ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
       : null,

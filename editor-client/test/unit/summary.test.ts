@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planBar, summaryModel } from '../../src/views/summary';
+import { cacheHits, planBar, summaryModel } from '../../src/views/summary';
 import type { UsageSummary } from '../../src/protocol';
 import { summary } from './fixtures';
 
@@ -30,6 +30,13 @@ describe('summaryModel', () => {
     const m = summaryModel({ ...s, plan }, s.generatedAt);
     expect(m.planNote).toContain('No plan figure yet');
     expect(m.planNote).toContain('⚠ oauth usage: HTTP 401 Unauthorized');
+  });
+
+  it('shows the prompt-cache hit share of today\'s input side', () => {
+    expect(cacheHits({ inputTokens: 50, outputTokens: 900, cacheCreationTokens: 150, cacheReadTokens: 1800, costUSD: 0, messages: 1 })).toBe(' · cache hits 90%');
+    expect(cacheHits({ inputTokens: 50, outputTokens: 900, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0, messages: 1 })).toBe('');
+    const s = summary();
+    expect(summaryModel(s, s.generatedAt).todayLine).toMatch(/API-equivalent( · cache hits \d+%)?$/);
   });
 
   it('lists token budgets next to the USD ones', () => {
