@@ -92,19 +92,29 @@ class Deduper:
 
     def add(self, row: tuple) -> None:
         message_id, session_id = row[MESSAGE], row[SESSION]
-        if message_id and (row[SIDECHAIN] or self._side_pair((message_id, session_id))):
+        if message_id and (
+            row[SIDECHAIN]
+            or (message_id, session_id) in self.side_pairs
+            or (self._ask_store and self._side_pair((message_id, session_id)))
+        ):
             self._replay(row)
             return
-        # the fast path, inlined: most rows are new keys or streaming copies of the last one
+        # the fast path, inlined (this runs once per usage line): most rows are new keys or
+        # streaming copies of the last one
         key = row[KEY]
-        kept = self.rows.get(key)
+        rows = self.rows
+        kept = rows.get(key)
         if kept is None:
             if key in self.gone:  # deleted by a replay earlier in this run: nothing stored
                 self.gone.discard(key)
                 self.resolved.add(key)
-            self.rows[key] = row
+            rows[key] = row
             if message_id:
-                self._index(key, (session_id, message_id))
+                pair = (session_id, message_id)
+                if pair in self._pairs:
+                    self._index(key, pair)
+                else:
+                    self._pairs[pair] = key
             self.dirty.add(key)
         elif replaces(row, kept):
             self._put(key, row)

@@ -15,6 +15,7 @@ counted as oversized.
 
 from __future__ import annotations
 
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -372,7 +373,7 @@ class Ingestor:
     def _decide_fallbacks(self, job: _Job, chunk: _Chunk) -> None:
         """Lines the native scanner left to Python: parse them like the pure-Python path."""
         items = chunk.items
-        if not any(len(item) == 2 for item in items):
+        if 2 not in map(len, items):  # (offset, line) pairs; rows are longer (C-speed check)
             return
         counters = _Counters()
         rows = []
@@ -400,18 +401,21 @@ class Ingestor:
         sessions, cwds = result.sessions, result.cwds
         add = dedupe.add
         for chunk in chunks:
-            for row in chunk.items:
+            items = chunk.items
+            for row in items:
                 add(row)
-                if row[3]:
-                    sessions.add(row[3])
-                if row[4]:
-                    cwds.add(row[4])
-            result.entries_parsed += len(chunk.items)
+            if items:  # set.update over map(): the per-row work stays in C
+                sessions.update(map(_SESSION_OF, items))
+                cwds.update(map(_CWD_OF, items))
+            result.entries_parsed += len(items)
             malformed += chunk.malformed
             invalid_utf8 += chunk.invalid_utf8
             oversized += chunk.oversized
             last_error = chunk.last_error or last_error
             new_offset = chunk.end_offset
+        for seen in (sessions, cwds):  # lines without a session id or cwd
+            seen.discard(None)
+            seen.discard("")
         st = job.st
         self._file_updates.append(
             (st.st_dev, st.st_ino, max(st.st_size, new_offset), new_offset, st.st_mtime_ns,
@@ -523,6 +527,10 @@ class Ingestor:
             counters.malformed += 1
             counters.last_error = f"offset {offset}: {exc}"[:300]
         return None
+
+
+_SESSION_OF = operator.itemgetter(3)  # UsageEntry.as_row: session_id
+_CWD_OF = operator.itemgetter(4)  # cwd
 
 
 def _drop_entry_extras(conn: sqlite3.Connection) -> list[str]:
