@@ -303,7 +303,7 @@ def _prefetch_files(tmp_path: Path, rng: random.Random, n: int) -> list[Path]:
     return paths
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_prefetcher_gives_what_scan_claude_gives_file_by_file(tmp_path, seed):
     """The Prefetcher's thread runs the same read loop: same items, offsets, oversized counts
     and eof flags for every file, whatever the window, limit and buffer sizes."""
@@ -316,8 +316,9 @@ def test_prefetcher_gives_what_scan_claude_gives_file_by_file(tmp_path, seed):
                for p in paths]  # fmt: skip
     limit = rng.choice([1 << 30, 20_000])  # a small limit stops mid-file: eof is False
     max_line, chunk = rng.choice([(4096, 1024), (8192, 64), (1 << 20, 4096)])
-    max_held = rng.choice([0, 50_000, 1 << 30])  # 0: the thread waits for every file
-    fetch = adapter.prefetch_native(logs, offsets, limit, max_line, chunk, max_held)
+    max_held = rng.choice([0, 50_000, 1 << 30])  # 0: the threads wait for every file
+    threads = 1 + seed % 4  # files are handed out to 1–4 threads, results come back in order
+    fetch = adapter.prefetch_native(logs, offsets, limit, max_line, chunk, max_held, threads)
     direct = adapter.scan_native
     seen_partial = seen_oversized = 0
     for i, (log, offset) in enumerate(zip(logs, offsets, strict=True)):
@@ -355,3 +356,5 @@ def test_prefetcher_reports_unreadable_files_and_can_be_dropped_midway(tmp_path)
         _scan.Prefetcher([str(paths[0])], [-1], 1, 1, 16, b"x", 0)
     with pytest.raises(ValueError):
         _scan.Prefetcher([str(paths[0])], [0, 0], 1, 1, 16, b"x", 0)
+    with pytest.raises(ValueError):
+        _scan.Prefetcher([str(paths[0])], [0], 1, 1, 16, b"x", 0, 9)

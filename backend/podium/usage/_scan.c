@@ -28,6 +28,7 @@
 #endif
 
 #define MAX_DEPTH 256
+#define PREFETCH_THREADS 4 /* at most; Prefetcher(threads=...) picks how many */
 
 enum { T_NONE = 0, T_STR, T_STRESC, T_INT, T_NUM, T_TRUE, T_FALSE, T_NULL, T_OBJ, T_ARR };
 
@@ -838,8 +839,9 @@ typedef struct {
     unsigned char *needle;
     JobResult *results;
     size_t held, max_held;
-    int stop, started;
-    pthread_t thread;
+    int stop, started;        /* started: how many threads run */
+    Py_ssize_t next_job;      /* the next job a thread claims */
+    pthread_t threads[PREFETCH_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } Prefetcher;
@@ -904,14 +906,20 @@ static int keep_sink(void *ctx, unsigned char **buf, Py_ssize_t from, Py_ssize_t
     return 0;
 }
 
+/* Each thread claims the next file in order. Past the window (max_held bytes kept and not yet
+ * returned by next()) a thread waits, unless its file is one next() is waiting for or about to
+ * ask for: the files are returned in order, so those must never wait for later ones. */
 static void *prefetch_main(void *arg) {
     Prefetcher *pf = arg;
-    for (Py_ssize_t i = 0; i < pf->njobs; i++) {
+    for (;;) {
         pthread_mutex_lock(&pf->mu);
-        while (!pf->stop && pf->held > pf->max_held) pthread_cond_wait(&pf->cv, &pf->mu);
+        while (!pf->stop && pf->held > pf->max_held && pf->next_job > pf->next)
+            pthread_cond_wait(&pf->cv, &pf->mu);
         int stop = pf->stop;
+        Py_ssize_t i = pf->next_job;
+        if (!stop && i < pf->njobs) pf->next_job++;
         pthread_mutex_unlock(&pf->mu);
-        if (stop) break;
+        if (stop || i >= pf->njobs) break;
         JobResult *r = &pf->results[i];
         int fd = open(pf->paths[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -936,7 +944,7 @@ static void Prefetcher_dealloc(Prefetcher *pf) {
         pthread_cond_broadcast(&pf->cv);
         pthread_mutex_unlock(&pf->mu);
         Py_BEGIN_ALLOW_THREADS
-        pthread_join(pf->thread, NULL);
+        for (int t = 0; t < pf->started; t++) pthread_join(pf->threads[t], NULL);
         Py_END_ALLOW_THREADS
     }
     if (pf->results)
@@ -959,13 +967,18 @@ static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw
     long long limit, max_line, chunk_size, max_held;
     const char *needle;
     Py_ssize_t nlen;
+    int nthreads = 1;
     static char *kwlist[] = {"paths", "offsets", "limit", "max_line", "chunk_size", "needle",
-                             "max_held", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!LLLy#L", kwlist, &PyList_Type, &paths,
+                             "max_held", "threads", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!LLLy#L|i", kwlist, &PyList_Type, &paths,
                                      &PyList_Type, &offsets, &limit, &max_line, &chunk_size,
-                                     &needle, &nlen, &max_held))
+                                     &needle, &nlen, &max_held, &nthreads))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (nthreads < 1 || nthreads > PREFETCH_THREADS) {
+        PyErr_SetString(PyExc_ValueError, "threads must be between 1 and 4");
+        return NULL;
+    }
     if (PyList_GET_SIZE(offsets) != n || nlen <= 0 || chunk_size < 16 || max_line < 1 ||
         max_held < 0) {
         PyErr_SetString(PyExc_ValueError, "bad Prefetcher arguments");
@@ -1005,15 +1018,18 @@ static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw
         Py_DECREF(pf);
         return PyErr_NoMemory();
     }
-    int rc = pthread_create(&pf->thread, NULL, prefetch_main, pf);
-    if (rc != 0) {
-        pthread_mutex_destroy(&pf->mu);
-        pthread_cond_destroy(&pf->cv);
-        Py_DECREF(pf);
-        errno = rc;
-        return PyErr_SetFromErrno(PyExc_OSError);
+    for (int t = 0; t < nthreads; t++) {
+        int rc = pthread_create(&pf->threads[t], NULL, prefetch_main, pf);
+        if (rc != 0) {
+            if (pf->started) break; /* fewer threads: still correct */
+            pthread_mutex_destroy(&pf->mu);
+            pthread_cond_destroy(&pf->cv);
+            Py_DECREF(pf);
+            errno = rc;
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        pf->started++;
     }
-    pf->started = 1;
     return (PyObject *)pf;
 }
 
@@ -1032,9 +1048,11 @@ static PyObject *Prefetcher_next(Prefetcher *pf, PyObject *args) {
         PyErr_SetString(PyExc_IndexError, "no more files");
         return NULL;
     }
-    JobResult *r = &pf->results[pf->next++];
+    JobResult *r = &pf->results[pf->next];
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&pf->mu);
+    pf->next++; /* under the lock: the threads' window test reads it */
+    pthread_cond_broadcast(&pf->cv);
     while (!r->done) pthread_cond_wait(&pf->cv, &pf->mu);
     pthread_mutex_unlock(&pf->mu);
     Py_END_ALLOW_THREADS
@@ -1066,10 +1084,10 @@ static PyMethodDef Prefetcher_methods[] = {
 };
 
 PyDoc_STRVAR(Prefetcher_doc,
-"Prefetcher(paths, offsets, limit, max_line, chunk_size, needle, max_held)\n\n"
-"Scans the given files in order on its own thread (no GIL: reading and parsing only), at most\n"
+"Prefetcher(paths, offsets, limit, max_line, chunk_size, needle, max_held, threads=1)\n\n"
+"Scans the given files in order on its own threads (no GIL: reading and parsing only), at most\n"
 "about max_held bytes ahead of what next() has returned; next() turns each file's result into\n"
-"Python items in this thread. Dropping it stops the thread.");
+"Python items in this thread, in file order. Dropping it stops the threads.");
 
 static PyTypeObject PrefetcherType = {
     PyVarObject_HEAD_INIT(NULL, 0)

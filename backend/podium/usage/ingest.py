@@ -36,6 +36,9 @@ FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead o
 PARALLEL_BYTES = 8 << 20  # below this, a scanning thread costs more than it saves
 PREFETCH_HELD = 8 << 20  # the scanning thread stays at most about this far ahead (RSS)
 PREFETCH_MIN_FILES = 2  # with one file there is nothing to overlap
+# native threads reading and parsing ahead: one on 2 cores (measured: a second one competes
+# with the Python thread and is slower); two when there are cores to spare
+PREFETCH_THREADS = max(1, min(2, (os.cpu_count() or 2) - 1))
 
 
 class IngestResult:
@@ -316,7 +319,7 @@ class Ingestor:
             make = getattr(adapter, "prefetch_native", None)
             fetchers[id(adapter)] = make(
                 [j.log for j in mine], [j.offset for j in mine], NATIVE_LIMIT, self.max_line,
-                self.chunk_size, PREFETCH_HELD,
+                self.chunk_size, PREFETCH_HELD, PREFETCH_THREADS,
             ) if make is not None else None  # fmt: skip
         for job in jobs:
             fetch = fetchers.get(id(job.adapter)) if job.native is not None else None

@@ -122,14 +122,14 @@ class ClaudeCodeAdapter(LogAdapter):
         )  # fmt: skip
 
     def prefetch_native(self, logs: list[LogFile], offsets: list[int], limit: int,
-                        max_line: int, chunk_size: int, max_held: int):  # fmt: skip
-        """Scan these files from these offsets, in order, on a native thread (no GIL) while
-        the caller handles earlier ones. Returns `next_chunk(file_id, log)` giving each
-        file's first `_scan_native` result in turn, or None without the C scanner."""
+                        max_line: int, chunk_size: int, max_held: int, threads: int = 1):  # fmt: skip
+        """Scan these files from these offsets on native threads (no GIL) while the caller
+        handles earlier ones. Returns `next_chunk(file_id, log)` giving each file's first
+        `_scan_native` result in file order, or None without the C scanner."""
         if _scan is None or not hasattr(_scan, "Prefetcher"):
             return None
         prefetcher = _scan.Prefetcher([log.name for log in logs], offsets, limit, max_line,
-                                      chunk_size, self.needle, max_held)  # fmt: skip
+                                      chunk_size, self.needle, max_held, threads)  # fmt: skip
         name = self.name
 
         def next_chunk(file_id: int, log: LogFile) -> tuple:
