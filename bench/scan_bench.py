@@ -7,8 +7,8 @@ Times, on one thread, (1) `ClaudeCodeAdapter.scan_native` over every file (read,
 build row tuples) and (2) the fastest plain-Python equivalent: read each file, find the
 `"usage":{` lines with bytes.find, `orjson.loads` each. Median of --repeat runs. `--ingest`
 also times whole cold ingests into empty stores in this process, alternating: everything on
-this thread, the prefetch thread with the rows written at the end, and the default (prefetch
-thread, rows written while it parses ahead).
+this thread, the prefetch thread with the rows written at the end, the rows written while it
+parses ahead, and the same with two prefetch threads.
 """
 
 from __future__ import annotations
@@ -84,25 +84,28 @@ def cold_ingests(corpus: str, repeat: int) -> None:
     from podium.store import Store
     from podium.usage import ingest
 
-    default_flush = ingest.BULK_FLUSH_BYTES
-    variants = {  # label: (workers, bytes between a first load's writes)
-        "one thread, rows written at the end": (1, 1 << 62),
-        "prefetch thread, rows written at the end": (2, 1 << 62),
-        f"prefetch thread, rows written every {default_flush >> 20} MB (default)": (2, default_flush),
+    default_flush, default_threads = ingest.BULK_FLUSH_BYTES, ingest.PREFETCH_THREADS
+    mb = default_flush >> 20
+    variants = {  # label: (workers, bytes between a first load's writes, prefetch threads)
+        "one thread, rows written at the end": (1, 1 << 62, 1),
+        "prefetch thread, rows written at the end": (2, 1 << 62, 1),
+        f"prefetch thread, rows written every {mb} MB": (2, default_flush, 1),
+        f"two prefetch threads, rows written every {mb} MB": (2, default_flush, 2),
     }
     times: dict[str, list[float]] = {label: [] for label in variants}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(repeat):
-                for n, (label, (workers, flush)) in enumerate(variants.items()):
-                    ingest.BULK_FLUSH_BYTES = flush
+                for n, (label, (workers, flush, threads)) in enumerate(variants.items()):
+                    ingest.BULK_FLUSH_BYTES, ingest.PREFETCH_THREADS = flush, threads
                     store = Store(os.path.join(tmp, f"{i}-{n}.db"))
                     t = time.perf_counter()
                     ingest.Ingestor(store, claude_config_dirs=[corpus], workers=workers).run()
                     times[label].append(time.perf_counter() - t)
                     store.close()
     finally:
-        ingest.BULK_FLUSH_BYTES = default_flush
+        ingest.BULK_FLUSH_BYTES, ingest.PREFETCH_THREADS = default_flush, default_threads
+    print(f"(the default here: {default_threads} prefetch thread(s) on {os.cpu_count()} cores)")
     for label, runs in times.items():
         listed = ", ".join(f"{t:.3f}" for t in runs)
         print(f"cold ingest, {label}: median {statistics.median(runs):.3f} s ({listed})")
