@@ -214,18 +214,19 @@ class Core:
         reason = agent.status_reason or ""
         if str(agent.status) != "error" or not reason.startswith(USAGE_LIMIT_REASON):
             return
+        seen = (agent.id, reason)
+        if seen in self._usage_limit_seen:  # every sweep sees the agent again: no store trip
+            return
+        self._usage_limit_seen.add(seen)
         message = f"agent {agent.name} hit the plan's {reason}"
-        if self.limits is not None:
+        first = True
+        if self.limits is not None:  # the alerts table remembers it across restarts
             try:
                 with self.store.lock:
                     first = self.limits.record_once("critical", "usage_limit", agent.id, reason,
                                                     message, agent.id, now)  # fmt: skip
             except Exception:
                 log.exception("recording the usage-limit alert failed")
-                first = (agent.id, reason) not in self._usage_limit_seen
-        else:
-            first = (agent.id, reason) not in self._usage_limit_seen
-        self._usage_limit_seen.add((agent.id, reason))
         if first:
             out.alerts.append({
                 "level": "critical", "message": message, "agentId": agent.id,
