@@ -485,23 +485,21 @@ class PodiumServer(LanguageServer):
         self.push_card(card)
         return card
 
-    async def pause_agent(self, params: Any) -> dict[str, Any]:
+    async def _control_agent(self, action: str, params: Any) -> dict[str, Any]:
+        """pause / resume / stop: the core action on the agent, then its card, pushed."""
         p = proto.parse_params(proto.AgentIdParams, params)
-        card = await self.run_core(self.require_core().pause, p.agent_id)
+        card = await self.run_core(getattr(self.require_core(), action), p.agent_id)
         self.push_card(card)
         return card
+
+    async def pause_agent(self, params: Any) -> dict[str, Any]:
+        return await self._control_agent("pause", params)
 
     async def resume_agent(self, params: Any) -> dict[str, Any]:
-        p = proto.parse_params(proto.AgentIdParams, params)
-        card = await self.run_core(self.require_core().resume, p.agent_id)
-        self.push_card(card)
-        return card
+        return await self._control_agent("resume", params)
 
     async def stop_agent(self, params: Any) -> dict[str, Any]:
-        p = proto.parse_params(proto.AgentIdParams, params)
-        card = await self.run_core(self.require_core().stop, p.agent_id)
-        self.push_card(card)
-        return card
+        return await self._control_agent("stop", params)
 
     async def remove_agent(self, params: Any) -> dict[str, Any]:
         p = proto.parse_params(proto.RemoveAgentParams, params)
