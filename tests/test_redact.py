@@ -182,3 +182,40 @@ def test_adversarial_input_cannot_hang_the_scrubber(text: str) -> None:
     out = scrub(text)
     assert time.perf_counter() - started < 5.0
     assert isinstance(out, str) and scrub(out) == out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "DB_PASSWORD=hunter2hunter",
+        "POSTGRES_PASSWORD: hunter2hunter",
+        "export OPENAI_API_KEY='hunter2hunter'",
+        "GITHUB_TOKEN=hunter2hunter",
+        "SLACK_BOT_TOKEN=hunter2hunter",
+        "STRIPE_SECRET_KEY=hunter2hunter",
+        "JWT_SECRET=hunter2hunter",
+        '{"db-password": "hunter2hunter"}',
+    ],
+)
+def test_env_style_assignments_with_a_prefixed_name(line: str) -> None:
+    # `.env` files name secrets with a prefix (DB_PASSWORD, OPENAI_API_KEY): `\b` does not
+    # separate `DB_` from `PASSWORD`, so these used to pass through whole
+    out = scrub(line)
+    assert "hunter2hunter" not in out, out
+    assert "[REDACTED]" in out
+
+
+def test_a_quoted_secret_with_spaces_is_removed_whole() -> None:
+    for text in ('password="correct horse battery staple" next',
+                 "PASSWORD='correct horse battery staple' next",
+                 '{"password": "correct horse battery staple", "user": "x"}'):  # fmt: skip
+        out = scrub(text)
+        assert "horse" not in out and "staple" not in out, out
+        assert "next" in out or '"user": "x"' in out
+        assert scrub(out) == out
+
+
+def test_assignment_look_alikes_survive() -> None:
+    for text in ("max_tokens=4096", "mypassword_hint is elsewhere", "set_token_budget(10)",
+                 "git log --format=%H", "tokens: 4096 in, 120 out"):  # fmt: skip
+        assert scrub(text) == text

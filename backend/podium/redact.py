@@ -8,7 +8,8 @@ header is still named as a GitHub token):
 - OpenAI keys ``sk-…``, ``sk-proj-…``, ``sk-svcacct-…`` → ``[REDACTED:openai-key]``
 - AWS access key ids ``AKIA…``/``ASIA…``               → ``[REDACTED:aws-key]``
 - secret assignments (``aws_secret_access_key=…``, ``password: …``, ``api_key=…``,
-  ``client_secret=…``): the value only                 → ``[REDACTED]``
+  ``client_secret=…``, ``.env`` style ``DB_PASSWORD=…``, ``GITHUB_TOKEN=…``): the value only,
+  a quoted value whole                                 → ``[REDACTED]``
 - GitHub tokens ``ghp_/gho_/ghs_/ghu_/ghr_…``, ``github_pat_…`` → ``[REDACTED:github-token]``
 - Slack tokens ``xox[abprs]-…``                        → ``[REDACTED:slack-token]``
 - JSON web tokens ``eyJ….eyJ….…``                      → ``[REDACTED:jwt]``
@@ -40,11 +41,17 @@ _OPENAI = re.compile(
 )
 _AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")
 # `name = value` / `name: "value"` for names that hold secrets; only the value is replaced.
+# The name may carry `.env`-style prefixes (`DB_PASSWORD`, `OPENAI_API_KEY`, `GITHUB_TOKEN`:
+# `\b` does not split `DB_` from `PASSWORD`); a quoted value goes up to its closing quote, so
+# a passphrase with spaces goes whole.
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(\b(?:aws_secret_access_key|aws_session_token|secret_access_key|client_secret"
-    r"|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|secret[_-]?key|password|passwd|pwd)"
+    r"(?i)((?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,40}[_-]){0,6}"
+    r"(?:aws_secret_access_key|aws_session_token|secret_access_key|client_secret"
+    r"|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|secret[_-]?key|password|passwd|pwd"
+    r"|(?<=[_-])(?:token|secret))"  # bare `token:` is prose too often; `GITHUB_TOKEN=` is not
     r"[\"']?\s*[:=]\s*[\"']?)"
-    r"(?!\[REDACTED)([^\s\"',;&]{4,})"
+    r"(?!\[REDACTED)"
+    r"((?<=\")[^\"\n]{1,256}(?=\")|(?<=')[^'\n]{1,256}(?=')|[^\s\"',;&]{4,})"
 )
 _GITHUB = re.compile(r"\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})")
 _SLACK = re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")
