@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,38 @@ def test_cli_export(store, tmp_path):
         [sys.executable, "-m", "podium", "export", "--db", str(store.path), "--no-ingest",
          "--workspace", str(tmp_path), "--path", "../x.csv"], capture_output=True, text=True)
     assert bad.returncode == 2 and "leaves the workspace" in bad.stderr
+
+
+def test_local_zone_dates_follow_dst_of_the_entry_not_of_today(tmp_path, monkeypatch):
+    # without --timezone the user's local zone applies; an entry at 00:30 local in the other
+    # half of the DST year must be dated that day (the zone's offset *today* put it on the day
+    # before) and be inside --since/--until of that day
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        ny = ZoneInfo("America/New_York")
+        summer_now = datetime.now(ny).dst().total_seconds() != 0
+        day = date(2026, 1, 15) if summer_now else date(2026, 7, 15)
+        ts = datetime(day.year, day.month, day.day, 0, 30, tzinfo=ny)
+        root = tmp_path / "claude"
+        path = root / "projects" / "-p" / "s-1.jsonl"
+        path.parent.mkdir(parents=True)
+        lines = syn.assistant_lines("s-1", "/elsewhere", int(ts.timestamp() * 1000),
+                                    "claude-sonnet-4-5-20250929", syn.usage_dict(10, 100))  # fmt: skip
+        path.write_bytes(b"".join(syn.dumps(x) for x in lines))
+        with Store(tmp_path / "db.sqlite") as s:
+            Ingestor(s, [ClaudeCodeAdapter([str(root)])]).run()
+            out = export_usage(s, {"format": "json", "groupBy": "entry"}, workspace=tmp_path)
+            rows = json.loads(Path(out["path"]).read_text())["rows"]
+            assert [r["date"] for r in rows] == [day.isoformat()]
+            assert rows[0]["timestamp"].startswith(f"{day.isoformat()}T00:30:00")
+            one_day = export_usage(s, {"format": "json", "groupBy": "day", "since": day.isoformat(),
+                                       "until": day.isoformat()}, workspace=tmp_path)  # fmt: skip
+            assert one_day["rows"] == 1
+            report = reports.daily(reports.ReportQuery(s))
+            assert [d["date"] for d in report["daily"]] == [day.isoformat()]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

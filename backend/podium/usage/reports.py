@@ -8,6 +8,7 @@ happens in Python with zoneinfo, so DST and half-hour zones come out right.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -30,9 +31,29 @@ BLOCK_MS = 5 * 3600 * 1000
 UNKNOWN_MODEL = "unknown"
 
 
+def local_zone():
+    """The machine's zone with its DST rules (`TZ`, else /etc/localtime), or None when it cannot
+    be read as a zoneinfo zone (then callers fall back to today's fixed offset)."""
+    from zoneinfo import ZoneInfo
+
+    name = os.environ.get("TZ", "").removeprefix(":").strip()
+    try:
+        if name.startswith("/"):
+            with open(name, "rb") as fh:
+                return ZoneInfo.from_file(fh, key=name)
+        if name:
+            return ZoneInfo(name)
+        with open("/etc/localtime", "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ValueError, KeyError):  # KeyError: ZoneInfoNotFoundError (`TZ=EST+5`)
+        return None
+
+
 def resolve_tz(name: str | None):
     if not name:
-        return datetime.now().astimezone().tzinfo or UTC
+        # not `datetime.now().astimezone().tzinfo`: that is today's fixed offset, which dates
+        # every entry from the other half of the DST year an hour off
+        return local_zone() or datetime.now().astimezone().tzinfo or UTC
     if name.upper() == "UTC":
         return UTC
     from zoneinfo import ZoneInfo  # only for named zones: ~3 ms of start-up otherwise
