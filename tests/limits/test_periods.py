@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,3 +36,45 @@ def test_unknown_zone_is_a_clear_error() -> None:
     with pytest.raises(InvalidInput) as err:
         resolve_tz("Mars/Olympus")
     assert err.value.field == "tz"
+
+
+@pytest.fixture
+def local_zone(monkeypatch: pytest.MonkeyPatch):
+    """Set the process's local zone (TZ) for one test; restored afterwards."""
+
+    def use(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("America/Santiago", date(2025, 9, 6)), ("Asia/Beirut", date(2025, 3, 29)),
+     ("America/Havana", date(2025, 3, 8)), ("Africa/Cairo", date(2025, 4, 24))],
+)  # fmt: skip
+def test_the_local_day_before_a_midnight_dst_jump_keeps_its_last_hour(local_zone, zone, day):
+    # in these zones the clocks jump from 00:00 to 01:00, so the next midnight does not exist;
+    # the default zone (tz=None, what the server uses) must still end the day at the jump
+    local_zone(zone)
+    tz = ZoneInfo(zone)
+    late = datetime(day.year, day.month, day.day, 23, 30, tzinfo=tz).timestamp()
+    start, end, key = day_bounds(late, None)
+    assert key == day.isoformat()
+    assert start <= late * 1000 < end
+    assert (start, end) == day_bounds(late, tz)[:2]
+    # and the next day starts where this one ends
+    assert day_bounds(end / 1000, None)[0] == end
+
+
+def test_a_doubled_local_midnight_starts_the_day_at_its_first_occurrence(local_zone) -> None:
+    # Havana falls back from 01:00 to 00:00: 00:15 happens twice, both on 2025-11-02
+    local_zone("America/Havana")
+    havana = ZoneInfo("America/Havana")
+    first = datetime(2025, 11, 2, 0, 15, tzinfo=havana).timestamp()
+    start, end, key = day_bounds(first, None)
+    assert key == "2025-11-02" and start <= first * 1000 < end
+    assert end - start == 25 * 3_600_000

@@ -23,6 +23,12 @@ def _local(dt: datetime, tz: tzinfo | None) -> datetime:
 
 
 def _midnight(day: date, tz: tzinfo | None) -> datetime:
+    if tz is None:
+        from podium.usage.reports import local_zone
+
+        # not naive.astimezone(): where DST starts at midnight (Santiago, Beirut, Cairo) that
+        # maps the missing 00:00 to 23:00 of the day before; zoneinfo gives the jump itself
+        tz = local_zone()
     naive = datetime(day.year, day.month, day.day)
     return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
 
