@@ -204,3 +204,31 @@ def test_statusline_estimates_against_the_plan_the_server_uses(feed: Feed) -> No
     engine.update_settings(Settings(plan="pro"))  # 19k tokens: 20,000 input tokens → 105 %
     assert build_line({}, db=db, now=now).endswith("Plan: ~105% est")
     assert build_line({}, db=db, now=now, plan="max20").endswith("Plan: ~9% est")
+
+
+def test_a_plan_window_without_reset_time_alerts_again_in_a_later_window(feed: Feed) -> None:
+    # the 7-day estimate has no reset time, nor has an official figure whose resets_at was
+    # missing or untrustworthy: their alerts must re-arm once a window has passed, not fire
+    # once in the store's lifetime
+    settings, _ = parse_settings({"plan": "custom", "planLimits": {"custom": {
+        "tokens": 0, "messages": 0, "costUSD": 1000, "weeklyCostUSD": 0.1}}})  # fmt: skip
+    engine = LimitsEngine(feed.store, settings, tz="UTC")
+    agent = make_agent()
+    week = 7 * 86400
+
+    def spend(usd: float, now: float) -> list[tuple[str, str]]:
+        feed.spend(usd, session=agent.claude_session_id, cwd=agent.worktree, ts=now)
+        return [(e.scope_key, e.level) for e in engine.evaluate([agent], {}, now=now)]
+
+    assert spend(0.085, NOW) == [("seven_day", "warning")]
+    assert spend(0.001, NOW + 3600) == []  # same window: once
+    assert spend(0.085, NOW + week + 3600) == [("seven_day", "warning")]
+
+    official = LimitsEngine(feed.store, Settings(plan="max5"), tz="UTC")
+    fired = []
+    for now in (NOW + 3 * week, NOW + 3 * week + 600, NOW + 3 * week + 6 * 3600):
+        plans.record_snapshots(feed.store, "official", [plans.Figure("five_hour", 90, None)],
+                               now=now)  # fmt: skip
+        fired.append([(e.scope_key, e.level) for e in official.evaluate([], {}, now=now)
+                      if e.scope_key == "five_hour"])  # fmt: skip
+    assert fired == [[("five_hour", "warning")], [], [("five_hour", "warning")]]

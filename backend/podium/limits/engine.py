@@ -544,9 +544,12 @@ def _estimate_pct(usage: UsageTotals, table: dict[str, float], tokens_key: str, 
 
 
 def _plan_window_key(fig: PlanWindow) -> str:
-    """Alerts re-arm when the window resets: key on the reset time (rounded: payloads jitter)."""
+    """Alerts re-arm when the window resets: key on the reset time (rounded: payloads jitter).
+    Without one (the rolling 7-day estimate, a figure without `resets_at`) they re-arm every
+    window length, else they would fire once in the store's lifetime."""
     if fig.resets_at is None:
-        return f"{fig.window}@unknown"
+        span = plans.WINDOW_SECONDS.get(fig.window, 5 * 3600.0)
+        return f"{fig.window}@~{int(fig.observed_at // span) * int(span)}"
     return f"{fig.window}@{round(fig.resets_at / 900.0) * 900}"
 
 
