@@ -58,7 +58,7 @@ async def test_api_spend_grows_with_an_api_agent_and_settings_switch_modes(start
 
     def api_dollars():
         status = client.latest_status() or {}
-        m = re.fullmatch(r"1 agent \| Plan: ~?(\d+%|n/a) \| API: \$(\d+\.\d\d)", status.get("text", ""))
+        m = re.fullmatch(r"1 agent \| Plan: ~?(\d+%(?: est)?|n/a) \| API: \$(\d+\.\d\d)", status.get("text", ""))
         return m and float(m.group(2)) > 0 and m
 
     await client.wait_for(api_dollars, timeout=30)

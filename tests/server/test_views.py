@@ -190,3 +190,16 @@ def test_formatters() -> None:
         "950", "1K", "1.5K", "45K", "1.2M", "12M"]  # fmt: skip
     assert format_usd(2.468) == "$2.47" and format_usd(0) == "$0.00" and format_usd(0.001) == "<$0.01"
     assert format_agent_usage("proxy", {"inputTokens": 500, "costUSD": 1}) == "500 tok $1.00 (Proxy)"
+
+
+def test_an_estimate_is_labelled_in_the_status_bar_text_too() -> None:
+    # formats.md §7: always label an estimate; the text must not read like an official figure
+    # (and says the same as `podium statusline`: `Plan: ~12% est`)
+    est = PlanFigure(window="five_hour", used_pct=12.4, source="estimate", observed_at=NOW)
+    assert render_status_bar(StatusInputs(mode="subscription", plan=est, now=NOW)).text == (
+        "Plan: ~12% est")
+    both = render_status_bar(StatusInputs(mode="both", plan=est, api_today_usd=2.47, now=NOW))
+    assert both.text == "Plan: ~12% est | API: $2.47"
+    oauth = PlanFigure(window="five_hour", used_pct=40, source="oauth", observed_at=NOW)
+    assert render_status_bar(StatusInputs(mode="subscription", plan=oauth, now=NOW)).text == (
+        "Plan: 40%")

@@ -64,6 +64,8 @@ _WINDOW_LABEL = {"five_hour": "5-hour", "seven_day": "7-day"}
 def plan_text(plan: PlanFigure | None) -> str:
     if plan is None:
         return "Plan: n/a"
+    if plan.source == "estimate":  # never to be read as an official figure (formats.md §7)
+        return f"Plan: ~{format_pct(plan.used_pct)} est"
     return f"Plan: {'~' if plan.stale else ''}{format_pct(plan.used_pct)}"
 
 
