@@ -179,3 +179,15 @@ def test_local_zone_dates_follow_dst_of_the_entry_not_of_today(tmp_path, monkeyp
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_since_after_until_is_refused_and_writes_nothing(store, tmp_path):
+    # swapped dates used to write a header-only file and report "0 rows" as a success
+    with pytest.raises(InvalidInput, match="after") as err:
+        export_usage(store, {"since": "2026-09-24", "until": "2026-09-22"}, workspace=tmp_path)
+    assert err.value.field == "since"
+    assert not (tmp_path / ".podium" / "exports").exists()
+    # one day (since == until) and an empty but valid range are fine
+    assert export_usage(store, {"since": "2026-09-22", "until": "2026-09-22", "groupBy": "day"},
+                        workspace=tmp_path, tz="UTC")["rows"] == 1  # fmt: skip
+    assert export_usage(store, {"since": "2030-01-01"}, workspace=tmp_path)["rows"] == 0

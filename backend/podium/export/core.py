@@ -115,6 +115,9 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     zone = resolve_tz(options.get("timezone") or tz)
     since = parse_day(options.get("since"), "since")
     until = parse_day(options.get("until"), "until")
+    if since is not None and until is not None and since > until:
+        # swapped dates: say so rather than write an empty file and call it a success
+        raise InvalidInput(f"since {since} is after until {until}", field="since")
     lo, hi = day_range_ms(since, until, zone)
     prices = prices or default_prices()
 
