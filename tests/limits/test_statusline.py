@@ -222,3 +222,15 @@ def test_warm_cache_skips_pricing_and_new_entries_invalidate_it(feed: Feed) -> N
     feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=now - 60)
     line, priced = run()
     assert "today $0.15" in line and "block $0.15" in line and priced
+
+
+@pytest.mark.parametrize("timeout", ["inf", "1e400", "nan", "-1", "1e12"])
+def test_an_absurd_timeout_still_prints_a_line_and_exits_0(tmp_path: Path, timeout: str) -> None:
+    # setitimer() raised OverflowError on inf / 1e400 before anything was printed
+    payload = json.dumps({"model": {"display_name": "Opus 4.5"}}).encode()
+    for argv in (["-m", "podium", "statusline"], ["-m", "podium.limits.statusline"]):
+        proc = subprocess.run([sys.executable, *argv, "--db", str(tmp_path / "podium.db"),
+                               "--timeout", timeout], input=payload, capture_output=True,
+                              timeout=60)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.decode().startswith("Opus 4.5 | ")

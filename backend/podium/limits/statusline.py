@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 DEADLINE_S = 0.8
+MAX_DEADLINE_S = 60.0
 MAX_STDIN = 1 << 20
 BUSY_TIMEOUT_MS = 150
 PREVIOUS_FILE = "podium-statusline-previous.json"
@@ -94,7 +95,9 @@ def render_and_exit(args: argparse.Namespace) -> int:
         # the main thread may be blocked in C (SQLite, a read): leave without waiting for it
         os._exit(0)
 
-    timeout = max(0.05, float(args.timeout or DEADLINE_S))
+    timeout = float(args.timeout or DEADLINE_S)
+    # setitimer and Timer overflow on inf / huge values; NaN compares false everywhere
+    timeout = min(max(0.05, timeout), MAX_DEADLINE_S) if timeout == timeout else DEADLINE_S
     use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     watchdog: threading.Timer | None = None
     if use_alarm:
