@@ -232,3 +232,34 @@ def test_a_plan_window_without_reset_time_alerts_again_in_a_later_window(feed: F
         fired.append([(e.scope_key, e.level) for e in official.evaluate([], {}, now=now)
                       if e.scope_key == "five_hour"])  # fmt: skip
     assert fired == [[("five_hour", "warning")], [], [("five_hour", "warning")]]
+
+
+@pytest.mark.parametrize("offset_ms", [-1, 0, 1])
+def test_the_active_block_is_the_one_podium_report_blocks_shows(feed: Feed, offset_ms: int) -> None:
+    # an entry exactly 5 h after the block start still belongs to that block (ccusage: a new
+    # block starts only *past* the end); the status bar and `report blocks` must agree 1 ms
+    # either side of that edge
+    from podium.usage import reports
+
+    agent = make_agent()
+    hour = 3_600_000
+    start_ms = (int(NOW * 1000) // hour - 6) * hour
+    edge = start_ms + 5 * hour + offset_ms
+    for ts_ms, now_ms in ((start_ms + 60_000, None), (edge, edge + 60_000),
+                          (edge + 120_000, edge + 180_000)):  # fmt: skip
+        feed.spend(0.01, session=agent.claude_session_id, cwd=agent.worktree, ts=ts_ms / 1000)
+        if now_ms is None:
+            continue
+        report = reports.blocks(reports.ReportQuery(feed.store), now_ms=now_ms)
+        active = [b for b in report["blocks"] if b["isActive"]]
+        block = plans.active_block(feed.store, now_ms)
+        if not active:
+            assert block is None, (offset_ms, now_ms)
+            continue
+        (want,) = active
+        assert block is not None, (offset_ms, now_ms)
+        entries = feed.store.conn.execute("SELECT COUNT(*) FROM entries WHERE ts BETWEEN ? AND ?",
+                                          (block.first_ms, block.last_ms)).fetchone()[0]  # fmt: skip
+        assert (block.start_ms, block.end_ms, block.last_ms, entries) == (
+            reports._ms(want["startTime"]), reports._ms(want["endTime"]),
+            reports._ms(want["actualEndTime"]), want["entries"]), (offset_ms, now_ms)

@@ -257,7 +257,11 @@ def active_block(store: Store, now_ms: int, lookback_ms: int = 48 * HOUR_MS) -> 
             break
     block_start = block_end = first = last = None
     for ts in stamps[start_idx:]:
-        if block_end is None or ts >= block_end or (last is not None and ts - last > BLOCK_MS):
+        # strictly past the end, as ccusage and `podium report blocks`: an entry at exactly
+        # start + 5 h still belongs to the block
+        if block_start is None or ts - block_start > BLOCK_MS or (
+            last is not None and ts - last > BLOCK_MS
+        ):
             block_start = ts - ts % HOUR_MS
             block_end = block_start + BLOCK_MS
             first = ts
