@@ -169,6 +169,20 @@ def test_minutes_to_limit_scales_the_official_figure(feed: Feed) -> None:
     assert status.minutes_to_limit == pytest.approx(0.30 / burn * 60)
 
 
+def test_minutes_to_limit_ignores_a_figure_from_a_window_that_has_reset(feed: Feed) -> None:
+    # 100 % in the last window says nothing about this one: the panel said "at the limit"
+    # until Claude Code ran again; the estimate's cost limit applies instead
+    agent = make_agent()
+    plans.record_snapshots(feed.store, "official",
+                           [plans.Figure("five_hour", 100.0, NOW - 600)], now=NOW - 3 * 3600)  # fmt: skip
+    feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 1800)
+    feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 60)
+    status = LimitsEngine(feed.store, Settings(plan="max5")).plan_status(now=NOW)
+    assert status.five_hour.stale and status.five_hour.used_pct == 100.0
+    burn = 0.10 / (29 / 60)
+    assert status.minutes_to_limit == pytest.approx((35.0 - 0.10) / burn * 60)
+
+
 def test_plan_thresholds_alert_once_per_window_without_action(feed: Feed) -> None:
     engine = LimitsEngine(feed.store, Settings(onLimit="stop"))
     agent = make_agent()
