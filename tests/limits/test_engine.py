@@ -115,6 +115,24 @@ def test_user_resume_is_honoured_until_the_next_window(feed: Feed) -> None:
     assert [(e.level, e.action) for e in events] == [("exceeded", "pause")]
 
 
+def test_a_recent_resume_survives_trimming_of_old_action_records(feed: Feed) -> None:
+    """The saved action records are bounded; the oldest go, not the ones that sort first (an
+    `agent`-scope resume sorts before every `session`/`daily` record)."""
+    from podium.limits import engine as engine_module
+
+    engine = engine_for(feed.store, onLimit="pause")
+    for i in range(engine_module.ACTED_KEEP):  # older records of other windows
+        engine._mark_acted(("session", f"s-{i:04d}", "w", f"ag-old-{i}"))
+    agent = make_agent(limit_usd=0.05)
+    assert step(feed, engine, [agent], 0.06, NOW)[0].action == "pause"
+    engine.user_resumed(agent.id)
+    # a restart reads the trimmed records: the resume is among them, the oldest record is not
+    engine2 = engine_for(feed.store, onLimit="pause")
+    assert len(engine2._acted) == engine_module.ACTED_KEEP
+    assert ("session", "s-0000", "w", "ag-old-0") not in engine2._acted
+    assert engine2.evaluate([agent], {agent.id: feed.usage_of(agent)}, now=NOW + 20) == []
+
+
 def test_daily_budget_pauses_every_live_agent_alerts_once_and_rolls_over(feed: Feed) -> None:
     engine = engine_for(feed.store, onLimit="pause", limits={"dailyUSD": 0.1})
     a = make_agent("ag-1", "alpha", worktree="/w/a")

@@ -114,7 +114,9 @@ class LimitsEngine:
         #: (input + output tokens); also read from `settings.limits` if it has such fields
         self.token_limits = dict(token_limits or {})
         self._lock = threading.RLock()
-        self._acted: set[tuple[str, str, str, str]] = self._load_acted()
+        #: (scope, scope_key, window, agent id) acted on, oldest first (a dict keeps the order,
+        #: so trimming drops the oldest, never a recent user resume)
+        self._acted: dict[tuple[str, str, str, str], None] = self._load_acted()
         #: (scope, scope_key, window) of budgets exceeded at the last evaluate
         self._exceeded: set[tuple[str, str, str]] = set()
         self._oauth = oauth
@@ -305,7 +307,7 @@ class LimitsEngine:
             events.append(event)
             rest = targets[1:]
             if lead is not None:
-                self._acted.add((check.scope, check.scope_key, check.window, lead.id))
+                self._mark_acted((check.scope, check.scope_key, check.window, lead.id))
         else:
             rest = targets
         for agent in rest:
@@ -313,7 +315,7 @@ class LimitsEngine:
             events.append(LimitEvent(level, check.scope, check.scope_key, agent.id, check.used,
                                      check.limit, pct, message, action, window=check.window,
                                      unit=check.unit, alert=False))  # fmt: skip
-            self._acted.add((check.scope, check.scope_key, check.window, agent.id))
+            self._mark_acted((check.scope, check.scope_key, check.window, agent.id))
         return events
 
     def _message(self, check: _Check, level: str, pct: float, action: str | None,
@@ -373,21 +375,26 @@ class LimitsEngine:
         window (or a changed limit) does."""
         with self._lock:
             for scope, key, window in self._exceeded:
-                self._acted.add((scope, key, window, agent_id))
+                self._mark_acted((scope, key, window, agent_id))
             self._save_acted()
 
-    def _load_acted(self) -> set[tuple[str, str, str, str]]:
+    def _mark_acted(self, key: tuple[str, str, str, str]) -> None:
+        self._acted.pop(key, None)  # re-marked: now the newest
+        self._acted[key] = None
+
+    def _load_acted(self) -> dict[tuple[str, str, str, str], None]:
         raw = self.store.get_meta(ACTED_META_KEY)
         try:
             items = json.loads(raw) if raw else []
-            return {tuple(map(str, item)) for item in items if len(item) == 4}  # type: ignore[misc]
+            return {tuple(map(str, item)): None for item in items if len(item) == 4}  # type: ignore[misc]
         except (ValueError, TypeError):
-            return set()
+            return {}
 
     def _save_acted(self) -> None:
-        items = sorted(self._acted)[-ACTED_KEEP:]
+        while len(self._acted) > ACTED_KEEP:  # the oldest go first
+            del self._acted[next(iter(self._acted))]
         with self.store.transaction():
-            self.store.set_meta(ACTED_META_KEY, json.dumps(items))
+            self.store.set_meta(ACTED_META_KEY, json.dumps(list(self._acted)))
 
     # -- plan windows ------------------------------------------------------------------------------
     def plan_status(self, now: float | None = None, agents_working: bool = False) -> PlanStatus:
