@@ -219,3 +219,33 @@ def test_assignment_look_alikes_survive() -> None:
     for text in ("max_tokens=4096", "mypassword_hint is elsewhere", "set_token_budget(10)",
                  "git log --format=%H", "tokens: 4096 in, 120 out"):  # fmt: skip
         assert scrub(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("maps key AIzaSyA1234567890abcdefghijklmnopqrstuv in use", "AIzaSyA1234567890"),
+        ("HF hf_abcdefghijklmnopqrstuvwxyzABCDEF12 loaded", "hf_abcdefghij"),
+        ("push with glpat-abcdefghij0123456789 failed", "glpat-abcdefghij"),
+        ("//registry.npmjs.org/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm_abcd"),
+        ("charge via sk_live_abcdefghijklmnop1234 ok", "sk_live_abcdef"),
+        ("curl -H 'Authorization: Token abcdef1234567890'", "abcdef1234567890"),
+        ("connect redis://:s3cretpass@cache.internal:6379/0", "s3cretpass"),
+    ],
+)
+def test_other_providers_tokens_and_password_only_urls(text: str, secret: str) -> None:
+    out = scrub(text)
+    assert secret not in out
+    assert "[REDACTED" in out
+    assert scrub(out) == out
+
+
+def test_password_only_url_keeps_its_host() -> None:
+    assert scrub("redis://:s3cretpass@cache.internal:6379/0") == (
+        "redis://[REDACTED]@cache.internal:6379/0"
+    )
+
+
+def test_token_words_in_prose_survive() -> None:
+    text = "a token of thanks; the npm_modules dir; hf_small; pk_live_ is publishable"
+    assert scrub(text) == text

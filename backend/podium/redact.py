@@ -12,9 +12,13 @@ header is still named as a GitHub token):
   a quoted value whole                                 → ``[REDACTED]``
 - GitHub tokens ``ghp_/gho_/ghs_/ghu_/ghr_…``, ``github_pat_…`` → ``[REDACTED:github-token]``
 - Slack tokens ``xox[abprs]-…``                        → ``[REDACTED:slack-token]``
+- other providers' tokens: Google ``AIza…``, Hugging Face ``hf_…``, GitLab ``glpat-…``,
+  npm ``npm_…``, Stripe secret/restricted ``sk_live_…``/``rk_test_…`` → ``[REDACTED:token]``
 - JSON web tokens ``eyJ….eyJ….…``                      → ``[REDACTED:jwt]``
-- bearer / basic credentials: ``Bearer <token>``      → ``Bearer [REDACTED]``
-- URL credentials ``scheme://user:pass@host``          → ``scheme://[REDACTED]@host``
+- bearer / basic / token credentials: ``Bearer <token>``, ``Authorization: Token <token>``
+                                                       → ``Bearer [REDACTED]``
+- URL credentials ``scheme://user:pass@host`` (also ``redis://:pass@host``)
+                                                       → ``scheme://[REDACTED]@host``
 - email addresses                                      → ``[email]``
 - private and loopback IPv4 (10/8, 172.16/12, 192.168/16, 127/8) → ``[private-ip]``
 - home paths with a user name: ``/home/<user>/…``, ``/Users/<user>/…``,
@@ -55,9 +59,13 @@ _SECRET_ASSIGNMENT = re.compile(
 )
 _GITHUB = re.compile(r"\b(?:(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})")
 _SLACK = re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")
+_PROVIDER_TOKEN = re.compile(
+    r"\b(?:AIza[0-9A-Za-z_\-]{35}|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|npm_[A-Za-z0-9]{36}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{8,512}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\[REDACTED)[A-Za-z0-9\-._~+/]{8,}=*")
-_URL_CREDENTIALS = re.compile(r"(?<![A-Za-z0-9+.\-])([a-z][a-z0-9+.\-]{0,31}://)[^\s/@:]+:[^\s/@]+@")
+_BEARER = re.compile(r"(?i)\b(bearer|basic|(?<=authorization: )token)(\s+)(?!\[REDACTED)[A-Za-z0-9\-._~+/]{8,}=*")
+_URL_CREDENTIALS = re.compile(r"(?<![A-Za-z0-9+.\-])([a-z][a-z0-9+.\-]{0,31}://)[^\s/@:]*:[^\s/@]+@")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])(?!git@)[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
     r"\.[A-Za-z]{2,}\b"
@@ -95,6 +103,7 @@ def scrub(text: str, *, dollar_amounts: bool = False) -> str:
     text = _SECRET_ASSIGNMENT.sub(r"\1[REDACTED]", text)
     text = _GITHUB.sub("[REDACTED:github-token]", text)
     text = _SLACK.sub("[REDACTED:slack-token]", text)
+    text = _PROVIDER_TOKEN.sub("[REDACTED:token]", text)
     text = _JWT.sub("[REDACTED:jwt]", text)
     text = _BEARER.sub(r"\1\2[REDACTED]", text)
     text = _URL_CREDENTIALS.sub(r"\1[REDACTED]@", text)
