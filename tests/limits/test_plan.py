@@ -100,14 +100,19 @@ def test_stale_while_agents_work_after_10_minutes(feed: Feed) -> None:
     assert stale.stale_reason == "official figure is 14 min old while agents work"
 
 
-def test_stale_after_the_window_reset(feed: Feed) -> None:
+def test_a_figure_whose_window_has_reset_gives_way_to_the_estimate(feed: Feed) -> None:
+    """formats.md §5: a past `resets_at` makes the figure absent; 67 % of a window that has
+    ended would say the plan is nearly spent when it has just been renewed."""
     plans.record_snapshots(feed.store, "official",
                            [plans.Figure("five_hour", 67.0, NOW + 600)], now=NOW)  # fmt: skip
-    status = LimitsEngine(feed.store, Settings()).plan_status(now=NOW + 601)
-    assert status.five_hour.stale is True
-    assert "predates the 5-hour window reset" in status.five_hour.stale_reason
-    line = build_line({}, db=str(feed.store.path), now=NOW + 601)
-    assert line.endswith("Plan: ~67%")
+    engine = LimitsEngine(feed.store, Settings())
+    assert engine.plan_status(now=NOW + 599).five_hour.used_pct == 67.0
+    status = engine.plan_status(now=NOW + 601)
+    assert status.five_hour.source == "estimate"
+    assert status.five_hour.used_pct == 0.0  # nothing logged in the new window
+    # the statusLine command too: no 67 %, and with nothing logged since, no active block
+    line = build_line({}, db=str(feed.store.path), plan="max5", now=NOW + 601)
+    assert line.endswith("Plan: n/a")
 
 
 def test_stale_without_reset_time_after_a_window_length(feed: Feed) -> None:
@@ -178,7 +183,7 @@ def test_minutes_to_limit_ignores_a_figure_from_a_window_that_has_reset(feed: Fe
     feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 1800)
     feed.spend(0.05, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 60)
     status = LimitsEngine(feed.store, Settings(plan="max5")).plan_status(now=NOW)
-    assert status.five_hour.stale and status.five_hour.used_pct == 100.0
+    assert status.five_hour.source == "estimate"  # the old window's figure is absent
     burn = 0.10 / (29 / 60)
     assert status.minutes_to_limit == pytest.approx((35.0 - 0.10) / burn * 60)
 

@@ -450,8 +450,8 @@ class LimitsEngine:
     def _minutes_to_limit(five: PlanWindow | None, usage: UsageTotals, table: dict[str, float],
                           burn_h: float, tok_min: float) -> float | None:  # fmt: skip
         """At the current rate. An official/oauth % is scaled by the block's spend (the store
-        sees only this machine's usage, so this is an approximation). A stale figure (e.g. from a
-        window that has reset) is not scaled: the estimate's cost limit applies."""
+        sees only this machine's usage, so this is an approximation). A stale figure (one that may
+        no longer hold) is not scaled: the estimate's cost limit applies."""
         if burn_h <= 0:
             return None
         if five is not None and five.source != "estimate" and not five.stale:

@@ -205,11 +205,12 @@ def best_recorded(
     store: Store, window: str, now: float, agents_working: bool
 ) -> PlanWindow | None:
     """The best recorded (official, then oauth) figure: a fresh one by source rank, else the
-    newest stale one (shown as `~67%`)."""
+    newest stale one (shown as `~67%`). A figure whose window has reset since is absent
+    (formats.md §5: past `resets_at`), so the estimate takes over rather than a known-wrong %."""
     found: list[PlanWindow] = []
     for source in ("official", "oauth"):
         fig = latest_snapshot(store, window, source)
-        if fig is None:
+        if fig is None or (fig.resets_at is not None and now >= fig.resets_at):
             continue
         reason = stale_reason(fig, now, agents_working)
         fig.stale, fig.stale_reason = reason is not None, reason
