@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -245,3 +246,48 @@ def test_close_stops_agents_unless_keep_running(store, git_repo: Path, claude_di
     wait_for(lambda: not alive(proc), message="agent stopped on close")
     with pytest.raises(Exception, match="closed"):
         m.spawn("y")
+
+
+#: a shell-profile agent that double-forks a daemon (left in the agent's process group, no
+#: longer its descendant) which ignores SIGTERM; the daemon writes its pid to daemon.pid
+DAEMON_CMD = [sys.executable, "-c",
+              "import os, signal, sys, time\n"
+              "if os.fork() == 0:\n"
+              "    if os.fork() == 0:\n"
+              "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+              "        with open('daemon.tmp', 'w') as fh: fh.write(str(os.getpid()))\n"
+              "        os.rename('daemon.tmp', 'daemon.pid')\n"
+              "        while True: time.sleep(0.05)\n"
+              "    os._exit(0)\n"
+              "os.wait()\n"
+              "if sys.argv[1] == 'stay':\n"
+              "    while True: time.sleep(0.05)\n"]  # fmt: skip
+
+
+def _daemon(agent: Agent) -> psutil.Process:
+    pid_file = Path(agent.worktree) / "daemon.pid"
+    wait_for(pid_file.exists, message="the daemon to start")
+    proc = psutil.Process(int(pid_file.read_text()))
+    assert proc not in tree(agent.pid)  # reparented: not a descendant of the agent any more
+    return proc
+
+
+@pytest.mark.parametrize("root", ["stay", "exit"])
+def test_stop_ends_a_daemonized_grandchild_that_ignores_sigterm(
+    store, git_repo: Path, claude_dir: Path, root: str
+) -> None:
+    m = AgentManager(store, git_repo, claude_config_dir=claude_dir, stop_grace=1.0)
+    try:
+        agent = m.spawn("serve", profile="shell", command=[*DAEMON_CMD, root])
+        daemon = _daemon(agent)
+        try:
+            if root == "exit":  # the agent ended on its own, its daemon still runs
+                wait_for(lambda: m.poll() or m.get(agent.id).status == AgentStatus.EXITED,
+                         message="the agent to exit")  # fmt: skip
+            m.stop(agent.id)
+            wait_for(lambda: not alive(daemon), message="the daemon to be killed")
+        finally:
+            with contextlib.suppress(psutil.Error):
+                daemon.kill()
+    finally:
+        m.close()

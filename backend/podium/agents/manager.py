@@ -241,7 +241,8 @@ class AgentManager:
                 return self._snapshot(live)
             handle = self._running_handle(live, "pause")
             handle.pause()
-            _wait_until(lambda: all(_is_stopped(p) for p in handle.tree()), 3.0)
+            procs = handle.tree()  # listed once: a full listing scans every process
+            _wait_until(lambda: all(_is_stopped(p) for p in procs), 3.0)
             live.resume_status = live.agent.status
             self._set_status(live, AgentStatus.PAUSED, _scrub(reason) if reason else None)
         self._notify([live])
@@ -268,6 +269,8 @@ class AgentManager:
             live = self._live(agent_id)
             handle = live.handle
             if handle is None or handle.finished or not handle.poll():
+                if handle is not None:
+                    handle.terminate(self.stop_grace)  # what it left in its process group
                 self._finish(live)
                 return self._snapshot(live)
             code = handle.terminate(self.stop_grace)
@@ -288,7 +291,7 @@ class AgentManager:
                     "or remove with force to discard it",
                     field="force",
                 )
-            if live.handle is not None and not live.handle.finished:
+            if live.handle is not None:  # also ends what an exited agent left running
                 self.stop(agent_id)
             if not force and gitops.worktree_has_changes(worktree):
                 raise AgentError(

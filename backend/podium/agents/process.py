@@ -135,7 +135,27 @@ class ProcessHandle:
         procs = [root]
         with contextlib.suppress(psutil.Error):
             procs.extend(root.children(recursive=True))
+        known = {p.pid for p in procs}
+        procs.extend(p for p in self._group() if p.pid not in known)
         return procs
+
+    def _group(self) -> list[psutil.Process]:
+        """Live members of the process group the root leads (it was started in a new session,
+        so only its descendants can be in it). Also after the root ended: Linux never reuses a
+        pid while a process group still carries it, so a group with members is still ours
+        unless another process now holds the root's pid."""
+        with contextlib.suppress(psutil.Error):
+            other = psutil.Process(self.pid)
+            if abs(other.create_time() - self.create_time) > _CREATE_TIME_TOLERANCE:
+                return []  # recycled pid: that group is not ours
+        members = []
+        for pid in psutil.pids():
+            with contextlib.suppress(OSError, psutil.Error):
+                if pid != self.pid and os.getpgid(pid) == self.pid:
+                    proc = psutil.Process(pid)
+                    if proc.status() != psutil.STATUS_ZOMBIE:
+                        members.append(proc)
+        return members
 
     # -- control ------------------------------------------------------------------------------
     def signal_tree(self, sig: int) -> int:
@@ -168,13 +188,15 @@ class ProcessHandle:
 
     def terminate(self, grace: float = 3.0) -> int | None:
         """SIGTERM the tree (continuing it if paused), SIGKILL what is left after `grace`
-        seconds; returns the exit code when known."""
-        procs = self.tree()
+        seconds; returns the exit code when known. Also ends what an exited root left
+        behind in its process group."""
+        # once the root ended, what it left in its process group is still the agent's
+        procs = self.tree() or self._group()
         if procs:
             self._signal(procs, signal.SIGTERM)
             self._signal(procs, signal.SIGCONT)  # a stopped process handles TERM only then
             # our own child is reaped through Popen so its exit code is kept
-            others = procs[1:] if self.popen is not None else procs
+            others = [p for p in procs if p.pid != self.pid] if self.popen is not None else procs
             if self.popen is not None:
                 try:
                     self.exit_code = self.popen.wait(timeout=grace)
