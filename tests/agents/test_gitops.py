@@ -63,6 +63,33 @@ def test_paths_with_spaces_and_unicode(git_repo: Path) -> None:
     assert stats == DiffStats(added=2, removed=2, files=2)
 
 
+def test_untracked_symlinks_count_as_git_counts_them(git_repo: Path) -> None:
+    import os
+    import threading
+
+    base = git(git_repo, "rev-parse", "HEAD")
+    (git_repo / "data.txt").write_text("x\n" * 500)
+    git(git_repo, "add", "data.txt")
+    git(git_repo, "commit", "-q", "-m", "data")
+    # a symlink is one line (its target) for git, whatever it points to; a symlink to a FIFO
+    # (or a device) must not be opened: reading it would never return
+    os.mkfifo(git_repo / "pipe")
+    (git_repo / "pipe-link").symlink_to("pipe")
+    (git_repo / "data-link").symlink_to("data.txt")
+    (git_repo / "dir-link").symlink_to("src")
+    git(git_repo, "add", "-N", "pipe-link", "data-link", "dir-link")
+    expected = DiffStats(added=503, removed=0, files=4)  # data.txt + three one-line links
+    numstat = git(git_repo, "diff", "--numstat", base).splitlines()
+    assert sum(int(line.split()[0]) for line in numstat) == expected.added  # git agrees
+    git(git_repo, "reset", "-q")  # untracked again: now counted by Podium itself
+    result: list[DiffStats] = []
+    worker = threading.Thread(target=lambda: result.append(gitops.diff_stats(git_repo, base)),
+                              daemon=True)  # fmt: skip
+    worker.start()
+    worker.join(60)
+    assert result == [expected]
+
+
 def test_ensure_excluded_is_idempotent(git_repo: Path) -> None:
     repo = gitops.open_repo(git_repo)
     gitops.ensure_excluded(repo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from podium.agents.models import DiffStats
@@ -192,9 +193,18 @@ def diff_stats(worktree: str | Path, base_commit: str) -> DiffStats:
 
 
 def _count_text_lines(path: bytes) -> int:
-    """Lines as git counts them (a last line without newline counts); 0 for binary files."""
+    """Lines as git counts them (a last line without newline counts); 0 for binary files.
+    A symlink is one line for git (its target) and is never followed: it may point at a FIFO
+    or a device, which would block or never end."""
     try:
-        with open(path, "rb") as fh:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return 1
+        # no-follow and non-blocking: the path may have been swapped since the lstat
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return 0
+        with open(fd, "rb") as fh:
             head = fh.read(_BINARY_SNIFF)
             if b"\0" in head:
                 return 0
