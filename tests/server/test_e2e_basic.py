@@ -105,3 +105,21 @@ async def test_bad_params_answered_and_server_keeps_serving(start_server):
     summary = await client.request("podium/usageSummary", {})
     assert summary["mode"] == "subscription"
     assert await client.command("podium.listAgents") == {"agents": []}
+
+
+async def test_remove_with_uncommitted_work_is_a_git_error_until_forced(start_server, git_repo):
+    # the editor offers "Discard Changes and Remove" on GitError (docs/protocol.md §Errors)
+    client = await start_server()
+    card = await client.request("podium/spawnAgent", {
+        "task": "edit", "profile": "fake", "command": fake_command(0.1, "--turns", "1")})
+    notes = git_repo / ".podium" / "worktrees" / card["name"] / "FAKE_AGENT_NOTES.md"
+    await client.wait_for(notes.exists)
+    with pytest.raises(JsonRpcException) as err:
+        await client.request("podium/removeAgent", {"agentId": card["agentId"]})
+    assert err.value.code == -31002 and err.value.data["field"] == "force"
+    assert "uncommitted work" in str(err.value)
+    assert notes.exists()  # refused: nothing lost
+    listed = await client.request("podium/listAgents", {})
+    assert [c["agentId"] for c in listed["agents"]] == [card["agentId"]]
+    removed = await client.request("podium/removeAgent", {"agentId": card["agentId"], "force": True})
+    assert removed == {"removed": card["agentId"]} and not notes.exists()

@@ -285,8 +285,9 @@ class AgentManager:
         with self._lock:
             live = self._live(agent_id)
             worktree = Path(live.agent.worktree)
+            # GitError, as documented: the editor offers to force the removal on that code
             if not force and gitops.worktree_has_changes(worktree):
-                raise AgentError(
+                raise GitError(
                     f"agent {live.agent.name} has uncommitted work in {worktree}; commit it "
                     "or remove with force to discard it",
                     field="force",
@@ -294,7 +295,7 @@ class AgentManager:
             if live.handle is not None:  # also ends what an exited agent left running
                 self.stop(agent_id)
             if not force and gitops.worktree_has_changes(worktree):
-                raise AgentError(
+                raise GitError(
                     f"agent {live.agent.name} left uncommitted work in {worktree} while "
                     "stopping; it was stopped, not removed (remove with force to discard)",
                     field="force",
