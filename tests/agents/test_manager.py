@@ -272,9 +272,9 @@ def _daemon(agent: Agent) -> psutil.Process:
     return proc
 
 
-@pytest.mark.parametrize("root", ["stay", "exit"])
+@pytest.mark.parametrize(("root", "how"), [("stay", "stop"), ("exit", "stop"), ("exit", "close")])
 def test_stop_ends_a_daemonized_grandchild_that_ignores_sigterm(
-    store, git_repo: Path, claude_dir: Path, root: str
+    store, git_repo: Path, claude_dir: Path, root: str, how: str
 ) -> None:
     m = AgentManager(store, git_repo, claude_config_dir=claude_dir, stop_grace=1.0)
     try:
@@ -284,8 +284,13 @@ def test_stop_ends_a_daemonized_grandchild_that_ignores_sigterm(
             if root == "exit":  # the agent ended on its own, its daemon still runs
                 wait_for(lambda: m.poll() or m.get(agent.id).status == AgentStatus.EXITED,
                          message="the agent to exit")  # fmt: skip
-            m.stop(agent.id)
+            if how == "stop":
+                m.stop(agent.id)
+            else:  # the server shuts down (agents do not outlive it)
+                m.close()
             wait_for(lambda: not alive(daemon), message="the daemon to be killed")
+            assert m.get(agent.id).status == (
+                AgentStatus.STOPPED if root == "stay" else AgentStatus.EXITED)
         finally:
             with contextlib.suppress(psutil.Error):
                 daemon.kill()

@@ -499,8 +499,11 @@ class AgentManager:
             self._closed = True
             ids = [aid for aid, live in self._agents.items()
                    if live.handle is not None and not live.handle.finished]  # fmt: skip
+            # agents that ended on their own may have left processes in their group
+            ended = [aid for aid, live in self._agents.items()
+                     if live.handle is not None and live.handle.finished]  # fmt: skip
         if not self.keep_running:
-            for agent_id in ids:
+            for agent_id in ids + ended:
                 with contextlib.suppress(PodiumError):
                     self.stop(agent_id)
         else:
