@@ -8,7 +8,7 @@ import pytest
 from agents_helpers import git
 
 from podium.agents import AgentManager
-from podium.errors import AgentError, GitError, InvalidInput, NotFound
+from podium.errors import AgentError, GitError, InvalidInput, NotFound, PodiumError
 
 
 @pytest.fixture
@@ -118,3 +118,22 @@ def test_unknown_agent_id(manager: AgentManager) -> None:
                  manager.diff, manager.usage):  # fmt: skip
         with pytest.raises(NotFound, match="unknown agent id 'ag-nope'"):
             call("ag-nope")
+
+
+def test_unusable_worktree_dir_is_a_clear_error_and_leaves_nothing(
+    store, git_repo: Path, tmp_path: Path
+) -> None:
+    # the worktreeDir setting names a file (the same path as an unwritable dir would fail)
+    taken = tmp_path / "not-a-dir"
+    taken.write_text("")
+    m = AgentManager(store, git_repo, worktree_dir=taken)
+    try:
+        with pytest.raises(PodiumError, match="not-a-dir") as err:
+            m.spawn("t")
+        assert not isinstance(err.value, OSError)  # answered as a Podium error, no traceback
+        assert podium_branches(git_repo) == []
+        state = git_repo / ".podium" / "state"
+        assert not state.exists() or list(state.iterdir()) == []
+        assert m.list() == []
+    finally:
+        m.close()

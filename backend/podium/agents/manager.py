@@ -189,11 +189,21 @@ class AgentManager:
             agent_env["PODIUM_AGENT_ID"] = agent_id
             agent_env["PWD"] = str(worktree)  # an inherited PWD would name Podium's own cwd
 
-            gitops.ensure_excluded(repo, ".podium/")
-            state_dir.mkdir(parents=True, exist_ok=True)
-            if profile == "claude":
-                install_hooks(state_dir)  # the argv already names its settings file
-            gitops.add_worktree(repo, worktree, branch, base_commit)
+            try:
+                gitops.ensure_excluded(repo, ".podium/")
+                state_dir.mkdir(parents=True, exist_ok=True)
+                if profile == "claude":
+                    install_hooks(state_dir)  # the argv already names its settings file
+                gitops.add_worktree(repo, worktree, branch, base_commit)
+            except (OSError, PodiumError) as exc:
+                # nothing of this agent is kept; a file-system error (a worktreeDir that is a
+                # file or not writable) is a message for the user, not an internal error
+                shutil.rmtree(state_dir, ignore_errors=True)
+                if isinstance(exc, PodiumError):
+                    raise
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise PodiumError(f"cannot set up agent {name}: {where}{exc.strerror or exc}"
+                                  ) from None  # fmt: skip
             now = time.time()
             env_source = detect_source(agent_env)
             agent = Agent(
