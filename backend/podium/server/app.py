@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -101,6 +102,7 @@ class PodiumServer(LanguageServer):
         self._status_deferred = False
         self._closing = False
         self._closed = False
+        self._terminated = False  # SIGTERM received
         self._register()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -343,11 +345,27 @@ class PodiumServer(LanguageServer):
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def main() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            # SIGTERM (`kill`, a process manager) ends the server like a client that went
+            # away: agents are stopped (unless keepAgentsRunning) and the store flushed
+            def terminate() -> None:
+                if not self._terminated:  # a second signal must not cut the cleanup short
+                    self._terminated = True
+                    task.cancel()
+
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                # only possible in the main thread
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
             try:
                 await run_async(
                     stop_event=self._stop_event, reader=reader, protocol=self.protocol,
                     logger=log, error_handler=self.report_server_error,
                 )  # fmt: skip
+            except asyncio.CancelledError:
+                if not self._terminated:
+                    raise
+                task.uncancel()  # ours: go on with the cleanup below
             finally:
                 _start_watchdog(EXIT_DEADLINE_S)
                 if not self._closing:
@@ -376,6 +394,11 @@ class PodiumServer(LanguageServer):
             except Exception:
                 log.exception("cleanup failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._terminated:
+            # after SIGTERM the stdin reader thread is still blocked in a read that may never
+            # return, and the thread pool (and the interpreter's exit) would wait for it
+            logging.shutdown()
+            os._exit(1)
         super().shutdown()
 
     # -- the pump -------------------------------------------------------------------------------
