@@ -109,10 +109,12 @@ def test_claude_profile_command_line_and_hooks(manager: AgentManager, tmp_path: 
     claude.chmod(0o755)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.update({"ANTHROPIC_API_KEY": "", "ANTHROPIC_BASE_URL": ""})
-    agent = manager.spawn("secret task text", profile="claude", env=env)
+    # a task that looks like an option ("-c" would continue another session) stays the prompt
+    agent = manager.spawn("-c secret task text", profile="claude", env=env)
     argv = json.loads(wait_for(lambda: (bin_dir / "claude.argv").exists()
                                and (bin_dir / "claude.argv").read_text()))  # fmt: skip
-    assert argv[:2] == ["-p", "secret task text"]
+    assert argv[0] == "-p"
+    assert argv[-2:] == ["--", "-c secret task text"]
     assert argv[argv.index("--session-id") + 1] == agent.claude_session_id
     assert argv[argv.index("--output-format") + 1] == "stream-json"
     assert "--verbose" in argv

@@ -544,8 +544,9 @@ class AgentManager:
         if profile == "claude":
             base = command or self.profiles.get("claude") or ["claude"]
             settings = str(state_dir / SETTINGS_FILE)
-            argv = [*base, "-p", task, "--session-id", session_id, "--output-format",
-                    "stream-json", "--verbose", "--settings", settings]  # fmt: skip
+            # the task after `--`: one starting with `-` ("-c …") must not be read as an option
+            argv = [*base, "-p", "--session-id", session_id, "--output-format", "stream-json",
+                    "--verbose", "--settings", settings, "--", task]  # fmt: skip
             return argv, session_id
         base = command or self.profiles.get(profile) or []
         if not base:
