@@ -175,6 +175,15 @@ def test_render_card_fields() -> None:
     assert empty["usage"]["messages"] == 0 and empty["limit"] is None and empty["pid"] is None
 
 
+@pytest.mark.parametrize(("status", "has_pid"),
+                         [("working", True), ("paused", True), ("idle", True),
+                          ("exited", False), ("stopped", False), ("error", False)])  # fmt: skip
+def test_an_ended_agent_card_has_no_pid(status: str, has_pid: bool) -> None:
+    # protocol.md: `pid` is null when no process runs (the old pid may be someone else's now)
+    card = render_card(FakeAgent(status=status), None, None, None)
+    assert (card["pid"] is not None) is has_pid
+
+
 def test_render_card_matches_protocol_model() -> None:
     from podium.server.protocol import AgentCard
 

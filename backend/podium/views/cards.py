@@ -81,7 +81,7 @@ def render_card(
         "startedAt": epoch_ms(agent.started_at),
         "worktree": agent.worktree,
         "branch": agent.branch,
-        "pid": agent.pid,
+        "pid": agent.pid if _is_live(agent.status) else None,  # protocol: null once it ended
         "exitCode": agent.exit_code,
         "profile": agent.profile,
         "source": agent.source,
@@ -99,3 +99,7 @@ def fallback_agent_limit(
     if not limit_usd:
         return None
     return {"usedPct": 100.0 * cost_usd / limit_usd, "limitUSD": limit_usd, "action": action}
+
+
+def _is_live(status: Any) -> bool:
+    return str(status) not in ("stopped", "exited", "error")
