@@ -154,11 +154,25 @@ def test_remove_keeps_branch_unless_asked_and_protects_work(
     manager.stop(b.id)
     git(b.worktree, "add", "-A")
     git(b.worktree, "commit", "-q", "-m", "agent work")
-    manager.remove(b.id, delete_branch=True)  # committed: no force needed
+    # committed, so the worktree goes without force; its commits are on no other branch, so
+    # deleting the branch needs force (`git branch -D` would drop them for good)
+    with pytest.raises(Exception, match="1 commit not merged"):
+        manager.remove(b.id, delete_branch=True)
+    assert Path(b.worktree).is_dir() and "podium/bravo" in git(git_repo, "branch", "--list")
+    manager.remove(b.id, delete_branch=True, force=True)
     assert git(git_repo, "branch", "--list", "podium/bravo") == ""
     # the name is free again (the branch is gone), alpha's branch still blocks "alpha"
     c = manager.spawn("three", fake_args=["--turns", "1"])
     assert c.name == "bravo"
+
+
+def test_delete_branch_without_new_commits_needs_no_force(
+    manager: AgentManager, git_repo: Path
+) -> None:
+    a = manager.spawn("one", fake_args=["--turns", "0"])
+    manager.stop(a.id)
+    manager.remove(a.id, delete_branch=True)  # nothing of its own on the branch: no force
+    assert git(git_repo, "branch", "--list", a.branch) == ""
 
 
 def test_restart_reattaches_to_running_agent(store, git_repo: Path, claude_dir: Path) -> None:

@@ -131,6 +131,18 @@ def remove_worktree(repo, worktree: Path, *, force: bool) -> None:
     repo.git.worktree("prune")
 
 
+def unmerged_commits(repo, branch: str) -> int:
+    """Commits on `branch` that the main checkout's HEAD does not contain (0 when unknown)."""
+    import git
+
+    if not branch_exists(repo, branch):
+        return 0
+    try:
+        return int(repo.git.rev_list("--count", f"HEAD..refs/heads/{branch}").strip() or 0)
+    except (git.GitCommandError, ValueError):
+        return 0
+
+
 def delete_branch(repo, branch: str) -> None:
     import git
 

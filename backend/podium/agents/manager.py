@@ -302,6 +302,17 @@ class AgentManager:
                     "or remove with force to discard it",
                     field="force",
                 )
+            repo = gitops.open_repo(live.agent.repo)
+            branch = live.agent.branch
+            if delete_branch and not force:
+                ahead = gitops.unmerged_commits(repo, branch)
+                if ahead:  # `git branch -D` would drop them for good
+                    raise GitError(
+                        f"branch {branch} has {ahead} commit{'s' if ahead != 1 else ''} not "
+                        "merged into the main checkout's HEAD; merge it, keep the branch, or "
+                        "remove with force to delete them",
+                        field="force",
+                    )
             if live.handle is not None:  # also ends what an exited agent left running
                 self.stop(agent_id)
             if not force and gitops.worktree_has_changes(worktree):
@@ -310,10 +321,9 @@ class AgentManager:
                     "stopping; it was stopped, not removed (remove with force to discard)",
                     field="force",
                 )
-            repo = gitops.open_repo(live.agent.repo)
             gitops.remove_worktree(repo, worktree, force=force)
             if delete_branch:
-                gitops.delete_branch(repo, live.agent.branch)
+                gitops.delete_branch(repo, branch)
             shutil.rmtree(live.agent.state_dir, ignore_errors=True)
             with self.store.transaction() as conn:
                 conn.execute("UPDATE agents SET removed = 1, ended_at = COALESCE(ended_at, ?) "
