@@ -31,7 +31,7 @@ from pygls.uris import to_fs_path
 from podium import __version__
 from podium.errors import AgentError, GitError, InvalidInput, NotFound, PodiumError
 from podium.server import protocol as proto
-from podium.server.jsonrpc import plain_converter
+from podium.server.jsonrpc import PodiumProtocol, plain_converter
 from podium.server.state import Core, TickResult
 from podium.server.tail import LogTail
 from podium.settings import Settings, parse_settings
@@ -83,7 +83,9 @@ def to_jsonrpc_error(exc: PodiumError, default_field: str | None = None) -> Json
 
 class PodiumServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("podium", __version__, converter_factory=plain_converter)
+        super().__init__(
+            "podium", __version__, protocol_cls=PodiumProtocol, converter_factory=plain_converter
+        )
         self.settings = Settings()
         self.workspace_root: Path = Path.cwd()
         self.core: Core | None = None

@@ -1,0 +1,42 @@
+"""Malformed and out-of-order messages from a raw client: every request gets an answer, and the
+server keeps serving (docs/protocol.md §Errors: "An error never ends the server")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tests.server.rawlsp import RawLsp
+
+
+@pytest.fixture
+async def raw(git_repo: Path, server_env: dict[str, str], tmp_path: Path) -> AsyncIterator[RawLsp]:
+    client = RawLsp()
+    await client.launch(git_repo, server_env, tmp_path / "raw-server.log")
+    yield client
+    await client.close()
+
+
+async def test_requests_without_params_are_answered(raw: RawLsp, git_repo: Path) -> None:
+    # JSON-RPC lets a request omit `params`; vscode-jsonrpc does so for sendRequest(method)
+    await raw.initialize(git_repo)
+    listed = await raw.request({"method": "podium/listAgents"})
+    assert listed.get("result") == {"agents": []}, listed
+    spawn = await raw.request({"method": "podium/spawnAgent"})
+    assert spawn["error"]["code"] == -32602 and spawn["error"]["data"]["field"] == "task"
+    summary = await raw.request({"method": "podium/usageSummary", "params": None})
+    assert summary["result"]["mode"] == "subscription"
+
+
+async def test_undecodable_standard_request_is_answered(raw: RawLsp, git_repo: Path) -> None:
+    await raw.initialize(git_repo)
+    for params in ({}, None, {"command": 5}):
+        reply = await raw.request({"method": "workspace/executeCommand", "params": params})
+        assert reply["error"]["code"] == -32602, reply
+        assert "command" in reply["error"]["message"].lower()
+    # an extra top-level member does not make a request unanswerable either
+    reply = await raw.request({"method": "podium/listAgents", "params": {}, "extra": 1})
+    assert reply.get("result") == {"agents": []}, reply
+    assert (await raw.request({"method": "podium/listAgents", "params": {}}))["result"] == {
+        "agents": []}  # fmt: skip
