@@ -40,3 +40,15 @@ async def test_undecodable_standard_request_is_answered(raw: RawLsp, git_repo: P
     assert reply.get("result") == {"agents": []}, reply
     assert (await raw.request({"method": "podium/listAgents", "params": {}}))["result"] == {
         "agents": []}  # fmt: skip
+
+
+async def test_requests_after_shutdown_get_invalid_request(raw: RawLsp, git_repo: Path) -> None:
+    await raw.initialize(git_repo)
+    assert (await raw.request({"method": "shutdown"})).get("result", "missing") is None
+    # LSP: "If a server receives requests after a shutdown request those requests should
+    # error with InvalidRequest"
+    reply = await raw.request({"method": "podium/listAgents", "params": {}})
+    assert reply["error"]["code"] == -32600, reply
+    reply = await raw.request({"method": "shutdown"})
+    assert reply["error"]["code"] == -32600, reply
+    assert await raw.close() == 0

@@ -4,8 +4,8 @@
 which renames keys that are not identifiers (an `env` entry such as `MY-VAR` would arrive as
 `_0`) and hides types from validation; this converter leaves them as plain JSON values.
 
-`PodiumProtocol`: pygls drops, without an answer, a request it cannot decode; a client would
-wait for ever. This protocol answers it with an error.
+`PodiumProtocol`: pygls drops, without an answer, a request it cannot decode or one that comes
+after `shutdown`; a client would wait for ever. This protocol answers both with an error.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 import cattrs
 from cattrs import Converter
-from lsprotocol import converters
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from lsprotocol import converters, types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.protocol import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
@@ -67,5 +67,11 @@ class PodiumProtocol(LanguageServerProtocol):
                 self._send_response(msg_id, None, error.to_response_error())
             else:
                 log.warning("ignored an undecodable message: %.200s", dict(message))
+            return
+        method = getattr(message, "method", None)
+        if self._shutdown and method is not None and method != types.EXIT and hasattr(message, "id"):
+            # LSP: requests after shutdown "should error with InvalidRequest"
+            error = JsonRpcInvalidRequest(f"the server is shutting down; {method} refused")
+            self._send_response(message.id, None, error.to_response_error())
             return
         super().handle_message(message)
