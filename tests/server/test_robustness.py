@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pygls.exceptions import JsonRpcException
 from tests.server.rawlsp import RawLsp
 
 
@@ -52,3 +53,32 @@ async def test_requests_after_shutdown_get_invalid_request(raw: RawLsp, git_repo
     reply = await raw.request({"method": "shutdown"})
     assert reply["error"]["code"] == -32600, reply
     assert await raw.close() == 0
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"task": "x", "env": {"A=B": "v"}}, "env"),
+    ({"task": "x", "env": {"": "v"}}, "env"),
+    ({"task": "x", "env": {"A": "v\x00"}}, "env.A"),
+    ({"task": "x\x00y"}, "task"),
+    ({"task": "x", "command": ["fake", "a\x00b"]}, "command.1"),
+    ({"task": "x", "baseRef": "main\x00"}, "baseRef"),
+])  # fmt: skip
+async def test_spawn_params_the_os_would_refuse_are_invalid_params(
+    start_server, git_repo: Path, params: dict, field: str
+) -> None:
+    client = await start_server()
+    with pytest.raises(JsonRpcException) as err:
+        await client.request("podium/spawnAgent", {"profile": "fake", **params})
+    assert err.value.code == -32602, err.value  # was -32603 InternalError ("embedded null byte")
+    assert err.value.data["field"] == field
+    assert not (git_repo / ".podium" / "worktrees").exists() or not any(
+        (git_repo / ".podium" / "worktrees").iterdir())  # fmt: skip
+    # unknown keys are still ignored, whatever they hold
+    assert await client.request("podium/listAgents", {"future\x00": "\x00"}) == {"agents": []}
+
+
+async def test_export_path_with_nul_is_invalid_params(start_server) -> None:
+    client = await start_server()
+    with pytest.raises(JsonRpcException) as err:
+        await client.request("podium/export", {"path": "usage\x00.csv"})
+    assert err.value.code == -32602 and err.value.data["field"] == "path"

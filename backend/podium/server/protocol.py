@@ -92,6 +92,15 @@ class SpawnAgentParams(ParamsModel):
             raise ValueError("must not be empty")
         return value
 
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        # the OS refuses these names at exec time, which would surface as an internal error
+        for name in value or {}:
+            if not name or "=" in name:
+                raise ValueError(f"invalid environment variable name {name!r}")
+        return value
+
     @field_validator("command")
     @classmethod
     def _command_not_empty(cls, value: list[str] | None) -> list[str] | None:
@@ -277,6 +286,22 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "params"
 
 
+def _nul_at(value: Any, path: str) -> str | None:
+    """The dotted path of the first string (or key) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key) or (found := _nul_at(item, sub)):
+                return found or sub
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if found := _nul_at(item, f"{path}.{i}" if path else str(i)):
+                return found
+    return None
+
+
 def parse_params(model: type[P], raw: Any) -> P:
     """Validate request params; raise InvalidInput(field=...) naming the first bad field."""
     if raw is None:
@@ -287,6 +312,11 @@ def parse_params(model: type[P], raw: Any) -> P:
         raise InvalidInput(
             f"invalid params: expected an object, got {type(raw).__name__}", field="params"
         )
+    # params end up in argv, environments and paths, where a NUL cannot go (the OS says
+    # "embedded null byte", which would surface as an internal error)
+    known = {name for n, f in model.model_fields.items() for name in (n, f.alias) if name}
+    if bad := _nul_at({k: v for k, v in raw.items() if k in known}, ""):
+        raise InvalidInput(f"invalid params: {bad}: must not contain a NUL character", field=bad)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
