@@ -60,3 +60,16 @@ def test_error_mapping() -> None:
     assert to_jsonrpc_error(GitError("not a repo")).code == proto.GIT_ERROR
     assert to_jsonrpc_error(AgentError("no exe", field="command")).data == {
         "kind": "AgentError", "field": "command"}  # fmt: skip
+
+
+def test_invalid_params_data_reason_is_the_reason_alone() -> None:
+    # docs/protocol.md §Errors: message "invalid params: task: field required",
+    # data {"field": "task", "reason": "field required"} (it used to repeat the whole message)
+    with pytest.raises(InvalidInput) as err:
+        proto.parse_params(proto.SpawnAgentParams, {})
+    rpc = to_jsonrpc_error(err.value)
+    assert isinstance(rpc, JsonRpcInvalidParams)
+    assert rpc.message == "invalid params: task: field required"
+    assert rpc.data == {"kind": "InvalidInput", "field": "task", "reason": "field required"}
+    other = to_jsonrpc_error(InvalidInput("the shell profile needs a command", field="command"))
+    assert other.data["reason"] == "the shell profile needs a command"

@@ -69,7 +69,8 @@ def to_jsonrpc_error(exc: PodiumError, default_field: str | None = None) -> Json
     if field:
         data["field"] = field
     if isinstance(exc, InvalidInput):
-        data["reason"] = str(exc)
+        # the reason alone (docs/protocol.md §Errors): the message is "invalid params: F: reason"
+        data["reason"] = str(exc).removeprefix(f"invalid params: {field}: ") if field else str(exc)
         return JsonRpcInvalidParams(str(exc), data=data)
     code = proto.PODIUM_ERROR
     if isinstance(exc, NotFound):
