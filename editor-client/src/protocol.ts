@@ -25,6 +25,8 @@ export const Notifications = {
 export const ErrorCodes = {
   invalidParams: -32602,
   internalError: -32603,
+  methodNotFound: -32601,
+  invalidRequest: -32600,
   notFound: -31001,
   gitError: -31002,
   agentError: -31003,
