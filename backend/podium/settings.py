@@ -69,6 +69,9 @@ def _number(value: Any) -> float | None:
     return float(value) if value else None
 
 
+DEFAULTS = Settings()
+
+
 def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> tuple[Settings, list[str]]:
     """Apply a settings object (maybe wrapped as {"podium": {...}}) onto `base`."""
     base = base or Settings()
@@ -111,6 +114,7 @@ def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> 
                         lim[lk] = _number(lv)
                     except ValueError as exc:
                         bad(f"limits.{lk}", str(exc))
+                        lim[lk] = None
                 value = replace(base.limits, **lim)
             elif key in ("warningAt", "criticalAt"):
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
@@ -139,6 +143,9 @@ def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> 
                 raise ValueError("must be an object")
         except ValueError as exc:
             bad(key, str(exc))
+            # the default, as the warning says: not `base`'s value, or a live change to an
+            # invalid value would keep the previous one until the next restart
+            updates[key] = getattr(DEFAULTS, key)
             continue
         updates[key] = value
     return replace(base, **updates), warnings

@@ -168,3 +168,18 @@ async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_s
     assert [a["status"] for a in listed["agents"]] == ["error"]
     await asyncio.sleep(2.5)
     assert [a for a in again.alerts if a["scope"] == "usage_limit"] == []
+
+
+async def test_invalid_value_in_a_settings_change_falls_back_to_the_default(start_server):
+    # docs/protocol.md §Settings: "invalid values fall back to the default" (and the warning
+    # says so); a change used to keep the previous value instead, until the next restart
+    client = await start_server({"authMode": "api", "limits": {"dailyUSD": 50}})
+    await client.wait_for(lambda: (client.latest_status() or {}).get("mode") == "api")
+    client.change_settings({"authMode": "bogus", "limits": {"dailyUSD": "lots"}})
+    await client.wait_for(lambda: (client.latest_status() or {}).get("mode") == "subscription")
+    summary = await client.request("podium/usageSummary", {})
+    assert summary["mode"] == "subscription"
+    assert summary["limits"]["dailyUSD"] is None
+    warnings = [m for _t, m in client.log_messages if m.startswith("settings:")]
+    assert any("authMode" in m and "using the default" in m for m in warnings)
+    assert any("limits.dailyUSD" in m for m in warnings)
