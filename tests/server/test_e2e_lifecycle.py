@@ -149,3 +149,29 @@ async def test_workspace_that_is_not_a_repo_still_serves_usage(tmp_path, server_
         assert await client.request("podium/listAgents", {}) == {"agents": []}
     finally:
         assert await client.close() == 0
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP", "SIGINT"])
+async def test_signal_ends_server_like_a_disconnect(start_server, tmp_path, sig):
+    """`kill <server>` (or a closed terminal, or Ctrl-C) while the client still holds the pipe:
+    the agents are stopped as on a disconnect, and the process ends on its own, not by the
+    exit watchdog (which fires after EXIT_DEADLINE_S)."""
+    client = await start_server()
+    card = await client.request("podium/spawnAgent", {"task": "t", "command": fake_command(),
+                                                      "profile": "fake"})  # fmt: skip
+    pid = card["pid"]
+    server = client.process
+    assert server is not None
+    server.send_signal(getattr(signal, sig))
+    code = await asyncio.wait_for(server.wait(), 120)
+    assert code == 1  # ended by itself (no shutdown), not killed by the signal (-15, -1)
+    assert "cleanup took over" not in (tmp_path / "server0.log").read_text()
+
+    def gone() -> bool:
+        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+    for _ in range(100):
+        if gone():
+            break
+        await asyncio.sleep(0.1)
+    assert gone()

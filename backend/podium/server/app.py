@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -105,7 +106,6 @@ class PodiumServer(LanguageServer):
         self._status_deferred = False
         self._closing = False
         self._closed = False
-        self._terminated = False  # SIGTERM received
         self._register()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -344,31 +344,22 @@ class PodiumServer(LanguageServer):
         """pygls' stdio loop, plus: when the client goes away (EOF) clean up inside the loop,
         and never let a stuck cleanup keep the process alive (watchdog)."""
         self._stop_event = threading.Event()
-        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        reader = _StdinReader(stdin or sys.stdin.buffer)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def main() -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            # SIGTERM (`kill`, a process manager) ends the server like a client that went
-            # away: agents are stopped (unless keepAgentsRunning) and the store flushed
-            def terminate() -> None:
-                if not self._terminated:  # a second signal must not cut the cleanup short
-                    self._terminated = True
-                    task.cancel()
-
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                # only possible in the main thread
-                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
+            reading = asyncio.ensure_future(run_async(
+                stop_event=self._stop_event, reader=reader, protocol=self.protocol,
+                logger=log, error_handler=self.report_server_error,
+            ))  # fmt: skip
+            # `kill` (SIGTERM) or a closed terminal (SIGHUP) ends us like a client that went
+            # away: agents stopped unless keepAgentsRunning (the default action would orphan them)
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    asyncio.get_running_loop().add_signal_handler(sig, reading.cancel)
             try:
-                await run_async(
-                    stop_event=self._stop_event, reader=reader, protocol=self.protocol,
-                    logger=log, error_handler=self.report_server_error,
-                )  # fmt: skip
-            except asyncio.CancelledError:
-                if not self._terminated:
-                    raise
-                task.uncancel()  # ours: go on with the cleanup below
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
             finally:
                 _start_watchdog(EXIT_DEADLINE_S)
                 if not self._closing:
@@ -397,11 +388,6 @@ class PodiumServer(LanguageServer):
             except Exception:
                 log.exception("cleanup failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
-        if self._terminated:
-            # after SIGTERM the stdin reader thread is still blocked in a read that may never
-            # return, and the thread pool (and the interpreter's exit) would wait for it
-            logging.shutdown()
-            os._exit(1)
         super().shutdown()
 
     # -- the pump -------------------------------------------------------------------------------
@@ -551,6 +537,51 @@ class PodiumServer(LanguageServer):
     async def export(self, params: Any) -> dict[str, Any]:
         p = proto.parse_params(proto.ExportParams, params)
         return await self.run_core(self.require_core().export, p.options())
+
+
+class _StdinReader:
+    """pygls' StdinAsyncReader reads in a pool thread, and interpreter exit joins pool threads:
+    after a signal, a client that still holds the pipe would keep us alive until the watchdog.
+    This reader's thread is a daemon, and reads its own file object: a daemon thread blocked
+    inside sys.stdin would abort interpreter shutdown (it holds the buffer's lock)."""
+
+    def __init__(self, stdin: Any) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            stdin = open(os.dup(stdin.fileno()), "rb")  # noqa: SIM115 (lives as long as we do)
+        self.stdin = stdin
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="podium-stdin", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            loop, future, fn, args = self._jobs.get()
+            try:
+                result, error = fn(*args), None
+            except Exception as exc:
+                result, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def _call(self, fn: Callable[..., bytes], *args: Any) -> asyncio.Future[bytes]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        self._jobs.put((loop, future, fn, args))
+        return future
+
+    def readline(self) -> asyncio.Future[bytes]:
+        return self._call(self.stdin.readline)
+
+    def readexactly(self, n: int) -> asyncio.Future[bytes]:
+        return self._call(self.stdin.read, n)
+
+
+def _settle(future: asyncio.Future[bytes], result: bytes | None, error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result or b"")
 
 
 _watchdog_started = False
