@@ -16,6 +16,7 @@ OnLimit = Literal["warn", "pause", "stop"]
 AUTH_MODES: tuple[str, ...] = ("subscription", "api", "both", "proxy")
 PLANS: tuple[str, ...] = ("pro", "max5", "max20", "team", "custom")
 ON_LIMIT: tuple[str, ...] = ("warn", "pause", "stop")
+SOURCES: tuple[str, ...] = ("subscription", "api", "proxy")
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,16 @@ def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> 
                     raise ValueError("must map a profile name to a non-empty argv list")
             elif key in ("planLimits", "sourceOverrides") and not isinstance(value, dict):
                 raise ValueError("must be an object")
+            elif key == "sourceOverrides":
+                # a bad entry is dropped, not the others: spawn would refuse it as an unknown source
+                kept = {}
+                for name, source in value.items():
+                    if source in SOURCES:
+                        kept[name] = source
+                    else:
+                        warnings.append(f"setting sourceOverrides.{name}: must be one of "
+                                        f"{', '.join(SOURCES)}; ignored")  # fmt: skip
+                value = kept
         except ValueError as exc:
             bad(key, str(exc))
             # the default, as the warning says: not `base`'s value, or a live change to an

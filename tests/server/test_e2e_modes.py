@@ -183,3 +183,24 @@ async def test_invalid_value_in_a_settings_change_falls_back_to_the_default(star
     warnings = [m for _t, m in client.log_messages if m.startswith("settings:")]
     assert any("authMode" in m and "using the default" in m for m in warnings)
     assert any("limits.dailyUSD" in m for m in warnings)
+
+
+async def test_source_overrides_setting_applies_to_spawned_agents(start_server):
+    # docs/protocol.md §Settings and package.json: sourceOverrides {agentName: source}
+    client = await start_server({"sourceOverrides": {"alpha": "api", "bravo": "bogus"}})
+    await client.wait_for(lambda: any("sourceOverrides.bravo" in m for _t, m in client.log_messages))
+    alpha = await client.request("podium/spawnAgent", {"task": "a", "profile": "fake",
+                                                       "command": fake_command()})  # fmt: skip
+    assert alpha["name"] == "alpha" and alpha["source"] == "api"
+    bravo = await client.request("podium/spawnAgent", {"task": "b", "profile": "fake",
+                                                       "command": fake_command()})  # fmt: skip
+    assert bravo["name"] == "bravo" and bravo["source"] == "subscription"
+    # an explicit source in the request wins; a settings change applies to the next spawn
+    client.change_settings({"sourceOverrides": {"charlie": "proxy", "delta": "api"}})
+    charlie = await client.request("podium/spawnAgent", {"task": "c", "profile": "fake",
+                                                         "command": fake_command()})  # fmt: skip
+    delta = await client.request("podium/spawnAgent", {"task": "d", "profile": "fake",
+                                                       "source": "subscription",
+                                                       "command": fake_command()})  # fmt: skip
+    assert (charlie["name"], charlie["source"]) == ("charlie", "proxy")
+    assert (delta["name"], delta["source"]) == ("delta", "subscription")

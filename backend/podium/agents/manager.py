@@ -90,6 +90,8 @@ class AgentManager:
         self.state_root = self.root / ".podium" / "state"
         self.claude_config_dir = str(claude_config_dir) if claude_config_dir else None
         self.profiles = dict(profiles or {})
+        #: settings.sourceOverrides {agentName: source}, read at spawn
+        self.source_overrides: dict[str, str] = {}
         self.keep_running = keep_running
         self.on_change = on_change
         self.idle_after = idle_after
@@ -174,6 +176,8 @@ class AgentManager:
 
         with self._lock:
             name = self._pick_name(repo, name)
+            if source is None:
+                source = self.source_overrides.get(name)
             branch = gitops.BRANCH_PREFIX + name
             worktree = self.worktree_dir / name
             state_dir = self.state_root / agent_id

@@ -132,6 +132,7 @@ class Core:
                 keep_running=self.settings.keepAgentsRunning,
                 on_change=self._agent_changed,
             )
+            self.manager.source_overrides = dict(self.settings.sourceOverrides)
         except PodiumError as exc:
             self.manager_error = exc
         except ImportError as exc:  # the agents package is not there yet
@@ -156,6 +157,7 @@ class Core:
         if manager is not None:
             # read at the next spawn / shutdown: safe to swap live
             manager.profiles = dict(settings.profiles)
+            manager.source_overrides = dict(settings.sourceOverrides)
             manager.keep_running = settings.keepAgentsRunning
         if old.claudeConfigDirs != settings.claudeConfigDirs:
             from podium.usage.adapters import default_adapters
