@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from tests.server.conftest import fake_command
@@ -142,6 +143,28 @@ async def test_log_roots_and_profiles_change_without_a_restart(start_server, tmp
     card = await client.request("podium/spawnAgent", {"task": "t", "profile": "quick"})
     assert card["status"] in ("starting", "working", "idle", "waiting")
     assert not any("takes effect when the server restarts" in m for _t, m in client.log_messages)
+
+
+async def test_a_spent_daily_budget_colours_the_bar_in_subscription_mode(start_server,
+                                                                       server_env):  # fmt: skip
+    """The daily budget counts all usage (docs/limits.md), so the bar turns red when it is spent
+    even with no API-billed agent (it used to compare only API spend with it)."""
+    from podium.usage import synthetic as syn
+
+    log = Path(server_env["CLAUDE_CONFIG_DIR"]) / "projects" / "-w" / "s-1.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    now_ms = int(time.time() * 1000)
+    lines = syn.assistant_lines("s-1", "/w", now_ms - 1000, "claude-sonnet-4-5",
+                                syn.usage_dict(100_000, 1_000, 0, 0))  # ≈ $0.32 today
+    log.write_bytes(b"".join(map(syn.dumps, lines)))
+    client = await start_server({"authMode": "subscription", "onLimit": "warn",
+                                 "limits": {"dailyUSD": 0.1},
+                                 "planLimits": {"max5": {"costUSD": 1e6, "tokens": 1e12,
+                                                         "messages": 1e9}}})  # fmt: skip
+    status = await client.wait_for(
+        lambda: (s := client.latest_status()) and s["severity"] == "error" and s, timeout=30
+    )
+    assert "API: " not in status["text"]  # nothing API-billed: the budget alone is at 300 %+
 
 
 async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_server):

@@ -473,6 +473,10 @@ class Core:
         with self.store.lock:
             today = totals(self.store, since_ms=midnight_ms, prices=self.prices)
             figures["today"] = today
+            if self.settings.limits.monthlyUSD:  # the monthly budget counts all usage too
+                month_ms = int(local_month_start(now) * 1000)
+                figures["month_all"] = totals(self.store, since_ms=month_ms,
+                                              prices=self.prices).cost_usd  # fmt: skip
             plan = None
             if self.limits is not None:
                 try:
@@ -519,11 +523,14 @@ class Core:
         api_today, api_month = self._figures.get("api", (0.0, 0.0))
         today = self._figures.get("today")
         limits = self.settings.limits
+        # the daily and monthly budgets count all usage (docs/limits.md), as the limits engine
+        # that acts on them does, not only the API-billed part
         budget_pcts = []
         if limits.dailyUSD:
-            budget_pcts.append(100.0 * api_today / limits.dailyUSD)
+            today_all = today.cost_usd if today is not None else 0.0
+            budget_pcts.append(100.0 * today_all / limits.dailyUSD)
         if limits.monthlyUSD:
-            budget_pcts.append(100.0 * api_month / limits.monthlyUSD)
+            budget_pcts.append(100.0 * self._figures.get("month_all", 0.0) / limits.monthlyUSD)
         return StatusInputs(
             mode=self.settings.authMode,
             cards=cards,
