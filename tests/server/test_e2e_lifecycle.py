@@ -15,6 +15,18 @@ from tests.server.conftest import fake_command
 from podium.server.client import PodiumClient
 
 
+async def process_gone(pid: int, timeout: float = 10.0) -> bool:
+    """Poll until `pid` has exited (or is a zombie awaiting its parent)."""
+
+    def gone() -> bool:
+        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+    for _ in range(int(timeout / 0.1)):
+        if gone():
+            return True
+        await asyncio.sleep(0.1)
+    return gone()
+
 async def test_client_disconnect_ends_server_and_stops_agents(start_server):
     client = await start_server()
     card = await client.request("podium/spawnAgent", {"task": "t", "command": fake_command(),
@@ -26,14 +38,7 @@ async def test_client_disconnect_ends_server_and_stops_agents(start_server):
     server.stdin.close()  # the editor went away: no shutdown, no exit
     await asyncio.wait_for(server.wait(), 30)
 
-    def gone() -> bool:
-        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-
-    for _ in range(100):
-        if gone():
-            break
-        await asyncio.sleep(0.1)
-    assert gone()
+    assert await process_gone(pid)
 
 
 async def test_sigterm_ends_server_and_stops_agents(start_server):
@@ -167,11 +172,4 @@ async def test_signal_ends_server_like_a_disconnect(start_server, tmp_path, sig)
     assert code == 1  # ended by itself (no shutdown), not killed by the signal (-15, -1)
     assert "cleanup took over" not in (tmp_path / "server0.log").read_text()
 
-    def gone() -> bool:
-        return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-
-    for _ in range(100):
-        if gone():
-            break
-        await asyncio.sleep(0.1)
-    assert gone()
+    assert await process_gone(pid)
