@@ -13,11 +13,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from podium.errors import InvalidInput, NotFound, PodiumError
+from podium.limits.periods import day_bounds, month_bounds
 from podium.settings import Settings
 from podium.store import Store
 from podium.views.cards import fallback_agent_limit, render_card
@@ -58,13 +58,12 @@ class TickResult:
 
 
 def local_midnight(now: float) -> float:
-    dt = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return dt.timestamp()
+    """Start of the local day, as the limits engine bounds its daily budget (DST-exact)."""
+    return day_bounds(now, None)[0] / 1000
 
 
 def local_month_start(now: float) -> float:
-    dt = datetime.fromtimestamp(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return dt.timestamp()
+    return month_bounds(now, None)[0] / 1000
 
 
 class Core:

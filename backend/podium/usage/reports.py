@@ -8,6 +8,7 @@ happens in Python with zoneinfo, so DST and half-hour zones come out right.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import defaultdict
@@ -33,10 +34,16 @@ UNKNOWN_MODEL = "unknown"
 
 def local_zone():
     """The machine's zone with its DST rules (`TZ`, else /etc/localtime), or None when it cannot
-    be read as a zoneinfo zone (then callers fall back to today's fixed offset)."""
+    be read as a zoneinfo zone (then callers fall back to today's fixed offset). Read once per
+    `TZ` value: the server asks for every day bound it computes."""
+    return _zone_for(os.environ.get("TZ", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_for(tz_env: str):
     from zoneinfo import ZoneInfo
 
-    name = os.environ.get("TZ", "").removeprefix(":").strip()
+    name = tz_env.removeprefix(":").strip()
     try:
         if name.startswith("/"):
             with open(name, "rb") as fh:
