@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from podium.agents.models import TERMINAL_STATUSES
+
 
 class _AgentLike(Protocol):
     id: str
@@ -81,7 +83,8 @@ def render_card(
         "startedAt": epoch_ms(agent.started_at),
         "worktree": agent.worktree,
         "branch": agent.branch,
-        "pid": agent.pid if _is_live(agent.status) else None,  # protocol: null once it ended
+        # protocol: null once it ended (the old pid may be someone else's by now)
+        "pid": None if str(agent.status) in TERMINAL_STATUSES else agent.pid,
         "exitCode": agent.exit_code,
         "profile": agent.profile,
         "source": agent.source,
@@ -99,7 +102,3 @@ def fallback_agent_limit(
     if not limit_usd:
         return None
     return {"usedPct": 100.0 * cost_usd / limit_usd, "limitUSD": limit_usd, "action": action}
-
-
-def _is_live(status: Any) -> bool:
-    return str(status) not in ("stopped", "exited", "error")
