@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "claude_real: runs the real Claude Code CLI (tests/claude_real; npm install "
+        "into ~/.cache/podium-claude on first use, skipped when npm is unreachable)"
+    )
+
+
 def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, check=True, capture_output=True, text=True

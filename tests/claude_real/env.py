@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 API_KEY = "sk-ant-api03-standin-test-key"
 OAUTH_TOKEN = "sk-ant-oat01-standin-test-token"
@@ -39,3 +40,12 @@ def offline_env(
         env["ANTHROPIC_API_KEY"] = API_KEY
     env.update(extra or {})
     return env
+
+
+def transcripts(home: Path) -> list[Path]:
+    """The session transcripts the CLI wrote under `home` (CLAUDE_CONFIG_DIR = home/.claude)."""
+    return sorted((home / ".claude" / "projects").glob("*/*.jsonl"))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -142,12 +142,21 @@ def _version_of(binary: Path) -> str | None:
 
 def _ping(npm: str) -> None:
     try:
-        done = subprocess.run([npm, "ping"], capture_output=True, text=True, timeout=60,
+        # No retries: an unreachable registry must skip quickly, not after npm's backoff.
+        done = subprocess.run([npm, "ping", "--fetch-retries=0", "--fetch-timeout=30000"],
+                              capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise NpmUnreachable("`npm ping` did not answer within 60s") from exc
     if done.returncode != 0:
-        raise NpmUnreachable(f"`npm ping` failed: {(done.stderr or done.stdout).strip()[-500:]}")
+        raise NpmUnreachable(f"`npm ping` failed: {_npm_error(done.stderr + done.stdout)}")
+
+
+def _npm_error(output: str) -> str:
+    """npm's own error lines (code, message), without the stack trace it prints."""
+    lines = [line.removeprefix("npm error").strip() for line in output.splitlines()
+             if line.startswith("npm error") and " at " not in line]  # fmt: skip
+    return "; ".join([line for line in lines if line][:3])[:300] or output.strip()[-300:]
 
 
 _OFFLINE_MARKERS = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT",

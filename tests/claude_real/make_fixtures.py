@@ -26,10 +26,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tests.claude_real.cli import INTERACTIVE_ARGS, ClaudeProcess
-from tests.claude_real.env import offline_env
-from tests.claude_real.install import CLAUDE_VERSION, install_claude
-from tests.claude_real.standin import StandIn, Usage, ratelimit_headers
+from .cli import INTERACTIVE_ARGS, ClaudeProcess
+from .env import offline_env
+from .install import CLAUDE_VERSION, install_claude
+from .standin import StandIn, Usage, ratelimit_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "claude_real"

@@ -140,7 +140,10 @@ class StandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="claude-standin", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="claude-standin",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -271,11 +274,14 @@ def sse_events(reply: Reply, model: str, message_id: str) -> Iterator[tuple[str,
         yield "content_block_delta", {"type": "content_block_delta", "index": index,
                                       "delta": delta}  # fmt: skip
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    yield "message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
-        "usage": reply.usage.delta_usage(),
-    }
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+            "usage": reply.usage.delta_usage(),
+        },
+    )
     yield "message_stop", {"type": "message_stop"}
 
 
@@ -312,8 +318,17 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             body = self._read_body()
             self._record(body)
             if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
-                self._send_json(404, {"type": "error", "error": {
-                    "type": "not_found_error", "message": f"stand-in: no {self.path}"}}, {})
+                self._send_json(
+                    404,
+                    {
+                        "type": "error",
+                        "error": {
+                            "type": "not_found_error",
+                            "message": f"stand-in: no {self.path}",
+                        },
+                    },
+                    {},
+                )
                 return
             reply = standin._next_reply()
             message_id, request_id = standin._message_id()
@@ -321,8 +336,14 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 # default_headers (e.g. rate-limit headers) stay off errors: a subscription 429
                 # carrying unified rate-limit headers is a usage limit to the CLI, not a retry.
                 headers = {"request-id": request_id, **reply.headers}
-                self._send_json(reply.status, {"type": "error", "error": {
-                    "type": reply.error_type, "message": reply.error_message}}, headers)
+                self._send_json(
+                    reply.status,
+                    {
+                        "type": "error",
+                        "error": {"type": reply.error_type, "message": reply.error_message},
+                    },
+                    headers,
+                )
                 return
             headers = {"request-id": request_id, **standin.default_headers, **reply.headers}
             model = body.get("model", "claude-standin") if isinstance(body, dict) else "?"
@@ -340,8 +361,14 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             self._record(None)
-            self._send_json(404, {"type": "error", "error": {
-                "type": "not_found_error", "message": f"stand-in: no {self.path}"}}, {})
+            self._send_json(
+                404,
+                {
+                    "type": "error",
+                    "error": {"type": "not_found_error", "message": f"stand-in: no {self.path}"},
+                },
+                {},
+            )
 
         do_HEAD = do_GET
 
