@@ -1,162 +1,180 @@
-"""User settings: the same keys as the extension's `podium.*` settings (camelCase on the wire).
+"""User settings: the same keys as the extension's `podium.*` settings.
 
-Parsing never fails as a whole: unknown keys and invalid values are collected as warnings and the
-default is used instead, so one typo in settings.json cannot take Podium down.
+camelCase on the wire (`authMode`, `limits.agentUSD`), snake_case inside the core
+(`settings.auth_mode`, `settings.limits.agent_usd`): pydantic models with camelCase aliases.
+
+Parsing never fails as a whole: each unknown key or invalid value is reported once as a warning
+naming the setting, and the default is used instead, so one typo in settings.json cannot take
+Podium down.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
 
 AuthMode = Literal["subscription", "api", "both", "proxy"]
 Plan = Literal["pro", "max5", "max20", "team", "custom"]
 OnLimit = Literal["warn", "pause", "stop"]
+Source = Literal["subscription", "api", "proxy"]
 
-AUTH_MODES: tuple[str, ...] = ("subscription", "api", "both", "proxy")
-PLANS: tuple[str, ...] = ("pro", "max5", "max20", "team", "custom")
-ON_LIMIT: tuple[str, ...] = ("warn", "pause", "stop")
-SOURCES: tuple[str, ...] = ("subscription", "api", "proxy")
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Argv = Annotated[list[str], Field(min_length=1)]
 
 
-@dataclass(frozen=True)
-class Limits:
+class _SettingsModel(BaseModel):
+    # strict: no silent "5" → 5 or true → 1; frozen: a settings change makes a new object
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, strict=True
+    )
+
+
+class Limits(_SettingsModel):
     """Budgets in USD and in tokens (input + output); 0 or None means no limit."""
 
-    agentUSD: float | None = None
-    sessionUSD: float | None = None
-    dailyUSD: float | None = None
-    monthlyUSD: float | None = None
-    agentTokens: float | None = None
-    sessionTokens: float | None = None
-    dailyTokens: float | None = None
-    monthlyTokens: float | None = None
+    agent_usd: NonNegative | None = Field(default=None, alias="agentUSD")
+    session_usd: NonNegative | None = Field(default=None, alias="sessionUSD")
+    daily_usd: NonNegative | None = Field(default=None, alias="dailyUSD")
+    monthly_usd: NonNegative | None = Field(default=None, alias="monthlyUSD")
+    agent_tokens: NonNegative | None = None
+    session_tokens: NonNegative | None = None
+    daily_tokens: NonNegative | None = None
+    monthly_tokens: NonNegative | None = None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _zero_is_none(cls, value: float | None) -> float | None:
+        return float(value) if value else None
 
 
-@dataclass(frozen=True)
-class Settings:
-    authMode: str = "subscription"
-    plan: str = "max5"
-    limits: Limits = field(default_factory=Limits)
-    onLimit: str = "pause"
-    worktreeDir: str | None = None
-    profiles: dict[str, list[str]] = field(default_factory=dict)
-    claudeConfigDirs: list[str] = field(default_factory=list)
+class Settings(_SettingsModel):
+    auth_mode: AuthMode = "subscription"
+    plan: Plan = "max5"
+    limits: Limits = Limits()
+    on_limit: OnLimit = "pause"
+    worktree_dir: str | None = None
+    #: extra agent profiles: a name → the argv that starts it
+    profiles: dict[str, Argv] = {}
+    claude_config_dirs: list[str] = []
     #: alert levels as fractions of a limit
-    warningAt: float = 0.80
-    criticalAt: float = 0.95
+    warning_at: Fraction = 0.80
+    critical_at: Fraction = 0.95
     #: let agents outlive the server (default: stop them on shutdown)
-    keepAgentsRunning: bool = False
+    keep_agents_running: bool = False
     #: opt-in: read plan usage from Anthropic's OAuth usage endpoint
-    oauthUsage: bool = False
-    oauthBaseUrl: str = "https://api.anthropic.com"
-    #: user overrides of the plan table (formats.md §7), e.g. {"custom": {"costUSD": 50}}
-    planLimits: dict[str, dict[str, float]] = field(default_factory=dict)
+    oauth_usage: bool = False
+    oauth_base_url: str = "https://api.anthropic.com"
+    #: user overrides of the plan table (formats.md §7), e.g. {"custom": {"costUSD": 50}};
+    #: limits.plans.plan_limits ignores values that are not positive numbers
+    plan_limits: dict[str, dict[str, Any]] = {}
     #: per-agent source override {agentName: "api"|"subscription"|"proxy"}
-    sourceOverrides: dict[str, str] = field(default_factory=dict)
+    source_overrides: dict[str, Source] = {}
+
+    @field_validator("worktree_dir")
+    @classmethod
+    def _empty_dir_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("oauth_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     def with_updates(self, raw: dict[str, Any] | None) -> tuple[Settings, list[str]]:
         """A copy with `raw` applied, and the warnings for what was ignored."""
         return parse_settings(raw, base=self)
 
 
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
-    if value < 0:
-        raise ValueError("must not be negative")
-    return float(value) if value else None
-
-
 DEFAULTS = Settings()
 
 
-def parse_settings(raw: dict[str, Any] | None, base: Settings | None = None) -> tuple[Settings, list[str]]:
-    """Apply a settings object (maybe wrapped as {"podium": {...}}) onto `base`."""
+def _wire_names(model: type[BaseModel]) -> dict[str, str]:
+    """camelCase key → attribute name."""
+    return {field.alias or name: name for name, field in model.model_fields.items()}
+
+
+#: the settings' camelCase keys (docs/protocol.md §Settings)
+SETTING_KEYS: tuple[str, ...] = tuple(_wire_names(Settings))
+
+
+def _problem(exc: ValidationError, prefix: str = "") -> str:
+    """`limits.dailyUSD: Input should be a valid number`: the setting's dotted path, and why."""
+    first = exc.errors()[0]
+    path = ".".join(str(part) for part in first.get("loc", ()))
+    return f"{prefix}{path}: {first.get('msg', 'invalid').removeprefix('Value error, ')}"
+
+
+def _check(model: type[_SettingsModel], key: str, value: Any) -> Any:
+    """`value` validated as the setting `key` of `model` (raises ValidationError)."""
+    return getattr(model.model_validate({key: value}), _wire_names(model)[key])
+
+
+def parse_settings(
+    raw: dict[str, Any] | None, base: Settings | None = None
+) -> tuple[Settings, list[str]]:
+    """Apply a settings object (maybe wrapped as {"podium": {...}}) onto `base`.
+
+    Keys present replace `base`'s values (`limits` key by key); an invalid value becomes the
+    default, not `base`'s value: a live change to an invalid value must not keep the previous
+    one until the next restart.
+    """
     base = base or Settings()
     warnings: list[str] = []
     if raw is None:
         return base, warnings
     if not isinstance(raw, dict):
         return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
-    if "podium" in raw and isinstance(raw["podium"], dict):
+    if isinstance(raw.get("podium"), dict):
         raw = raw["podium"]
-    known = {f.name for f in fields(Settings)}
+    names = _wire_names(Settings)
     updates: dict[str, Any] = {}
-
-    def bad(key: str, why: str) -> None:
-        warnings.append(f"setting {key}: {why}; using the default")
-
     for key, value in raw.items():
-        if key not in known:
+        name = names.get(key)
+        if name is None:
             warnings.append(f"unknown setting {key!r} ignored")
+        elif key == "limits":
+            updates[name] = _parse_limits(value, base.limits, warnings)
+        elif key == "sourceOverrides" and isinstance(value, dict):
+            updates[name] = _parse_source_overrides(value, warnings)
+        else:
+            try:
+                updates[name] = _check(Settings, key, value)
+            except ValidationError as exc:
+                warnings.append(f"setting {_problem(exc)}; using the default")
+                updates[name] = getattr(DEFAULTS, name)
+    return base.model_copy(update=updates), warnings
+
+
+def _parse_limits(value: Any, base: Limits, warnings: list[str]) -> Limits:
+    if not isinstance(value, dict):
+        warnings.append("setting limits: must be an object; using the default")
+        return DEFAULTS.limits
+    names = _wire_names(Limits)
+    updates: dict[str, Any] = {}
+    for key, item in value.items():
+        name = names.get(key)
+        if name is None:
+            warnings.append(f"unknown setting limits.{key!r} ignored")
             continue
         try:
-            if key == "authMode":
-                if value not in AUTH_MODES:
-                    raise ValueError(f"must be one of {', '.join(AUTH_MODES)}")
-            elif key == "plan":
-                if value not in PLANS:
-                    raise ValueError(f"must be one of {', '.join(PLANS)}")
-            elif key == "onLimit":
-                if value not in ON_LIMIT:
-                    raise ValueError(f"must be one of {', '.join(ON_LIMIT)}")
-            elif key == "limits":
-                if not isinstance(value, dict):
-                    raise ValueError("must be an object")
-                lim: dict[str, float | None] = {}
-                for lk, lv in value.items():
-                    if lk not in {f.name for f in fields(Limits)}:
-                        warnings.append(f"unknown setting limits.{lk!r} ignored")
-                        continue
-                    try:
-                        lim[lk] = _number(lv)
-                    except ValueError as exc:
-                        bad(f"limits.{lk}", str(exc))
-                        lim[lk] = None
-                value = replace(base.limits, **lim)
-            elif key in ("warningAt", "criticalAt"):
-                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-                    raise ValueError("must be a fraction between 0 and 1")
-                value = float(value)
-            elif key in ("keepAgentsRunning", "oauthUsage"):
-                if not isinstance(value, bool):
-                    raise ValueError("must be true or false")
-            elif key in ("worktreeDir",):
-                if value is not None and not isinstance(value, str):
-                    raise ValueError("must be a path string")
-                value = value or None
-            elif key == "oauthBaseUrl":
-                if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-                    raise ValueError("must be an http(s) URL")
-            elif key == "claudeConfigDirs":
-                if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-                    raise ValueError("must be a list of paths")
-            elif key == "profiles":
-                if not isinstance(value, dict) or not all(
-                    isinstance(v, list) and v and all(isinstance(a, str) for a in v)
-                    for v in value.values()
-                ):
-                    raise ValueError("must map a profile name to a non-empty argv list")
-            elif key in ("planLimits", "sourceOverrides") and not isinstance(value, dict):
-                raise ValueError("must be an object")
-            elif key == "sourceOverrides":
-                # a bad entry is dropped, not the others: spawn would refuse it as an unknown source
-                kept = {}
-                for name, source in value.items():
-                    if source in SOURCES:
-                        kept[name] = source
-                    else:
-                        warnings.append(f"setting sourceOverrides.{name}: must be one of "
-                                        f"{', '.join(SOURCES)}; ignored")  # fmt: skip
-                value = kept
-        except ValueError as exc:
-            bad(key, str(exc))
-            # the default, as the warning says: not `base`'s value, or a live change to an
-            # invalid value would keep the previous one until the next restart
-            updates[key] = getattr(DEFAULTS, key)
-            continue
-        updates[key] = value
-    return replace(base, **updates), warnings
+            updates[name] = _check(Limits, key, item)
+        except ValidationError as exc:
+            warnings.append(f"setting {_problem(exc, 'limits.')}; using the default")
+            updates[name] = None
+    return base.model_copy(update=updates)
+
+
+def _parse_source_overrides(value: dict[str, Any], warnings: list[str]) -> dict[str, Source]:
+    """A bad entry is dropped, not the others: spawn would refuse it as an unknown source."""
+    kept: dict[str, Source] = {}
+    for name, source in value.items():
+        try:
+            kept.update(_check(Settings, "sourceOverrides", {name: source}))
+        except ValidationError as exc:
+            warnings.append(f"setting {_problem(exc)}; ignored")
+    return kept

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from podium.agents.models import AgentStatus
@@ -177,8 +175,8 @@ def test_monthly_and_session_budgets(feed: Feed) -> None:
 
 
 def test_token_limits_count_input_and_output(feed: Feed) -> None:
-    engine = LimitsEngine(feed.store, Settings(onLimit="stop"), tz="UTC",
-                          token_limits={"agentTokens": 20_000})  # fmt: skip
+    settings = Settings(on_limit="stop", limits=Limits(agent_tokens=20_000))
+    engine = LimitsEngine(feed.store, settings, tz="UTC")
     agent = make_agent()
     events = step(feed, engine, [agent], 0.021, NOW)  # 21,000 input tokens
     assert [(e.scope, e.unit, e.level, e.action) for e in events] == [
@@ -189,7 +187,7 @@ def test_token_budgets_are_settings(feed: Feed) -> None:
     """`limits.dailyTokens` etc. come from the user's settings (as the editor sends them)."""
     engine = engine_for(feed.store, onLimit="pause",
                         limits={"agentTokens": 50_000, "dailyTokens": 30_000})  # fmt: skip
-    assert engine.settings.limits.dailyTokens == 30_000
+    assert engine.settings.limits.daily_tokens == 30_000
     agent = make_agent()
     events = step(feed, engine, [agent], 0.025, NOW)  # 25,000 input tokens: 83 % of daily
     assert [(e.scope, e.unit, e.level) for e in events] == [("daily", "tokens", "warning")]
@@ -205,7 +203,7 @@ def test_changed_thresholds_are_used(feed: Feed) -> None:
     engine = engine_for(feed.store, warningAt=0.5, criticalAt=0.6)
     agent = make_agent(limit_usd=0.1)
     assert [e.level for e in step(feed, engine, [agent], 0.055, NOW)] == ["warning"]
-    engine.update_settings(replace(engine.settings, limits=Limits()))
+    engine.update_settings(engine.settings.model_copy(update={"limits": Limits()}))
     assert [e.level for e in step(feed, engine, [agent], 0.01, NOW + 1)] == ["critical"]
 
 

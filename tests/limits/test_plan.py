@@ -189,7 +189,7 @@ def test_minutes_to_limit_ignores_a_figure_from_a_window_that_has_reset(feed: Fe
 
 
 def test_plan_thresholds_alert_once_per_window_without_action(feed: Feed) -> None:
-    engine = LimitsEngine(feed.store, Settings(onLimit="stop"))
+    engine = LimitsEngine(feed.store, Settings(on_limit="stop"))
     agent = make_agent()
     for pct, now in ((70, NOW), (85, NOW + 60), (86, NOW + 120), (100, NOW + 180)):
         plans.record_snapshots(feed.store, "official",

@@ -2,15 +2,15 @@
 
 Rules (docs/limits.md):
 
-- Scopes: `agent` (the agent's own `limit_usd`, else `limits.agentUSD`; 0 = no limit),
-  `session` (each agent's Claude session, `limits.sessionUSD`), `daily` / `monthly` (all usage in
-  the store in the local day / month, `limits.dailyUSD` / `monthlyUSD`), `plan` (the 5-hour and
+- Scopes: `agent` (the agent's own `limit_usd`, else `limits.agent_usd`; 0 = no limit),
+  `session` (each agent's Claude session, `limits.session_usd`), `daily` / `monthly` (all usage in
+  the store in the local day / month, `limits.daily_usd` / `monthly_usd`), `plan` (the 5-hour and
   7-day plan windows against warningAt / criticalAt / 100 %).
 - Levels: warning ≥ warningAt, critical ≥ criticalAt, exceeded ≥ 100 %. Each
   (scope, scope_key, window, level) alerts once, persisted in the `alerts` table; when a figure
   jumps several levels only the highest alerts. The window key includes the limit, so raising a
   limit re-arms its alerts.
-- Actions: on `exceeded` of a USD/token budget, `settings.onLimit` applies — agent and session
+- Actions: on `exceeded` of a USD/token budget, `settings.on_limit` applies — agent and session
   scopes act on their agent(s); daily and monthly scopes act on every live agent that is not
   already paused (agents that start later in the same window are acted on too). Plan events
   alert only. Each (scope, window, agent) is acted on once; `user_resumed` exempts an agent
@@ -103,16 +103,12 @@ class LimitsEngine:
         prices: PriceTable | None = None,
         *,
         tz: str | tzinfo | None = None,
-        token_limits: dict[str, float] | None = None,
         oauth: Any | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.prices = prices or default_prices()
         self.tz = resolve_tz(tz)
-        #: optional token budgets {agentTokens, sessionTokens, dailyTokens, monthlyTokens}
-        #: (input + output tokens); also read from `settings.limits` if it has such fields
-        self.token_limits = dict(token_limits or {})
         self._lock = threading.RLock()
         #: (scope, scope_key, window, agent id) acted on, oldest first (a dict keeps the order,
         #: so trimming drops the oldest, never a recent user resume)
@@ -120,24 +116,24 @@ class LimitsEngine:
         #: (scope, scope_key, window) of budgets exceeded at the last evaluate
         self._exceeded: set[tuple[str, str, str]] = set()
         self._oauth = oauth
-        if self._oauth is None and settings.oauthUsage:
+        if self._oauth is None and settings.oauth_usage:
             self._oauth = self._make_oauth(settings)
         self._publish_plan()
 
     # -- settings --------------------------------------------------------------------------------
     def update_settings(self, settings: Settings) -> None:
         with self._lock:
-            oauth_changed = (settings.oauthUsage, settings.oauthBaseUrl) != (
-                self.settings.oauthUsage, self.settings.oauthBaseUrl)  # fmt: skip
+            oauth_changed = (settings.oauth_usage, settings.oauth_base_url) != (
+                self.settings.oauth_usage, self.settings.oauth_base_url)  # fmt: skip
             self.settings = settings
             if oauth_changed:
-                self._oauth = self._make_oauth(settings) if settings.oauthUsage else None
+                self._oauth = self._make_oauth(settings) if settings.oauth_usage else None
             self._publish_plan()
 
     def _publish_plan(self) -> None:
         """Leave the plan and its table in the store, so `podium statusline` (another process,
         no settings of its own) estimates against the same plan as the status bar."""
-        value = json.dumps({"plan": self.settings.plan, "planLimits": self.settings.planLimits})
+        value = json.dumps({"plan": self.settings.plan, "planLimits": self.settings.plan_limits})
         try:
             if self.store.get_meta(PLAN_META_KEY) != value:
                 with self.store.transaction():
@@ -149,16 +145,12 @@ class LimitsEngine:
     def _make_oauth(settings: Settings) -> Any:
         from podium.limits.oauth import OAuthUsage
 
-        return OAuthUsage(base_url=settings.oauthBaseUrl)
-
-    def _token_limit(self, key: str) -> float | None:
-        value = self.token_limits.get(key, getattr(self.settings.limits, key, None))
-        return float(value) if isinstance(value, int | float) and value > 0 else None
+        return OAuthUsage(base_url=settings.oauth_base_url)
 
     # -- agent budgets ---------------------------------------------------------------------------
     def agent_limit_usd(self, agent: Agent) -> float | None:
-        """The agent's own `limit_usd` overrides `limits.agentUSD`; 0 means no limit."""
-        limit = agent.limit_usd if agent.limit_usd is not None else self.settings.limits.agentUSD
+        """The agent's own `limit_usd` overrides `limits.agent_usd`; 0 means no limit."""
+        limit = agent.limit_usd if agent.limit_usd is not None else self.settings.limits.agent_usd
         return float(limit) if limit and limit > 0 else None
 
     def agent_limit(self, agent: Agent, usage: UsageTotals) -> AgentLimit | None:
@@ -166,7 +158,7 @@ class LimitsEngine:
         if limit is None:
             return None
         return AgentLimit(usedPct=100.0 * usage.cost_usd / limit, limitUSD=limit,
-                          action=self.settings.onLimit)  # fmt: skip
+                          action=self.settings.on_limit)  # fmt: skip
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(
@@ -200,7 +192,7 @@ class LimitsEngine:
             if limit is not None:
                 checks.append(_Check("agent", agent.id, f"${limit:g}", usage.cost_usd, limit,
                                      "usd", label, [agent], agent.id))  # fmt: skip
-            tok = self._token_limit("agentTokens")
+            tok = lim.agent_tokens
             if tok is not None:
                 checks.append(_Check("agent", agent.id, f"{tok:g} tokens",
                                      float(usage.input + usage.output), tok, "tokens", label,
@@ -209,7 +201,7 @@ class LimitsEngine:
         for agent in agents:
             if agent.claude_session_id:
                 sessions.setdefault(agent.claude_session_id, []).append(agent)
-        session_usd, session_tok = lim.sessionUSD, self._token_limit("sessionTokens")
+        session_usd, session_tok = lim.session_usd, lim.session_tokens
         if sessions and (session_usd or session_tok):
             for sid, owners in sessions.items():
                 usage = totals(self.store, session_ids=[sid], prices=self.prices)
@@ -225,9 +217,8 @@ class LimitsEngine:
                                          owners[0].id if len(owners) == 1 else None))  # fmt: skip
         live = [a for a in agents if AgentStatus(a.status).is_live]
         for scope, bounds, usd, tok in (
-            ("daily", day_bounds(now, self.tz), lim.dailyUSD, self._token_limit("dailyTokens")),
-            ("monthly", month_bounds(now, self.tz), lim.monthlyUSD,
-             self._token_limit("monthlyTokens")),
+            ("daily", day_bounds(now, self.tz), lim.daily_usd, lim.daily_tokens),
+            ("monthly", month_bounds(now, self.tz), lim.monthly_usd, lim.monthly_tokens),
         ):  # fmt: skip
             if not usd and not tok:
                 continue
@@ -259,9 +250,9 @@ class LimitsEngine:
         fraction = pct / 100.0
         if fraction >= 1.0:
             return "exceeded"
-        if fraction >= self.settings.criticalAt:
+        if fraction >= self.settings.critical_at:
             return "critical"
-        if fraction >= self.settings.warningAt:
+        if fraction >= self.settings.warning_at:
             return "warning"
         return None
 
@@ -285,7 +276,7 @@ class LimitsEngine:
         targets: list[Agent] = []
         if level == "exceeded" and check.actionable:
             exceeded.add((check.scope, check.scope_key, check.window))
-            action = self.settings.onLimit
+            action = self.settings.on_limit
             # `warn` is the alert itself: no per-agent events (nothing to do to any agent)
             for agent in check.targets if action in ("pause", "stop") else []:
                 key = (check.scope, check.scope_key, check.window, agent.id)
@@ -335,7 +326,7 @@ class LimitsEngine:
         return scrub(text)
 
     def _store_alert(self, event: LimitEvent, now: float) -> None:
-        threshold = {"warning": self.settings.warningAt, "critical": self.settings.criticalAt,
+        threshold = {"warning": self.settings.warning_at, "critical": self.settings.critical_at,
                      "exceeded": 1.0}[event.level]  # fmt: skip
         with self.store.transaction() as conn:
             conn.execute(
@@ -404,7 +395,7 @@ class LimitsEngine:
         if self._oauth is not None:
             self._oauth.refresh(self.store, now=now)
         now_ms = int(now * 1000)
-        table = plans.plan_limits(self.settings.plan, self.settings.planLimits)
+        table = plans.plan_limits(self.settings.plan, self.settings.plan_limits)
         block = plans.active_block(self.store, now_ms)
         block_usage = (
             totals(self.store, since_ms=block.start_ms, until_ms=block.end_ms, prices=self.prices)
@@ -475,7 +466,7 @@ class LimitsEngine:
         now = time.time() if now is None else now
         sessions: list[str] | None = None
         prefixes: list[str] | None = None
-        if self.settings.authMode != "api":
+        if self.settings.auth_mode != "api":
             rows = self.store.conn.execute(
                 "SELECT claude_session_id, worktree FROM agents "
                 "WHERE COALESCE(source_override, source) = 'api'"
@@ -506,13 +497,13 @@ class LimitsEngine:
                 out.append(_budget("agent", agent.id, usage_by_agent.get(agent.id, empty), limit,
                                    None, now))  # fmt: skip
         lim = self.settings.limits
-        if lim.sessionUSD:
+        if lim.session_usd:
             for sid in sorted({a.claude_session_id for a in agents if a.claude_session_id}):
                 usage = totals(self.store, session_ids=[sid], prices=self.prices)
-                out.append(_budget("session", sid, usage, lim.sessionUSD, None, now))
+                out.append(_budget("session", sid, usage, lim.session_usd, None, now))
         for scope, (start, end, key), limit in (
-            ("daily", day_bounds(now, self.tz), lim.dailyUSD),
-            ("monthly", month_bounds(now, self.tz), lim.monthlyUSD),
+            ("daily", day_bounds(now, self.tz), lim.daily_usd),
+            ("monthly", month_bounds(now, self.tz), lim.monthly_usd),
         ):
             if limit:
                 usage = totals(self.store, since_ms=start, until_ms=end, prices=self.prices)

@@ -284,7 +284,7 @@ class PodiumServer(LanguageServer):
         settings, warnings = parse_settings(params.settings, base=self.settings)
         for warning in warnings:
             self.log_message(f"settings: {warning}", types.MessageType.Warning)
-        roots_changed = settings.claudeConfigDirs != self.settings.claudeConfigDirs
+        roots_changed = settings.claude_config_dirs != self.settings.claude_config_dirs
         self.settings = settings
         # applied on the core thread, between ticks
         future = self.executor.submit(core.update_settings, settings)

@@ -95,7 +95,7 @@ class Core:
         from podium.usage.queries import default_prices
 
         self.prices = default_prices()
-        self.ingestor = Ingestor(store, claude_config_dirs=settings.claudeConfigDirs or None)
+        self.ingestor = Ingestor(store, claude_config_dirs=settings.claude_config_dirs or None)
         self.usage: dict[str, Any] = {}
         self.sent_cards: dict[str, dict[str, Any]] = {}
         self.stop_reasons: dict[str, str] = {}
@@ -121,17 +121,17 @@ class Core:
         try:
             from podium.agents import AgentManager
 
-            claude_dir = (self.settings.claudeConfigDirs or [None])[0]
+            claude_dir = (self.settings.claude_config_dirs or [None])[0]
             self.manager = AgentManager(
                 self.manager_store,
                 self.workspace,
-                worktree_dir=self.settings.worktreeDir,
+                worktree_dir=self.settings.worktree_dir,
                 claude_config_dir=claude_dir,
                 profiles=dict(self.settings.profiles) or None,
-                keep_running=self.settings.keepAgentsRunning,
+                keep_running=self.settings.keep_agents_running,
                 on_change=self._agent_changed,
             )
-            self.manager.source_overrides = dict(self.settings.sourceOverrides)
+            self.manager.source_overrides = dict(self.settings.source_overrides)
         except PodiumError as exc:
             self.manager_error = exc
         except ImportError as exc:  # the agents package is not there yet
@@ -156,13 +156,13 @@ class Core:
         if manager is not None:
             # read at the next spawn / shutdown: safe to swap live
             manager.profiles = dict(settings.profiles)
-            manager.source_overrides = dict(settings.sourceOverrides)
-            manager.keep_running = settings.keepAgentsRunning
-        if old.claudeConfigDirs != settings.claudeConfigDirs:
+            manager.source_overrides = dict(settings.source_overrides)
+            manager.keep_running = settings.keep_agents_running
+        if old.claude_config_dirs != settings.claude_config_dirs:
             from podium.usage.adapters import default_adapters
 
             # the server re-tails the new roots (PodiumServer); their history is read now
-            dirs = settings.claudeConfigDirs or None
+            dirs = settings.claude_config_dirs or None
             self.ingestor.adapters = default_adapters(dirs)
             if manager is not None:
                 manager.claude_config_dir = dirs[0] if dirs else None
@@ -170,7 +170,7 @@ class Core:
                 self.ingest_history()
             except Exception as exc:  # the store stays as it was; the next tick retries files
                 notes.append(f"settings: reading the new log roots failed: {exc}")
-        if old.worktreeDir != settings.worktreeDir:
+        if old.worktree_dir != settings.worktree_dir:
             # running agents live in the old dir and its watcher; new ones would not be seen
             notes.append("settings: worktreeDir takes effect when the server restarts")
         # recompute everything on the next tick; only what actually changed is sent
@@ -260,8 +260,8 @@ class Core:
                 return self.limits.agent_limit(agent, usage)
             except Exception:
                 log.exception("agent_limit failed")
-        limit = agent.limit_usd or self.settings.limits.agentUSD
-        return fallback_agent_limit(limit, usage.cost_usd if usage else 0.0, self.settings.onLimit)
+        limit = agent.limit_usd or self.settings.limits.agent_usd
+        return fallback_agent_limit(limit, usage.cost_usd if usage else 0.0, self.settings.on_limit)
 
     def agent_usage(self, agent: Any) -> Any:
         """The agent's usage: entries of its Claude session or with a cwd inside its worktree
@@ -472,7 +472,7 @@ class Core:
         with self.store.lock:
             today = totals(self.store, since_ms=midnight_ms, prices=self.prices)
             figures["today"] = today
-            if self.settings.limits.monthlyUSD:  # the monthly budget counts all usage too
+            if self.settings.limits.monthly_usd:  # the monthly budget counts all usage too
                 month_ms = int(local_month_start(now) * 1000)
                 figures["month_all"] = totals(self.store, since_ms=month_ms,
                                               prices=self.prices).cost_usd  # fmt: skip
@@ -494,7 +494,7 @@ class Core:
 
         month_ms = int(local_month_start(now) * 1000)
         midnight_ms = int(local_midnight(now) * 1000)
-        if self.settings.authMode == "api":
+        if self.settings.auth_mode == "api":
             month = totals(self.store, since_ms=month_ms, prices=self.prices).cost_usd
             return today_all, month
         api_agents = [a for a in (self.manager.list() if self.manager else []) if a.source == "api"]
@@ -525,13 +525,13 @@ class Core:
         # the daily and monthly budgets count all usage (docs/limits.md), as the limits engine
         # that acts on them does, not only the API-billed part
         budget_pcts = []
-        if limits.dailyUSD:
+        if limits.daily_usd:
             today_all = today.cost_usd if today is not None else 0.0
-            budget_pcts.append(100.0 * today_all / limits.dailyUSD)
-        if limits.monthlyUSD:
-            budget_pcts.append(100.0 * self._figures.get("month_all", 0.0) / limits.monthlyUSD)
+            budget_pcts.append(100.0 * today_all / limits.daily_usd)
+        if limits.monthly_usd:
+            budget_pcts.append(100.0 * self._figures.get("month_all", 0.0) / limits.monthly_usd)
         return StatusInputs(
-            mode=self.settings.authMode,
+            mode=self.settings.auth_mode,
             cards=cards,
             plan=headline,
             api_today_usd=api_today,
@@ -539,8 +539,8 @@ class Core:
             today_usd=today.cost_usd if today is not None else 0.0,
             budget_pcts=budget_pcts,
             plan_errors=list(plan_status.errors) if plan_status is not None else [],
-            warning_at=self.settings.warningAt,
-            critical_at=self.settings.criticalAt,
+            warning_at=self.settings.warning_at,
+            critical_at=self.settings.critical_at,
             now=now,
         )
 
@@ -571,17 +571,17 @@ class Core:
         cards = self.all_cards()
         limits = self.settings.limits
         return {
-            "mode": self.settings.authMode,
+            "mode": self.settings.auth_mode,
             "generatedAt": int(now * 1000),
             "plan": _plan_dict(plan_status) if plan_status is not None else None,
             "api": {"todayUSD": round(api_today, 6), "monthUSD": round(api_month, 6)},
             "today": usage_payload(self._figures.get("today")),
             "limits": {
-                "agentUSD": limits.agentUSD, "sessionUSD": limits.sessionUSD,
-                "dailyUSD": limits.dailyUSD, "monthlyUSD": limits.monthlyUSD,
-                "agentTokens": limits.agentTokens, "sessionTokens": limits.sessionTokens,
-                "dailyTokens": limits.dailyTokens, "monthlyTokens": limits.monthlyTokens,
-                "onLimit": self.settings.onLimit,
+                "agentUSD": limits.agent_usd, "sessionUSD": limits.session_usd,
+                "dailyUSD": limits.daily_usd, "monthlyUSD": limits.monthly_usd,
+                "agentTokens": limits.agent_tokens, "sessionTokens": limits.session_tokens,
+                "dailyTokens": limits.daily_tokens, "monthlyTokens": limits.monthly_tokens,
+                "onLimit": self.settings.on_limit,
             },
             "agents": [
                 {k: c[k] for k in ("agentId", "name", "status", "source", "usage", "limit")}
