@@ -55,6 +55,23 @@ def apply(record: AgentRecord, event: Event, now: float) -> None:
             _apply_hook(record, event, now)
 
 
+def replay(record: AgentRecord, events: list[Event], *, stopped: bool, now: float) -> None:
+    """Re-attaching: apply what the agent said since it started, keeping the stored status
+    times where they still hold; a stopped process tree is `paused`."""
+    agent = record.agent
+    stored = (agent.status, agent.status_since, agent.status_reason)
+    for event in events:
+        apply(record, event, now)
+    if stopped:
+        was_paused = stored[0] == AgentStatus.PAUSED
+        agent.status = AgentStatus.PAUSED
+        agent.status_since = stored[1] if was_paused else now
+        agent.status_reason = stored[2] if was_paused else None
+    elif agent.status == stored[0]:
+        agent.status_since, agent.status_reason = stored[1], stored[2]
+    record.last_activity = now
+
+
 def _apply_hook(record: AgentRecord, event: HookEvent, now: float) -> None:
     agent = record.agent
     if agent.status == AgentStatus.PAUSED:
