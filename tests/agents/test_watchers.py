@@ -34,27 +34,27 @@ async def test_file_change_updates_diff_and_idle_costs_nothing(
     b = m.spawn("t", profile="shell", command=["sleep", "60"])
     watcher = asyncio.create_task(m.run_watchers())
     try:
-        await until(lambda: m._watching and a.id in refreshes and b.id in refreshes,
-                    message="watcher start")  # fmt: skip
-        await asyncio.sleep(0.5)  # let the initial refreshes settle
+        # the start refreshes everyone once; then nothing runs until a file changes
+        await until(lambda: m._watcher.running and a.id in refreshes and b.id in refreshes
+                    and m._watcher.pending == 0, message="watcher start")  # fmt: skip
         (Path(a.worktree) / "new.txt").write_text("one\ntwo\nthree\n")
         await until(lambda: m.diff(a.id) == DiffStats(3, 0, 1), message="diff of a")
         assert any(c.id == a.id and c.diff == DiffStats(3, 0, 1) for c in changes)
         assert m.diff(b.id) == DiffStats(0, 0, 0)
+        await until(lambda: m._watcher.pending == 0, message="a's refresh to end")
 
-        # nothing changes → nothing is recomputed
-        await asyncio.sleep(0.3)
+        # an edit of a tracked file in b (one line replaced, two removed) refreshes b only:
+        # a, whose files did not change, is not recomputed meanwhile (no timer)
         before = len(refreshes)
-        await asyncio.sleep(1.0)
-        assert len(refreshes) == before
-
-        # an edit of a tracked file: one line replaced, two removed
         (Path(b.worktree) / "README.md").write_text("# changed\n")
         await until(lambda: m.diff(b.id) == DiffStats(1, 3, 1), message="diff of b")
+        await until(lambda: m._watcher.pending == 0, message="b's refresh to end")
+        assert set(refreshes[before:]) == {b.id}
 
-        # an agent spawned while watching is covered too
+        # an agent spawned while watching is covered too (the restart refreshes everyone)
+        before = len(refreshes)
         c = m.spawn("t", profile="shell", command=["sleep", "60"])
-        await asyncio.sleep(0.3)
+        await until(lambda: c.id in refreshes[before:], message="the watcher to restart")
         (Path(c.worktree) / "x.py").write_text("x = 1\n")
         await until(lambda: m.diff(c.id) == DiffStats(1, 0, 1), message="diff of c")
         m.remove(c.id, force=True)

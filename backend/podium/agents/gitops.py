@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from podium.agents.models import DiffStats
-from podium.errors import GitError, InvalidInput
+from podium.errors import GitError
 
 #: environment for read-only git commands: never take index.lock (an agent may be committing)
 _READONLY_ENV = {"GIT_OPTIONAL_LOCKS": "0"}
@@ -81,21 +81,6 @@ def ensure_excluded(repo, pattern: str = ".podium/") -> None:
 
 def branch_exists(repo, branch: str) -> bool:
     return any(h.name == branch for h in repo.heads)
-
-
-def validate_name(name: str) -> str:
-    """Agent names become branch and directory names: keep them simple."""
-    import re
-
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):
-        raise InvalidInput(
-            f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
-            "starting with a letter or digit",
-            field="name",
-        )
-    if name.endswith(".lock") or ".." in name:
-        raise InvalidInput(f"invalid agent name {name!r}", field="name")
-    return name
 
 
 def add_worktree(repo, worktree: Path, branch: str, base_commit: str) -> None:

@@ -180,8 +180,17 @@ class ProcessHandle:
                 proc.send_signal(sig)  # psutil refuses a recycled pid (NoSuchProcess)
         return procs
 
-    def pause(self) -> None:
-        self.signal_tree(signal.SIGSTOP)
+    def pause(self, wait: float = 0.0) -> bool:
+        """SIGSTOP the tree, then wait up to `wait` seconds until every process of it is
+        stopped (a signal is delivered asynchronously); True when all are."""
+        procs = self.tree()  # listed once: a full listing scans every process
+        self._signal(procs, signal.SIGSTOP)
+        deadline = time.monotonic() + wait
+        while not all(_is_stopped(p) for p in procs):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def resume(self) -> None:
         self.signal_tree(signal.SIGCONT)
@@ -214,3 +223,10 @@ class ProcessHandle:
                 self.exit_code = self.popen.wait(timeout=grace)
         self.finished = True
         return self.exit_code
+
+
+def _is_stopped(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return True  # gone: nothing left to stop

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from podium.agents.spec import SpawnSpec
 from podium.errors import InvalidInput
 
 # -- method names -----------------------------------------------------------------------------
@@ -75,38 +76,8 @@ class ParamsModel(Model):
 
 
 # -- requests ---------------------------------------------------------------------------------
-class SpawnAgentParams(ParamsModel):
-    task: str
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    base_ref: str | None = None
-    profile: str | None = None
-    command: list[str] | None = None
-    env: dict[str, str] | None = None
-    source: Source | None = None
-    limit_usd: float | None = Field(default=None, alias="limitUSD", ge=0)
-
-    @field_validator("task")
-    @classmethod
-    def _task_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        # the OS refuses these names at exec time, which would surface as an internal error
-        for name in value or {}:
-            if not name or "=" in name:
-                raise ValueError(f"invalid environment variable name {name!r}")
-        return value
-
-    @field_validator("command")
-    @classmethod
-    def _command_not_empty(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and not value:
-            raise ValueError("must not be an empty list")
-        return value
+class SpawnAgentParams(ParamsModel, SpawnSpec):
+    """The agents' own spawn rules (`podium.agents.spec`), written once for both doors."""
 
 
 class AgentIdParams(ParamsModel):

@@ -1,0 +1,208 @@
+"""Supervision of the agents' process trees: pause, resume and stop them, reap the ones that
+ended, apply what they say (events → `reducer`), notice idleness, re-attach after a restart.
+
+Process calls (signals, waits, the pause wait, terminate) run under the agent's `op_lock`
+only; the registry's lock is taken for the state change that follows, never around them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from podium.agents import reducer
+from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
+from podium.agents.process import ProcessHandle
+from podium.agents.record import AgentRecord
+from podium.agents.registry import AgentRegistry
+from podium.agents.watcher import inside
+from podium.errors import AgentError
+from podium.redact import scrub
+
+#: how long a pause waits for every process of the tree to be stopped
+PAUSE_WAIT_S = 3.0
+
+
+class Supervisor:
+    def __init__(self, registry: AgentRegistry, *, stop_grace: float, idle_after: float) -> None:
+        self.registry = registry
+        self.lock = registry.lock
+        self.stop_grace = stop_grace
+        self.idle_after = idle_after
+
+    # -- control ------------------------------------------------------------------------------
+    def pause(self, agent_id: str, reason: str | None) -> Agent:
+        record = self.registry.get(agent_id)
+        with self.registry.operation(record):
+            with self.lock:
+                if record.agent.status == AgentStatus.PAUSED:
+                    return record.snapshot()
+            handle = self._running_handle(record, "pause")
+            handle.pause(wait=PAUSE_WAIT_S)
+            with self.lock:
+                record.resume_status = record.agent.status
+                record.set_status(AgentStatus.PAUSED, scrub(reason) if reason else None)
+            self.registry.persist(record)
+        self.registry.notify([record])
+        return self.registry.snapshot(record)
+
+    def resume(self, agent_id: str) -> Agent:
+        record = self.registry.get(agent_id)
+        with self.registry.operation(record):
+            handle = self._running_handle(record, "resume")
+            with self.lock:
+                if record.agent.status != AgentStatus.PAUSED:
+                    return record.snapshot()
+            handle.resume()
+            with self.lock:
+                back = record.resume_status
+                if back in (AgentStatus.PAUSED, AgentStatus.STARTING) or back in TERMINAL_STATUSES:
+                    back = AgentStatus.WORKING
+                record.last_activity = time.time()
+                record.set_status(back, None)
+            self.registry.persist(record)
+        self.registry.notify([record])
+        return self.registry.snapshot(record)
+
+    def stop(self, agent_id: str) -> Agent:
+        record = self.registry.get(agent_id)
+        with self.registry.operation(record):
+            was_running = self.stop_locked(record)
+        if was_running:
+            self.registry.notify([record])
+        return self.registry.snapshot(record)
+
+    def stop_locked(self, record: AgentRecord) -> bool:
+        """Terminate the agent's tree (its `op_lock` held); True when it was running."""
+        handle = record.handle
+        if handle is None or handle.finished or not handle.poll():
+            if handle is not None:
+                handle.terminate(self.stop_grace)  # what it left in its process group
+            with self.lock:
+                record.finish()
+            self.registry.persist(record)
+            return False
+        code = handle.terminate(self.stop_grace)
+        self.drain(record)
+        with self.lock:
+            record.agent.exit_code = code
+            record.agent.ended_at = time.time()
+            record.set_status(AgentStatus.STOPPED, "stopped by the user")
+        self.registry.persist(record)
+        return True
+
+    def _running_handle(self, record: AgentRecord, action: str) -> ProcessHandle:
+        handle = record.handle
+        if handle is None or handle.finished or not handle.poll():
+            with self.lock:
+                if handle is not None and handle.finished:
+                    record.finish()
+                status = record.agent.status.value
+            self.registry.persist(record)
+            raise AgentError(f"cannot {action} agent {record.agent.name}: it is not running "
+                             f"({status})", field="agentId")  # fmt: skip
+        return handle
+
+    def drain(self, record: AgentRecord) -> None:
+        """Apply the agent's new events (its `op_lock` held)."""
+        events = record.events.read()
+        if events:
+            now = time.time()
+            with self.lock:
+                for event in events:
+                    reducer.apply(record, event, now)
+
+    # -- watching -----------------------------------------------------------------------------
+    def note_activity(self, session_ids: set[str], cwds: set[str]) -> list[str]:
+        """After an ingest: agents whose session or worktree saw new entries are active."""
+        if not session_ids and not cwds:
+            return []
+        now = time.time()
+        matched: list[str] = []
+        changed: list[AgentRecord] = []
+        with self.lock:
+            for record in self.registry.records_locked():
+                agent = record.agent
+                hit = bool(agent.claude_session_id and agent.claude_session_id in session_ids)
+                if not hit and not any(inside(cwd, agent.worktree) for cwd in cwds):
+                    continue
+                matched.append(agent.id)
+                if agent.status in (AgentStatus.STARTING, AgentStatus.IDLE):
+                    record.last_activity = now
+                    record.set_status(AgentStatus.WORKING, None)
+                    changed.append(record)
+                elif agent.status == AgentStatus.WORKING:
+                    record.last_activity = now
+        for record in changed:
+            self.registry.persist(record)
+        self.registry.notify(changed)
+        return matched
+
+    def poll(self) -> list[str]:
+        """Reap ended processes, apply new events, detect idleness. An agent with an
+        operation under way is skipped: that operation reports it."""
+        changed: list[AgentRecord] = []
+        for record in self.registry.records():
+            if not record.op_lock.acquire(blocking=False):
+                continue
+            try:
+                if self._poll_one(record):
+                    changed.append(record)
+            finally:
+                record.op_lock.release()
+        self.registry.notify(changed)
+        return [record.id for record in changed]
+
+    def _poll_one(self, record: AgentRecord) -> bool:
+        """True when what a card shows changed."""
+        handle = record.handle
+        if record.removed or handle is None or handle.finished:
+            return False
+        alive = handle.poll()
+        events = record.events.read()
+        now = time.time()
+        with self.lock:
+            agent = record.agent
+            before = (agent.status, agent.model, agent.source, agent.claude_session_id)
+            for event in events:
+                reducer.apply(record, event, now)
+            if not alive:
+                record.finish()
+            elif (agent.status == AgentStatus.WORKING
+                  and now - record.last_activity > self.idle_after):  # fmt: skip
+                record.set_status(AgentStatus.IDLE, None)
+            after = (agent.status, agent.model, agent.source, agent.claude_session_id)
+        self.registry.persist(record)
+        return after != before
+
+    def reattach(self) -> list[Agent]:
+        """Re-attach to agents still running from an earlier Podium (same pid *and* create
+        time); mark the others exited. Returns the re-attached ones."""
+        with self.lock:
+            candidates = [r for r in self.registry.records_locked()
+                          if r.handle is None and r.agent.status not in TERMINAL_STATUSES]  # fmt: skip
+        attached: list[AgentRecord] = []
+        ended: list[AgentRecord] = []
+        for record in candidates:
+            with record.op_lock:
+                if record.removed or record.handle is not None:
+                    continue
+                pid, create_time = record.agent.pid, record.pid_create_time
+                handle = (ProcessHandle.attach(pid, create_time)
+                          if pid and create_time is not None else None)  # fmt: skip
+                if handle is None:
+                    with self.lock:
+                        record.set_status(AgentStatus.EXITED,
+                                          "process ended while Podium was not running")  # fmt: skip
+                        record.agent.ended_at = time.time()
+                    ended.append(record)
+                else:
+                    stopped = handle.is_stopped()
+                    record.events.rewind()
+                    events = record.events.read()
+                    with self.lock:
+                        record.handle = handle
+                        reducer.replay(record, events, stopped=stopped, now=time.time())
+                    attached.append(record)
+                self.registry.persist(record)
+        self.registry.notify(ended + attached)
+        return [self.registry.snapshot(record) for record in attached]

@@ -1,0 +1,171 @@
+"""The git workspace of the agents of one repository: each agent's name, its branch
+`podium/<name>`, its worktree and its state dir (stdout, hooks), created and removed together.
+
+Every method here calls git or the file system: callers never hold the manager's lock.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podium.agents import gitops
+from podium.agents.hooks import install_hooks
+from podium.agents.models import Agent
+from podium.errors import AgentError, GitError, InvalidInput, PodiumError
+
+NATO = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+        "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu")  # fmt: skip
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an agent (it becomes a branch and a directory name), or None."""
+    if not _NAME.fullmatch(name):
+        return (f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
+                "starting with a letter or digit")  # fmt: skip
+    if name.endswith(".lock") or ".." in name:
+        return f"invalid agent name {name!r}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a new agent lives."""
+
+    name: str
+    branch: str
+    worktree: Path
+    state_dir: Path
+
+
+class Workspace:
+    def __init__(self, repo: str | Path, worktree_dir: str | Path | None = None) -> None:
+        self.repo_path = Path(repo).expanduser()
+        try:
+            self.root = gitops.repo_root(self.repo_path)
+        except PodiumError:
+            # Not (yet) a repository: usage still works; spawn says what is wrong.
+            self.root = self.repo_path.resolve()
+        wt = Path(worktree_dir).expanduser() if worktree_dir else Path(".podium/worktrees")
+        # resolved: agents' logged cwds are real paths, attribution compares them as text
+        self.worktree_dir = (wt if wt.is_absolute() else self.root / wt).resolve()
+        self.state_root = self.root / ".podium" / "state"
+
+    def open(self) -> Any:  # -> git.Repo
+        """The repository (GitError when it is not one); follows a moved top level."""
+        repo = gitops.open_repo(self.repo_path)
+        self.root = Path(repo.working_tree_dir).resolve()
+        return repo
+
+    def base_commit(self, repo: Any, base_ref: str | None) -> str:
+        """The commit a new agent starts from: `base_ref`, else HEAD of a clean checkout."""
+        head = gitops.head_commit(repo)  # raises on a repository without commits
+        if base_ref:
+            return gitops.resolve_ref(repo, base_ref)
+        if gitops.is_dirty(repo):
+            raise GitError(
+                f"{self.root} has uncommitted changes that the agent would not see; commit or "
+                "stash them, or give an explicit base ref",
+                field="baseRef",
+            )
+        return head
+
+    def pick_name(self, repo: Any, requested: str | None, taken: set[str]) -> str:
+        """`requested` (valid: see `name_problem`) when free, else the first free NATO name
+        (then `alpha-2`, …)."""
+        if requested is not None:
+            if requested in taken:
+                raise InvalidInput(f"an agent named {requested!r} already exists", field="name")
+            if gitops.branch_exists(repo, gitops.BRANCH_PREFIX + requested):
+                raise InvalidInput(
+                    f"branch {gitops.BRANCH_PREFIX}{requested} already exists (kept from an "
+                    "earlier agent?); delete it or pick another name",
+                    field="name",
+                )
+            if (self.worktree_dir / requested).exists():
+                raise InvalidInput(f"{self.worktree_dir / requested} already exists; pick "
+                                   "another name", field="name")  # fmt: skip
+            return requested
+        for round_ in range(1, 1000):
+            for word in NATO:
+                candidate = word if round_ == 1 else f"{word}-{round_}"
+                if candidate not in taken and self._free(repo, candidate):
+                    return candidate
+        raise AgentError("no free agent name left")  # pragma: no cover
+
+    def _free(self, repo: Any, name: str) -> bool:
+        return (not gitops.branch_exists(repo, gitops.BRANCH_PREFIX + name)
+                and not (self.worktree_dir / name).exists())  # fmt: skip
+
+    def placement(self, name: str, agent_id: str) -> Placement:
+        return Placement(name=name, branch=gitops.BRANCH_PREFIX + name,
+                         worktree=self.worktree_dir / name, state_dir=self.state_root / agent_id)  # fmt: skip
+
+    def create(self, repo: Any, place: Placement, base_commit: str, *, claude_hooks: bool) -> None:
+        """The state dir (with Claude Code's hooks when asked), the branch and the worktree;
+        nothing is left behind when this fails."""
+        try:
+            gitops.ensure_excluded(repo, ".podium/")
+            place.state_dir.mkdir(parents=True, exist_ok=True)
+            if claude_hooks:
+                install_hooks(place.state_dir)  # the argv already names its settings file
+            gitops.add_worktree(repo, place.worktree, place.branch, base_commit)
+        except (OSError, PodiumError) as exc:
+            # a file-system error (a worktreeDir that is a file or not writable) is a message
+            # for the user, not an internal error
+            shutil.rmtree(place.state_dir, ignore_errors=True)
+            if isinstance(exc, PodiumError):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise PodiumError(f"cannot set up agent {place.name}: {where}{exc.strerror or exc}"
+                              ) from None  # fmt: skip
+
+    def discard(self, repo: Any, place: Placement) -> None:
+        """Undo `create` (the agent could not be launched)."""
+        try:
+            gitops.remove_worktree(repo, place.worktree, force=True)
+            gitops.delete_branch(repo, place.branch)
+        except PodiumError:
+            pass
+        shutil.rmtree(place.state_dir, ignore_errors=True)
+
+    def check_removable(self, agent: Agent, *, delete_branch: bool, force: bool) -> Any:
+        """Refuse (GitError, field `force`: the editor offers to force) a removal that would
+        lose work; returns the repository."""
+        worktree = Path(agent.worktree)
+        if not force and gitops.worktree_has_changes(worktree):
+            raise GitError(
+                f"agent {agent.name} has uncommitted work in {worktree}; commit it "
+                "or remove with force to discard it",
+                field="force",
+            )
+        repo = gitops.open_repo(agent.repo)
+        if delete_branch and not force:
+            ahead = gitops.unmerged_commits(repo, agent.branch)
+            if ahead:  # `git branch -D` would drop them for good
+                raise GitError(
+                    f"branch {agent.branch} has {ahead} commit{'s' if ahead != 1 else ''} not "
+                    "merged into the main checkout's HEAD; merge it, keep the branch, or "
+                    "remove with force to delete them",
+                    field="force",
+                )
+        return repo
+
+    def remove(self, repo: Any, agent: Agent, *, delete_branch: bool, force: bool) -> None:
+        """Remove the (stopped) agent's worktree, its state dir and, when asked, its branch."""
+        worktree = Path(agent.worktree)
+        if not force and gitops.worktree_has_changes(worktree):
+            raise GitError(
+                f"agent {agent.name} left uncommitted work in {worktree} while "
+                "stopping; it was stopped, not removed (remove with force to discard)",
+                field="force",
+            )
+        gitops.remove_worktree(repo, worktree, force=force)
+        if delete_branch:
+            gitops.delete_branch(repo, agent.branch)
+        shutil.rmtree(agent.state_dir, ignore_errors=True)
