@@ -358,3 +358,78 @@ def test_prefetcher_reports_unreadable_files_and_can_be_dropped_midway(tmp_path)
         _scan.Prefetcher([str(paths[0])], [0, 0], 1, 1, 16, b"x", 0)
     with pytest.raises(ValueError):
         _scan.Prefetcher([str(paths[0])], [0], 1, 1, 16, b"x", 0, 9)
+
+
+# -- regressions: each of these failed before its fix --------------------------------------------
+
+
+def test_a_cost_longer_than_63_bytes_reads_as_python_reads_it(tmp_path):
+    """The scanner copied the number into a 64-byte buffer: `1.<70 zeros>e-5` lost its
+    exponent and read as 1.0 instead of 1e-05. Long numbers go to Python now."""
+    raw = orjson.dumps(_base())
+    long_cost = b"1." + b"0" * 70 + b"e-5"
+    line = raw.replace(b'"costUSD":0.125', b'"costUSD":' + long_cost)
+    assert long_cost in line
+    adapter, log, items = _scan_lines([line], tmp_path)
+    verdict, row = _python_row(adapter, log, line, 0)
+    assert verdict == "row" and row[16] == 1e-05
+    assert items == [(0, line)]  # left to Python, which gives the row above
+    _check_parity([line, raw.replace(b'"costUSD":0.125', b'"costUSD":' + b"2" * 60 + b".5")],
+                  tmp_path, "long2.jsonl")  # fmt: skip
+
+
+def test_a_limit_below_one_is_refused_instead_of_returning_no_progress(tmp_path):
+    """With limit <= 0 scan_claude returned (no items, same offset, not EOF): the ingest loop
+    asking again until EOF would spin forever."""
+    from podium.usage import _scan
+
+    path = tmp_path / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(orjson.dumps(_base()) + b"\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for limit in (0, -1):
+            with pytest.raises(ValueError):
+                _scan.scan_claude(fd, 0, limit, 1 << 20, 4096, b'"usage"', 1, "-p", "claude",
+                                  "s", str(path))  # fmt: skip
+        items, new_offset, _, _ = _scan.scan_claude(
+            fd, 0, 1, 1 << 20, 4096, b'"usage"', 1, "-p", "claude", "s", str(path)
+        )
+        assert new_offset == path.stat().st_size and len(items) == 1
+    finally:
+        os.close(fd)
+    with pytest.raises(ValueError):
+        _scan.Prefetcher([str(path)], [0], 0, 1 << 20, 4096, b'"usage"', 0)
+
+
+def test_prefetcher_next_from_several_threads_hands_out_each_file_once(tmp_path):
+    """next() read its cursor before taking the lock: two Python threads calling it at once
+    (each waits with the GIL released) could both take the same file and skip another."""
+    import threading
+
+    from podium.usage import _scan
+
+    paths = []
+    for i in range(300):
+        path = tmp_path / f"f{i}.jsonl"
+        path.write_bytes(b'{"a":1}\n' * (i % 7))
+        paths.append(str(path))
+    want = sorted(os.path.getsize(p) for p in paths)
+    for _ in range(60):
+        prefetcher = _scan.Prefetcher(paths, [0] * len(paths), 1 << 30, 1 << 20, 4096,
+                                      b'"usage"', 1 << 30, 2)  # fmt: skip
+        got: list[int] = []
+
+        def drain(prefetcher=prefetcher, got=got) -> None:
+            while True:
+                try:
+                    got.append(prefetcher.next(1, "p", "claude", "s", "x")[1])
+                except IndexError:
+                    return
+
+        threads = [threading.Thread(target=drain) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(got) == want
