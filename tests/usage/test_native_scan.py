@@ -15,6 +15,14 @@ from pathlib import Path
 import orjson
 import pytest
 from tests.usage.conftest import T0, message
+from tests.usage.scan_parity import (
+    base_line,
+    check_parity,
+    edge_lines,
+    python_row,
+    reader_parity,
+    scan_lines,
+)
 
 from podium.store import Store
 from podium.usage import synthetic as syn
@@ -32,171 +40,8 @@ def test_native_scanner_is_built():
     assert callable(module.scan_claude)
 
 
-def _base() -> dict:
-    line = message(T0, out=42, blocks=1)[-1]
-    line["costUSD"] = 0.125
-    line["message"]["usage"]["speed"] = "fast"
-    return line
-
-
-def _edge_lines() -> list[bytes]:
-    base = _base()
-    d = orjson.dumps
-
-    def variant(**changes) -> bytes:
-        obj = orjson.loads(d(base))
-        for path, value in changes.items():
-            target = obj
-            *parents, leaf = path.split("__")
-            for p in parents:
-                target = target[p]
-            if value is KeyError:
-                target.pop(leaf, None)
-            else:
-                target[leaf] = value
-        return d(obj)
-
-    raw = d(base)
-    return [
-        raw,
-        raw + b"\r",
-        b"  " + raw + b" \t",
-        variant(message__model="<synthetic>"),
-        variant(message__model=None),
-        variant(message__model="caf\u00e9-\U0001f600"),
-        variant(message__model='quote"d'),
-        variant(message__id=None),
-        variant(message__id=""),
-        variant(message__id=KeyError),
-        variant(requestId=KeyError),
-        variant(requestId=""),
-        variant(requestId=7),
-        variant(sessionId=KeyError),
-        variant(sessionId=""),
-        variant(cwd="C:\\work\\shop"),
-        variant(cwd="/tmp/\u00fcber"),
-        variant(isSidechain=True),
-        variant(isSidechain="true"),
-        variant(costUSD=3),
-        variant(costUSD=1e-7),
-        variant(costUSD=True),
-        variant(costUSD=KeyError),
-        variant(timestamp="2026-09-21T10:00:00Z"),
-        variant(timestamp="2026-09-21T10:00:00.5Z"),
-        variant(timestamp="2026-09-21T10:00:00.123456Z"),
-        variant(timestamp="2026-09-21T10:00:00.123+00:00"),
-        variant(timestamp="2026-09-21T10:00:00.123+02:00"),
-        variant(timestamp="2026-02-30T10:00:00.000Z"),
-        variant(timestamp="2024-02-29T23:59:59.999Z"),
-        variant(timestamp="2026-09-21 10:00:00Z"),
-        variant(timestamp=1790000000),
-        variant(timestamp=KeyError),
-        variant(message__usage__input_tokens=KeyError),
-        variant(message__usage__output_tokens=None),
-        variant(message__usage__input_tokens=1.0),
-        variant(message__usage__input_tokens=1.5),
-        variant(message__usage__input_tokens=True),
-        variant(message__usage__input_tokens="3"),
-        variant(message__usage__input_tokens=-4),
-        variant(message__usage__input_tokens=2**62),
-        raw.replace(b'"input_tokens":10', b'"input_tokens":1180591620717411303424'),
-        variant(message__usage__cache_read_input_tokens=None),
-        variant(message__usage__cache_read_input_tokens=KeyError),
-        variant(message__usage__cache_creation=None),
-        variant(message__usage__cache_creation={}),
-        variant(message__usage__cache_creation={"ephemeral_1h_input_tokens": None}),
-        variant(message__usage__cache_creation={"ephemeral_5m_input_tokens": 2.0}),
-        variant(message__usage__cache_creation=[1, 2]),
-        variant(message__usage__speed=5),
-        variant(message__usage="x"),
-        variant(message="x"),
-        variant(message=KeyError),
-        raw.replace(b'"timestamp"', b'"time\\u0073tamp"'),
-        raw.replace(b'{"parentUuid"', b'{"cwd":"/dup","parentUuid"'),
-        raw.replace(b'"usage":{', b'"usage":{"input_tokens":9,'),
-        raw.replace(b'"usage":{', b'"usage":{"usage":{"input_tokens":1},'),
-        raw.replace(b'"type":"text"', b'"type":"\\ud83d\\ude00"'),
-        raw.replace(b'"type":"text"', b'"type":"\\ud83d"'),
-        raw.replace(b'"type":"text"', b'"type":"\\ude00"'),
-        raw.replace(b'"type":"text"', b'"type":"\\x"'),
-        raw.replace(b'"type":"text"', b'"type":"t\x01"'),
-        raw.replace(b'"type":"text"', b'"type":"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"'),
-        raw.replace(b'"type":"text"', b'"type":"\xc0\xaf"'),
-        raw.replace(b'"type":"text"', b'"type":"\xed\xa0\x80"'),
-        raw.replace(b'"type":"text"', b'"type":"\xf4\x90\x80\x80"'),
-        raw.replace(b'"type":"text"', b'"type":"\xe2\x82"'),
-        raw.replace(b'"type":"text"', b'"type":1e400'),
-        raw.replace(b'"type":"text"', b'"type":12345678901234567890123'),
-        raw.replace(b'"type":"text"', b'"type":-0.0e-5'),
-        raw.replace(b'"type":"text"', b'"type":01'),
-        raw.replace(b'"type":"text"', b'"type":NaN'),
-        raw.replace(b'"type":"text"', b'"type":[' * 300 + b"]" * 300),
-        raw.replace(b'"type":"text"', b'"type":[[[[{}]]]]'),
-        raw[:-1],
-        raw + b"x",
-        raw + b"{}",
-        b"[" + raw + b"]",
-        b'{"message":{"usage":{}}}',
-        b'"usage":{',
-        b"\xef\xbb\xbf" + raw,
-    ]
-
-
-def _scan_lines(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl"):
-    path = tmp_path / "projects" / "-p" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(line + b"\n" for line in lines))
-    adapter = ClaudeCodeAdapter([str(tmp_path)])
-    log = LogFile(path, "-p")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        items, new_offset, oversized, eof = adapter.scan_native(
-            fd, 0, 1 << 40, 1 << 20, 4096, 7, log
-        )
-    finally:
-        os.close(fd)
-    assert eof and new_offset == path.stat().st_size and oversized == 0
-    return adapter, log, items
-
-
-def _python_row(adapter, log, line: bytes, offset: int):
-    """parse_line's verdict: ('row', tuple) / ('none', None) / ('error', None)."""
-    try:
-        entry = adapter.parse_line(line.rstrip(b"\r"), log, offset)
-    except (ValueError, TypeError, KeyError):
-        return "error", None
-    return ("none", None) if entry is None else ("row", entry.as_row(7, "claude"))
-
-
-def _check_parity(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl") -> tuple[int, int]:
-    adapter, log, items = _scan_lines(lines, tmp_path, name)
-    offsets, pos = [], 0
-    for line in lines:
-        offsets.append(pos)
-        pos += len(line) + 1
-    rows = iter(item for item in items if len(item) != 2)
-    fallbacks = {item[0]: item[1] for item in items if len(item) == 2}
-    accepted = deferred = 0
-    for line, offset in zip(lines, offsets, strict=True):
-        if adapter.needle not in line:
-            continue
-        verdict, row = _python_row(adapter, log, line, offset)
-        if offset in fallbacks:
-            deferred += 1
-            assert fallbacks[offset] == line.rstrip(b"\r")
-            continue
-        if verdict == "row":
-            assert next(rows) == row, line[:200]
-            accepted += 1
-        else:
-            # the scanner skipped it: Python must agree there is no usage and no error
-            assert verdict == "none", (verdict, line[:300])
-    assert next(rows, None) is None
-    return accepted, deferred
-
-
 def test_edge_lines_match_the_python_parser(tmp_path):
-    accepted, deferred = _check_parity(_edge_lines(), tmp_path)
+    accepted, deferred = check_parity(edge_lines(), tmp_path)
     # the ordinary shapes take the fast path, the odd ones go to Python
     assert accepted >= 25 and deferred >= 30
 
@@ -211,14 +56,14 @@ def test_realistic_lines_never_fall_back(tmp_path):
             line["isSidechain"] = sidechain
             lines.append(orjson.dumps(line))
         lines.append(orjson.dumps(syn.user_line("s", "/w", T0 + i, "hi \"there\"\n\u00e9")))
-    accepted, deferred = _check_parity(lines, tmp_path)
+    accepted, deferred = check_parity(lines, tmp_path)
     assert deferred == 0 and accepted > 200
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_random_mutations_match_the_python_parser(tmp_path, seed):
     rng = random.Random(seed)
-    base = [orjson.dumps(line) for line in message(T0, out=9, blocks=2)] + _edge_lines()[:20]
+    base = [orjson.dumps(line) for line in message(T0, out=9, blocks=2)] + edge_lines()[:20]
     alphabet = b'{}[]":,\\ 0123456789.-eEtrufalsn\x00\x1f\x7f\x80\xbf\xc3\xe2\xed\xf0\xff'
     lines = []
     for _ in range(2000):
@@ -236,7 +81,7 @@ def test_random_mutations_match_the_python_parser(tmp_path, seed):
             else:
                 del line[at:]
         lines.append(bytes(line).replace(b"\n", b" "))
-    accepted, deferred = _check_parity(lines, tmp_path, f"m{seed}.jsonl")
+    accepted, deferred = check_parity(lines, tmp_path, f"m{seed}.jsonl")
     assert accepted > 100 and deferred > 100  # both sides of the contract were exercised
 
 
@@ -265,7 +110,7 @@ def test_ingest_native_equals_python_including_chunk_edges(tmp_path, chunk_size)
                 if i == 10:
                     fh.write(b'{"type":"file-history-snapshot","x":"' + b"y" * 5000 + b'"}\n')
                 if i == 20:
-                    fh.write(_edge_lines()[rng.randrange(40)] + b"\n")
+                    fh.write(edge_lines()[rng.randrange(40)] + b"\n")
             fh.write(syn.dumps(message(T0 + 99_000, out=5)[-1])[:-40])  # no newline yet
     results = []
     for native in (True, False):
@@ -283,7 +128,7 @@ def test_ingest_native_equals_python_including_chunk_edges(tmp_path, chunk_size)
 
 def _prefetch_files(tmp_path: Path, rng: random.Random, n: int) -> list[Path]:
     """Files mixing usage lines, edge lines, big lines, CRLF and a half-written tail."""
-    edges = _edge_lines()
+    edges = edge_lines()
     paths = []
     for f in range(n):
         path = tmp_path / "projects" / f"-p{f % 3}" / f"s{f}.jsonl"
@@ -358,3 +203,117 @@ def test_prefetcher_reports_unreadable_files_and_can_be_dropped_midway(tmp_path)
         _scan.Prefetcher([str(paths[0])], [0, 0], 1, 1, 16, b"x", 0)
     with pytest.raises(ValueError):
         _scan.Prefetcher([str(paths[0])], [0], 1, 1, 16, b"x", 0, 9)
+
+
+# -- regressions: each of these failed before its fix --------------------------------------------
+
+
+def test_a_cost_longer_than_63_bytes_reads_as_python_reads_it(tmp_path):
+    """The scanner copied the number into a 64-byte buffer: `1.<70 zeros>e-5` lost its
+    exponent and read as 1.0 instead of 1e-05. Long numbers go to Python now."""
+    raw = orjson.dumps(base_line())
+    long_cost = b"1." + b"0" * 70 + b"e-5"
+    line = raw.replace(b'"costUSD":0.125', b'"costUSD":' + long_cost)
+    assert long_cost in line
+    adapter, log, items = scan_lines([line], tmp_path)
+    verdict, row = python_row(adapter, log, line, 0)
+    assert verdict == "row" and row[16] == 1e-05
+    assert items == [(0, line)]  # left to Python, which gives the row above
+    check_parity([line, raw.replace(b'"costUSD":0.125', b'"costUSD":' + b"2" * 60 + b".5")],
+                  tmp_path, "long2.jsonl")  # fmt: skip
+
+
+def test_a_limit_below_one_is_refused_instead_of_returning_no_progress(tmp_path):
+    """With limit <= 0 scan_claude returned (no items, same offset, not EOF): the ingest loop
+    asking again until EOF would spin forever."""
+    from podium.usage import _scan
+
+    path = tmp_path / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(orjson.dumps(base_line()) + b"\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for limit in (0, -1):
+            with pytest.raises(ValueError):
+                _scan.scan_claude(fd, 0, limit, 1 << 20, 4096, b'"usage"', 1, "-p", "claude",
+                                  "s", str(path))  # fmt: skip
+        items, new_offset, _, _ = _scan.scan_claude(
+            fd, 0, 1, 1 << 20, 4096, b'"usage"', 1, "-p", "claude", "s", str(path)
+        )
+        assert new_offset == path.stat().st_size and len(items) == 1
+    finally:
+        os.close(fd)
+    with pytest.raises(ValueError):
+        _scan.Prefetcher([str(path)], [0], 0, 1 << 20, 4096, b'"usage"', 0)
+
+
+def test_prefetcher_next_from_several_threads_hands_out_each_file_once(tmp_path):
+    """next() read its cursor before taking the lock: two Python threads calling it at once
+    (each waits with the GIL released) could both take the same file and skip another."""
+    import threading
+
+    from podium.usage import _scan
+
+    paths = []
+    for i in range(300):
+        path = tmp_path / f"f{i}.jsonl"
+        path.write_bytes(b'{"a":1}\n' * (i % 7))
+        paths.append(str(path))
+    want = sorted(os.path.getsize(p) for p in paths)
+    for _ in range(60):
+        prefetcher = _scan.Prefetcher(paths, [0] * len(paths), 1 << 30, 1 << 20, 4096,
+                                      b'"usage"', 1 << 30, 2)  # fmt: skip
+        got: list[int] = []
+
+        def drain(prefetcher=prefetcher, got=got) -> None:
+            while True:
+                try:
+                    got.append(prefetcher.next(1, "p", "claude", "s", "x")[1])
+                except IndexError:
+                    return
+
+        threads = [threading.Thread(target=drain) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(got) == want
+
+
+def _mutated_file(rng: random.Random, n: int) -> bytes:
+    """Usage lines, edge lines and long lines, mutated byte by byte (newlines included)."""
+    base = [orjson.dumps(line) for line in message(T0, out=9, blocks=2)] + edge_lines()
+    alphabet = b'{}[]":,\\ \n\r0123456789.-eEtrufalsn\x00\x1f\x80\xbf\xc3\xed\xff'
+    out = bytearray()
+    for _ in range(n):
+        line = bytearray(rng.choice(base))
+        if rng.random() < 0.05:
+            line += b" " * rng.choice([200, 5000])
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(line) + 1)
+            if rng.random() < 0.5:
+                line.insert(at, rng.choice(alphabet))
+            elif line:
+                del line[min(at, len(line) - 1)]
+        out += line + (b"\r\n" if rng.random() < 0.1 else b"\n")
+    if rng.random() < 0.5:
+        out += orjson.dumps(base_line())[:50]  # a half-written tail
+    return bytes(out)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_both_readers_agree_on_mutated_files_with_small_buffers(tmp_path, seed):
+    """The native and Python readers of `Ingestor` over whole files, with buffers and limits
+    that put line ends everywhere: same rows, same offset reached, same skipped counts."""
+    rng = random.Random(100 + seed)
+    path = tmp_path / "projects" / "-p" / f"m{seed}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_mutated_file(rng, 400))
+    seen_rows = seen_skipped = 0
+    for chunk_size, max_line, limit in [(16, 300, 1), (64, 4096, 100), (1000, 1 << 20, 1 << 30),
+                                        (4096, 2000, 5000)]:  # fmt: skip
+        rows, _, skipped = reader_parity(path, chunk_size=chunk_size, max_line=max_line,
+                                         limit=limit)  # fmt: skip
+        seen_rows += len(rows)
+        seen_skipped += sum(skipped)
+    assert seen_rows > 50 and seen_skipped > 10

@@ -434,6 +434,9 @@ static int classify(Parser *ps, long long *ts) {
     if (v[F_MODEL].t == T_STR && v[F_MODEL].n == 11 && memcmp(v[F_MODEL].s, "<synthetic>", 11) == 0)
         return R_SKIP;
     if (v[F_TS].t != T_STR || parse_ts(v[F_TS].s, v[F_TS].n, ts) < 0) return R_FALLBACK;
+    /* build_row converts the cost text in a 64-byte buffer: longer numbers (however many
+     * digits a writer chose) are Python's to read, never cut short */
+    if ((v[F_COST].t == T_INT || v[F_COST].t == T_NUM) && v[F_COST].n > 63) return R_FALLBACK;
     if (v[F_IN].t != T_INT || v[F_OUT].t != T_INT) return R_FALLBACK;
     if ((v[F_CC].t != T_NONE && v[F_CC].t != T_INT) || (v[F_CR].t != T_NONE && v[F_CR].t != T_INT))
         return R_FALLBACK;
@@ -795,7 +798,9 @@ static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
                           &a.chunk_size, &needle, &a.nlen, &fc.file_id, &fc.project, &fc.adapter,
                           &fc.session_fallback, &fc.path))
         return NULL;
-    if (a.nlen <= 0 || a.chunk_size < 16 || a.max_line < 1 || a.offset < 0) {
+    /* limit < 1 would return without consuming anything and without EOF: a caller looping
+     * until EOF would spin */
+    if (a.nlen <= 0 || a.chunk_size < 16 || a.max_line < 1 || a.offset < 0 || a.limit < 1) {
         PyErr_SetString(PyExc_ValueError, "bad scan_claude arguments");
         return NULL;
     }
@@ -980,7 +985,7 @@ static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw
         return NULL;
     }
     if (PyList_GET_SIZE(offsets) != n || nlen <= 0 || chunk_size < 16 || max_line < 1 ||
-        max_held < 0) {
+        max_held < 0 || limit < 1) {
         PyErr_SetString(PyExc_ValueError, "bad Prefetcher arguments");
         return NULL;
     }
@@ -1044,18 +1049,23 @@ static PyObject *Prefetcher_next(Prefetcher *pf, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOUU", &fc.file_id, &fc.project, &fc.adapter,
                           &fc.session_fallback, &fc.path))
         return NULL;
-    if (pf->next >= pf->njobs) {
+    /* Claim the next file under the lock: two Python threads calling next() at once (each
+     * releases the GIL while it waits) must never get the same file. */
+    JobResult *r = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&pf->mu);
+    if (pf->next < pf->njobs) {
+        r = &pf->results[pf->next];
+        pf->next++; /* the threads' window test reads it */
+        pthread_cond_broadcast(&pf->cv);
+        while (!r->done) pthread_cond_wait(&pf->cv, &pf->mu);
+    }
+    pthread_mutex_unlock(&pf->mu);
+    Py_END_ALLOW_THREADS
+    if (!r) {
         PyErr_SetString(PyExc_IndexError, "no more files");
         return NULL;
     }
-    JobResult *r = &pf->results[pf->next];
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&pf->mu);
-    pf->next++; /* under the lock: the threads' window test reads it */
-    pthread_cond_broadcast(&pf->cv);
-    while (!r->done) pthread_cond_wait(&pf->cv, &pf->mu);
-    pthread_mutex_unlock(&pf->mu);
-    Py_END_ALLOW_THREADS
     PyObject *items = NULL;
     if (r->failed && r->out.err == ENOMEM) {
         PyErr_NoMemory();
