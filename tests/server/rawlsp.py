@@ -93,11 +93,16 @@ class RawLsp:
                 await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.5))
         return self.answers
 
-    async def request(self, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        """Send `message` (jsonrpc and id added) and wait for the reply with that id."""
+    async def request(self, message: dict[str, Any], timeout: float = 30.0,
+                      literal: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Send `message` (jsonrpc and id added) and wait for the reply with that id.
+        `literal` maps string values to raw JSON text (e.g. "1e400", which Python cannot dump)."""
         self._next_id += 1
         msg_id = self._next_id
-        self.send({"jsonrpc": "2.0", "id": msg_id, **message})
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, **message})
+        for value, text in (literal or {}).items():
+            body = body.replace(json.dumps(value), text)
+        self.send_body(body.encode())
         deadline = asyncio.get_running_loop().time() + timeout
         while msg_id not in self._replies:
             remaining = deadline - asyncio.get_running_loop().time()

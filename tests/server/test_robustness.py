@@ -267,3 +267,70 @@ def test_outgoing_json_is_strict() -> None:
     assert body(sink.frames[0])["params"] == {"used": None, "pct": None, "n": 1}
     answer = body(sink.frames[1])
     assert answer["id"] == 5 and answer["error"]["code"] == -32603, answer
+
+
+# -- params: validated against the protocol models before anything happens -------------------
+def _nothing_made(git_repo: Path, db: Path) -> None:
+    import sqlite3
+    import subprocess
+
+    worktrees = git_repo / ".podium" / "worktrees"
+    assert not worktrees.exists() or not any(worktrees.iterdir())
+    branches = subprocess.run(["git", "branch", "--format=%(refname:short)"], cwd=git_repo,
+                              capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert all(not b.startswith("podium/") for b in branches), branches
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM agents").fetchone() == (0,)
+
+
+_BIG = 64 * 1024 + 1
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"task": "x", "limitUSD": "<1e400>"}, "limitUSD"),  # inf: was stored, sent as Infinity
+    ({"task": "x", "limitUSD": 2e9}, "limitUSD"),
+    ({"task": "x" * (10 * 1024 * 1024)}, "task"),  # was stored and re-sent in every card
+    ({"task": "é" * (_BIG // 2 + 1)}, "task"),  # bytes, not characters
+    ({"task": "fix \ud800 this"}, "task"),  # lone surrogate: failed after the worktree existed
+    ({"task": "x", "env": {"A": "\udfff"}}, "env.A"),
+    ({"task": "x", "env": {"\ud800": "v"}}, "env"),
+    ({"task": "x", "env": {f"V{i}": "v" for i in range(257)}}, "env"),
+    ({"task": "x", "env": {"A": "v" * (32 * 1024 + 1)}}, "env.A"),
+    ({"task": "x", "env": {f"V{i}": "v" * 30_000 for i in range(9)}}, "env"),
+    ({"task": "x", "command": ["fake", "\ud83d"]}, "command.1"),
+    ({"task": "x", "command": ["a"] * 1025}, "command"),
+    ({"task": "x", "command": ["a" * 30_000] * 9}, "command"),
+    ({"task": "x", "baseRef": "m" * 257}, "baseRef"),
+    ({"task": "x", "profile": "p\ud800"}, "profile"),
+    ({"task": "x", "name": "a\x00"}, "name"),
+])  # fmt: skip
+async def test_spawn_params_over_the_limits_are_refused_before_anything_happens(
+    raw: RawLsp, git_repo: Path, server_env: dict[str, str], params: dict, field: str
+) -> None:
+    await raw.initialize(git_repo)
+    reply = await raw.request({"method": "podium/spawnAgent", "params": {"profile": "fake", **params}},
+                              literal={"<1e400>": "1e400"})  # fmt: skip
+    assert reply["error"]["code"] == -32602, str(reply)[:500]
+    assert reply["error"]["data"]["field"] == field, reply["error"]
+    _nothing_made(git_repo, Path(server_env["PODIUM_DB"]))
+    await _alive(raw)
+
+
+@pytest.mark.parametrize(("method", "params", "field"), [
+    ("podium/stopAgent", {"agentId": "a" * 129}, "agentId"),
+    ("podium/pauseAgent", {"agentId": "ag-\ud800"}, "agentId"),
+    ("podium/removeAgent", {"agentId": ""}, "agentId"),
+    ("podium/export", {"path": "x/" * 2049}, "path"),
+    ("podium/export", {"path": "usage-\udc80.csv"}, "path"),
+    ("podium/export", {"path": ""}, "path"),
+    ("podium/export", {"agentIds": ["a"] * 1001}, "agentIds"),
+    ("podium/export", {"agentIds": ["ok", "\ud800"]}, "agentIds.1"),
+])  # fmt: skip
+async def test_other_params_over_the_limits_are_refused(raw: RawLsp, git_repo: Path, method: str,
+                                                        params: dict, field: str) -> None:  # fmt: skip
+    await raw.initialize(git_repo)
+    reply = await raw.request({"method": method, "params": params})
+    assert reply["error"]["code"] == -32602, str(reply)[:500]
+    assert reply["error"]["data"]["field"] == field, reply["error"]
+    assert not (git_repo / ".podium" / "exports").exists()
+    await _alive(raw)

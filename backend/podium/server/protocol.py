@@ -7,9 +7,16 @@ JSON-RPC InvalidParams and `data.field`.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from podium.errors import InvalidInput
@@ -74,16 +81,66 @@ class ParamsModel(Model):
     )
 
 
+# -- limits (docs/protocol.md §Limits) --------------------------------------------------------
+MAX_TASK_BYTES = 64 * 1024
+MAX_REF_BYTES = 256
+MAX_PROFILE_BYTES = 128
+MAX_AGENT_ID_BYTES = 128
+MAX_ARGS = 1024
+MAX_ARG_BYTES = 32 * 1024
+MAX_ARGV_BYTES = 256 * 1024
+MAX_ENV_ENTRIES = 256
+MAX_ENV_NAME_BYTES = 256
+MAX_ENV_VALUE_BYTES = 32 * 1024
+MAX_ENV_BYTES = 256 * 1024
+MAX_PATH_BYTES = 4096
+MAX_AGENT_IDS = 1000
+MAX_LIMIT_USD = 1e9
+
+
+def _utf8_size(value: str) -> int:
+    """Bytes as UTF-8; a lone surrogate (valid in a JSON string, not in UTF-8) is refused:
+    it cannot reach an argv, an environment, a path or SQLite as text."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("must not contain a lone surrogate (not valid UTF-8)") from None
+
+
+def _text(max_bytes: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if _utf8_size(value) > max_bytes:
+            raise ValueError(f"must be at most {max_bytes:,} bytes")
+        return value
+
+    return AfterValidator(check)
+
+
+#: inbound strings: valid UTF-8, no NUL, at most N bytes (the OS refuses NUL in argv, paths and
+#: environments, SQLite and JSON writers a lone surrogate: refuse them before anything happens)
+Task = Annotated[str, _text(MAX_TASK_BYTES)]
+Ref = Annotated[str, _text(MAX_REF_BYTES)]
+ProfileName = Annotated[str, _text(MAX_PROFILE_BYTES)]
+AgentId = Annotated[str, Field(min_length=1), _text(MAX_AGENT_ID_BYTES)]
+Arg = Annotated[str, _text(MAX_ARG_BYTES)]
+EnvValue = Annotated[str, _text(MAX_ENV_VALUE_BYTES)]
+PathText = Annotated[str, Field(min_length=1), _text(MAX_PATH_BYTES)]
+
+
 # -- requests ---------------------------------------------------------------------------------
 class SpawnAgentParams(ParamsModel):
-    task: str
+    task: Task
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    base_ref: str | None = None
-    profile: str | None = None
-    command: list[str] | None = None
-    env: dict[str, str] | None = None
+    base_ref: Ref | None = None
+    profile: ProfileName | None = None
+    command: list[Arg] | None = Field(default=None, max_length=MAX_ARGS)
+    env: dict[str, EnvValue] | None = Field(default=None, max_length=MAX_ENV_ENTRIES)
     source: Source | None = None
-    limit_usd: float | None = Field(default=None, alias="limitUSD", ge=0)
+    limit_usd: float | None = Field(
+        default=None, alias="limitUSD", ge=0, le=MAX_LIMIT_USD, allow_inf_nan=False
+    )
 
     @field_validator("task")
     @classmethod
@@ -96,9 +153,16 @@ class SpawnAgentParams(ParamsModel):
     @classmethod
     def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         # the OS refuses these names at exec time, which would surface as an internal error
-        for name in value or {}:
+        total = 0
+        for name, item in (value or {}).items():
             if not name or "=" in name:
                 raise ValueError(f"invalid environment variable name {name!r}")
+            size = _utf8_size(name)
+            if size > MAX_ENV_NAME_BYTES:
+                raise ValueError(f"a variable name is over {MAX_ENV_NAME_BYTES} bytes")
+            total += size + len(item.encode("utf-8")) + 2
+        if total > MAX_ENV_BYTES:
+            raise ValueError(f"must be at most {MAX_ENV_BYTES:,} bytes in all")
         return value
 
     @field_validator("command")
@@ -106,11 +170,13 @@ class SpawnAgentParams(ParamsModel):
     def _command_not_empty(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not value:
             raise ValueError("must not be an empty list")
+        if value is not None and sum(len(a.encode("utf-8")) + 1 for a in value) > MAX_ARGV_BYTES:
+            raise ValueError(f"must be at most {MAX_ARGV_BYTES:,} bytes in all")
         return value
 
 
 class AgentIdParams(ParamsModel):
-    agent_id: str = Field(min_length=1)
+    agent_id: AgentId
 
 
 class RemoveAgentParams(AgentIdParams):
@@ -126,9 +192,9 @@ class ExportParams(ParamsModel):
     format: Literal["csv", "json"] = "csv"
     since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    agent_ids: list[str] | None = None
+    agent_ids: list[AgentId] | None = Field(default=None, max_length=MAX_AGENT_IDS)
     group_by: Literal["entry", "day", "agent", "model"] = "entry"
-    path: str | None = None
+    path: PathText | None = None
     overwrite: bool = False
 
     def options(self) -> dict[str, Any]:
@@ -286,22 +352,6 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "params"
 
 
-def _nul_at(value: Any, path: str) -> str | None:
-    """The dotted path of the first string (or key) holding a NUL character, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key) or (found := _nul_at(item, sub)):
-                return found or sub
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if found := _nul_at(item, f"{path}.{i}" if path else str(i)):
-                return found
-    return None
-
-
 def parse_params(model: type[P], raw: Any) -> P:
     """Validate request params; raise InvalidInput(field=...) naming the first bad field."""
     if raw is None:
@@ -312,11 +362,6 @@ def parse_params(model: type[P], raw: Any) -> P:
         raise InvalidInput(
             f"invalid params: expected an object, got {type(raw).__name__}", field="params"
         )
-    # params end up in argv, environments and paths, where a NUL cannot go (the OS says
-    # "embedded null byte", which would surface as an internal error)
-    known = {name for n, f in model.model_fields.items() for name in (n, f.alias) if name}
-    if bad := _nul_at({k: v for k, v in raw.items() if k in known}, ""):
-        raise InvalidInput(f"invalid params: {bad}: must not contain a NUL character", field=bad)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
