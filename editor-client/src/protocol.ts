@@ -23,6 +23,7 @@ export const Notifications = {
 } as const;
 
 export const ErrorCodes = {
+  parseError: -32700,
   invalidParams: -32602,
   internalError: -32603,
   methodNotFound: -32601,

@@ -18,10 +18,18 @@ from typing import Any
 from pygls.uris import from_fs_path
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 class RawLsp:
     def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
         self.notes: list[dict[str, Any]] = []
+        #: every answer, in arrival order (the ones with id null included)
+        self.answers: list[dict[str, Any]] = []
+        #: frames from the server whose body is not strict JSON (must stay empty)
+        self.not_json: list[bytes] = []
         self._replies: dict[Any, dict[str, Any]] = {}
         self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -47,25 +55,54 @@ class RawLsp:
                         length = int(value)
                 if not line:
                     return
-                message = json.loads(await stdout.readexactly(length))
+                body = await stdout.readexactly(length)
+                try:  # strict: NaN / Infinity are not JSON
+                    message = json.loads(body, parse_constant=_not_json)
+                except ValueError:
+                    self.not_json.append(body)
+                    continue
                 if "method" in message and "id" in message:
                     self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
                 elif "method" in message:
                     self.notes.append(message)
                 else:
+                    self.answers.append(message)
                     self._replies[message.get("id")] = message
                 self._arrived.set()
 
-    def send(self, message: dict[str, Any]) -> None:
-        assert self.process is not None and self.process.stdin is not None
-        body = json.dumps(message).encode()
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    def send(self, message: Any) -> None:
+        self.send_body(json.dumps(message).encode())
 
-    async def request(self, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        """Send `message` (jsonrpc and id added) and wait for the reply with that id."""
+    def send_body(self, body: bytes) -> None:
+        """One correctly framed message with any body bytes."""
+        self.send_raw(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def send_raw(self, data: bytes) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(data)
+
+    async def wait_answers(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until at least `count` answers have arrived in all; returns them all."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.answers) < count:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self.answers)} answers, wanted {count}: {self.answers}")
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.5))
+        return self.answers
+
+    async def request(self, message: dict[str, Any], timeout: float = 30.0,
+                      literal: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Send `message` (jsonrpc and id added) and wait for the reply with that id.
+        `literal` maps string values to raw JSON text (e.g. "1e400", which Python cannot dump)."""
         self._next_id += 1
         msg_id = self._next_id
-        self.send({"jsonrpc": "2.0", "id": msg_id, **message})
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, **message})
+        for value, text in (literal or {}).items():
+            body = body.replace(json.dumps(value), text)
+        self.send_body(body.encode())
         deadline = asyncio.get_running_loop().time() + timeout
         while msg_id not in self._replies:
             remaining = deadline - asyncio.get_running_loop().time()

@@ -17,6 +17,18 @@ from pydantic.alias_generators import to_camel
 from podium.agents.source import SOURCES
 from podium.agents.workspace import name_problem
 from podium.errors import InvalidInput
+from podium.textlimits import (
+    MAX_ARGS,
+    MAX_ENV_ENTRIES,
+    MAX_LIMIT_USD,
+    Arg,
+    EnvValue,
+    ProfileName,
+    Ref,
+    Task,
+    check_argv_size,
+    check_env_size,
+)
 
 SourceName = Literal["subscription", "api", "proxy"]
 
@@ -28,14 +40,16 @@ class SpawnSpec(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True, strict=True
     )
 
-    task: str
+    task: Task
     name: str | None = None
-    base_ref: str | None = None
-    profile: str | None = None
-    command: list[str] | None = None
-    env: dict[str, str] | None = None
+    base_ref: Ref | None = None
+    profile: ProfileName | None = None
+    command: list[Arg] | None = Field(default=None, max_length=MAX_ARGS)
+    env: dict[str, EnvValue] | None = Field(default=None, max_length=MAX_ENV_ENTRIES)
     source: SourceName | None = None
-    limit_usd: float | None = Field(default=None, alias="limitUSD")
+    limit_usd: float | None = Field(
+        default=None, alias="limitUSD", ge=0, le=MAX_LIMIT_USD, allow_inf_nan=False
+    )
 
     # "before" validators: they run ahead of the strict type checks, so a wrong type gets
     # the same clear message as a wrong value
@@ -66,6 +80,8 @@ class SpawnSpec(BaseModel):
             or not all(isinstance(a, str) and a for a in value)
         ):  # fmt: skip
             raise ValueError("must be a non-empty list of strings")
+        if value is not None:
+            check_argv_size(value)
         return value
 
     @field_validator("env", mode="before")
@@ -81,6 +97,7 @@ class SpawnSpec(BaseModel):
         for key in value:
             if not key or "=" in key:
                 raise ValueError(f"invalid environment variable name {key!r}")
+        check_env_size(value)
         return value
 
     @field_validator("source", mode="before")

@@ -12,7 +12,6 @@ import contextlib
 import functools
 import logging
 import os
-import queue
 import signal
 import sys
 import threading
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
-from pygls.io_ import StdoutWriter, run_async
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -35,6 +34,7 @@ from podium.server import protocol as proto
 from podium.server.jsonrpc import PodiumProtocol, plain_converter
 from podium.server.state import Core, TickResult
 from podium.server.tail import LogTail
+from podium.server.transport import StdinReader, serve_frames, serve_tcp
 from podium.settings import Settings, parse_settings
 from podium.store import Store
 from podium.store.db import SERVER_AUTOCHECKPOINT
@@ -344,14 +344,11 @@ class PodiumServer(LanguageServer):
         """pygls' stdio loop, plus: when the client goes away (EOF) clean up inside the loop,
         and never let a stuck cleanup keep the process alive (watchdog)."""
         self._stop_event = threading.Event()
-        reader = _StdinReader(stdin or sys.stdin.buffer)
+        reader = StdinReader(stdin or sys.stdin.buffer)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def main() -> None:
-            reading = asyncio.ensure_future(run_async(
-                stop_event=self._stop_event, reader=reader, protocol=self.protocol,
-                logger=log, error_handler=self.report_server_error,
-            ))  # fmt: skip
+            reading = asyncio.ensure_future(serve_frames(reader, self.protocol, self._stop_event))
             # `kill` (SIGTERM) or a closed terminal (SIGHUP) ends us like a client that went
             # away: agents stopped unless keepAgentsRunning (the default action would orphan them)
             for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -372,6 +369,21 @@ class PodiumServer(LanguageServer):
             log.error("connection to the client lost; shutting down")
         except (KeyboardInterrupt, SystemExit):
             pass
+        finally:
+            _start_watchdog(EXIT_DEADLINE_S)
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """pygls' TCP server with Podium's framing (podium.server.transport)."""
+        self._stop_event = threading.Event()
+
+        def connected(writer: asyncio.StreamWriter) -> PodiumProtocol:
+            self.protocol.set_writer(writer)  # type: ignore[arg-type]
+            return self.protocol
+
+        try:
+            with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                asyncio.run(serve_tcp(connected, host, port, self._stop_event))
         finally:
             _start_watchdog(EXIT_DEADLINE_S)
             self.shutdown()
@@ -537,51 +549,6 @@ class PodiumServer(LanguageServer):
     async def export(self, params: Any) -> dict[str, Any]:
         p = proto.parse_params(proto.ExportParams, params)
         return await self.run_core(self.require_core().export, p.options())
-
-
-class _StdinReader:
-    """pygls' StdinAsyncReader reads in a pool thread, and interpreter exit joins pool threads:
-    after a signal, a client that still holds the pipe would keep us alive until the watchdog.
-    This reader's thread is a daemon, and reads its own file object: a daemon thread blocked
-    inside sys.stdin would abort interpreter shutdown (it holds the buffer's lock)."""
-
-    def __init__(self, stdin: Any) -> None:
-        with contextlib.suppress(AttributeError, OSError):
-            stdin = open(os.dup(stdin.fileno()), "rb")  # noqa: SIM115 (lives as long as we do)
-        self.stdin = stdin
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="podium-stdin", daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            loop, future, fn, args = self._jobs.get()
-            try:
-                result, error = fn(*args), None
-            except Exception as exc:
-                result, error = None, exc
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                loop.call_soon_threadsafe(_settle, future, result, error)
-
-    def _call(self, fn: Callable[..., bytes], *args: Any) -> asyncio.Future[bytes]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bytes] = loop.create_future()
-        self._jobs.put((loop, future, fn, args))
-        return future
-
-    def readline(self) -> asyncio.Future[bytes]:
-        return self._call(self.stdin.readline)
-
-    def readexactly(self, n: int) -> asyncio.Future[bytes]:
-        return self._call(self.stdin.read, n)
-
-
-def _settle(future: asyncio.Future[bytes], result: bytes | None, error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result or b"")
 
 
 _watchdog_started = False

@@ -5,7 +5,10 @@ which renames keys that are not identifiers (an `env` entry such as `MY-VAR` wou
 `_0`) and hides types from validation; this converter leaves them as plain JSON values.
 
 `PodiumProtocol`: pygls drops, without an answer, a request it cannot decode or one that comes
-after `shutdown`; a client would wait for ever. This protocol answers both with an error.
+after `shutdown`; a client would wait for ever. This protocol answers both with an error, holds
+the LSP lifecycle rules (nothing but `initialize`/`exit` before `initialize`, each of
+`initialize`/`initialized` once) and writes strict JSON only. Frames are read by
+`podium.server.transport`, which hands each checked message to `dispatch`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import attrs
 import cattrs
 from cattrs import Converter
 from lsprotocol import converters, types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+)
 from pygls.protocol import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
@@ -25,7 +33,12 @@ from pygls.protocol import (
     LanguageServerProtocol,
 )
 
+from podium.server.transport import INTERNAL_ERROR, dumps_strict
+
 log = logging.getLogger(__name__)
+
+#: LSP's ServerNotInitialized: a request before `initialize`
+SERVER_NOT_INITIALIZED = -32002
 
 
 def _as_is(obj: dict[str, Any], cls: type) -> Any:
@@ -41,8 +54,8 @@ def plain_converter() -> Converter:
 
 
 class Undecoded(dict):  # type: ignore[type-arg]
-    """A JSON object with a `jsonrpc` key that pygls could not decode. It stays a dict: the JSON
-    decoder calls `structure_message` on nested objects too, where it is just data."""
+    """A message that pygls could not decode (e.g. a standard method's params of the wrong
+    shape), kept with the error to answer it with."""
 
     def __init__(self, data: dict[str, Any], error: JsonRpcException) -> None:
         super().__init__(data)
@@ -50,6 +63,19 @@ class Undecoded(dict):  # type: ignore[type-arg]
 
 
 class PodiumProtocol(LanguageServerProtocol):
+    _seen_initialize = False
+    _seen_initialized = False
+
+    # -- inbound (podium.server.transport.MessageSink) -----------------------------------------
+    def dispatch(self, data: dict[str, Any]) -> None:
+        """One checked JSON-RPC message (transport.check_envelope passed it)."""
+        self.handle_message(self.structure_message(data))
+
+    def send_error(self, msg_id: int | str | None, code: int, message: str) -> None:
+        """An error answer built here, so that `id: null` is written (JSON-RPC wants it)."""
+        self._send_data({"jsonrpc": "2.0", "id": msg_id,
+                         "error": {"code": code, "message": message}})  # fmt: skip
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
@@ -66,12 +92,83 @@ class PodiumProtocol(LanguageServerProtocol):
                     error = JsonRpcInvalidParams(f"invalid params for {method}: {why}")
                 self._send_response(msg_id, None, error.to_response_error())
             else:
-                log.warning("ignored an undecodable message: %.200s", dict(message))
+                log.warning("ignored an undecodable %s notification", str(method)[:80])
             return
         method = getattr(message, "method", None)
-        if self._shutdown and method is not None and method != types.EXIT and hasattr(message, "id"):
+        is_request = method is not None and hasattr(message, "id")
+        if method is not None and not self._lifecycle_allows(method, is_request, message):
+            return
+        if self._shutdown and method is not None and method != types.EXIT and is_request:
             # LSP: requests after shutdown "should error with InvalidRequest"
             error = JsonRpcInvalidRequest(f"the server is shutting down; {method} refused")
             self._send_response(message.id, None, error.to_response_error())
             return
         super().handle_message(message)
+
+    def _lifecycle_allows(self, method: str, is_request: bool, message: Any) -> bool:
+        """LSP: before `initialize` requests get ServerNotInitialized and notifications other
+        than `exit` are dropped; a second `initialize` would start a second core (agents,
+        watchers) and a second `initialized` a second history ingest and pump."""
+        if method == types.INITIALIZE and is_request:
+            if self._seen_initialize:
+                self.send_error(message.id, JsonRpcInvalidRequest.CODE,
+                                "initialize was already received")  # fmt: skip
+                return False
+            self._seen_initialize = True
+            return True
+        if not self._seen_initialize and method != types.EXIT:
+            if is_request:
+                self.send_error(message.id, SERVER_NOT_INITIALIZED,
+                                f"the server is not initialized; {method} refused")  # fmt: skip
+            else:
+                log.warning("dropped the %s notification: it came before initialize", method)
+            return False
+        if method == types.INITIALIZED and not is_request:
+            if self._seen_initialized:
+                log.warning("dropped a second initialized notification")
+                return False
+            self._seen_initialized = True
+        return True
+
+    # -- outbound -------------------------------------------------------------------------------
+    def _send_data(self, data: Any) -> None:
+        """pygls' writer, made strict: no NaN/Infinity (replaced by null, logged), a message
+        that cannot be serialised becomes an InternalError answer when it was one, and the
+        Content-Length counts bytes."""
+        if not data:
+            return
+        if self.writer is None:
+            log.error("no transport to send a message on")
+            return
+        try:
+            body, replaced = dumps_strict(data, self._serialize_message)
+        except Exception as exc:
+            log.exception("cannot serialise an outgoing message")
+            msg_id, is_answer = _answer_id(data)
+            if is_answer:
+                self.send_error(msg_id, INTERNAL_ERROR, f"the answer could not be written: {exc}")
+            return
+        if replaced:
+            log.warning("replaced NaN/Infinity with null in an outgoing message: %.200s", body)
+        payload = body.encode("utf-8")
+        if self._include_headers:
+            payload = (
+                f"Content-Length: {len(payload)}\r\n"
+                f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            ).encode("ascii") + payload
+        try:
+            self.writer.write(payload)  # stdout and TCP writers are synchronous
+        except BrokenPipeError:
+            log.error("the client went away (broken pipe)")
+            raise
+        except Exception as error:
+            log.exception("sending a message failed")
+            self._server._report_server_error(error, JsonRpcInternalError)
+
+
+def _answer_id(data: Any) -> tuple[Any, bool]:
+    """(id, whether `data` is an answer to a request) for an outgoing message."""
+    if isinstance(data, dict):
+        return data.get("id"), "id" in data and "method" not in data
+    has_id = hasattr(data, "id") and not hasattr(data, "method")
+    return getattr(data, "id", None), has_id

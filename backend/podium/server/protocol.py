@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_camel
 
 from podium.agents.spec import SpawnSpec
 from podium.errors import InvalidInput
+from podium.textlimits import MAX_AGENT_IDS, AgentId, PathText
 
 # -- method names -----------------------------------------------------------------------------
 SPAWN_AGENT = "podium/spawnAgent"
@@ -81,7 +82,7 @@ class SpawnAgentParams(ParamsModel, SpawnSpec):
 
 
 class AgentIdParams(ParamsModel):
-    agent_id: str = Field(min_length=1)
+    agent_id: AgentId
 
 
 class RemoveAgentParams(AgentIdParams):
@@ -97,9 +98,9 @@ class ExportParams(ParamsModel):
     format: Literal["csv", "json"] = "csv"
     since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    agent_ids: list[str] | None = None
+    agent_ids: list[AgentId] | None = Field(default=None, max_length=MAX_AGENT_IDS)
     group_by: Literal["entry", "day", "agent", "model"] = "entry"
-    path: str | None = None
+    path: PathText | None = None
     overwrite: bool = False
 
     def options(self) -> dict[str, Any]:
