@@ -133,6 +133,8 @@ class UsageAggregate:
         self.data_version: int | None = None
         self._settled_version = 0
         self._folded_settled: tuple[tuple, Folded] | None = None
+        #: settled [messages, input, output, cache_create, cache_read], checked against buckets
+        self._settled_sums = [0, 0, 0, 0, 0]
         #: how many times the settled sums were rebuilt from scratch (tests, diagnostics)
         self.rebuilds = 0
 
@@ -151,7 +153,7 @@ class UsageAggregate:
         else:
             changed = False
             if settle > old:  # the line moved: last refresh's recent rows become settled
-                changed |= self._add(conn, "ts >= ? AND ts < ? AND id <= ?", (old, settle, top))
+                changed |= self._add(conn, "ts >= ? AND ts < ? AND +id <= ?", (old, settle, top))
                 # rows appended since that are older than the old line
                 changed |= self._add(conn, "ts < ? AND id > ? AND id <= ?", (old, self.watermark, top))
             else:
@@ -161,7 +163,8 @@ class UsageAggregate:
                 self._settled_version += 1
             if not self._settled_matches(conn):
                 self._rebuild(conn, settle, top)
-        self.recent = self._groups(conn, "ts >= ? AND id <= ?", (settle, top))
+        # `+id`: the ts index, not the rowid range (which would visit every row)
+        self.recent = self._groups(conn, "ts >= ? AND +id <= ?", (settle, top))
         self.data_version = version
 
     def _groups(self, conn: sqlite3.Connection, where: str, params: tuple) -> dict[GroupKey, Sums]:
@@ -171,6 +174,7 @@ class UsageAggregate:
     def _add(self, conn: sqlite3.Connection, where: str, params: tuple) -> bool:
         added = self._groups(conn, where, params)
         for key, sums in added.items():
+            self._count(sums)
             acc = self.settled.get(key)
             if acc is None:
                 self.settled[key] = sums
@@ -183,6 +187,9 @@ class UsageAggregate:
 
     def _rebuild(self, conn: sqlite3.Connection, settle: int, top: int) -> None:
         self.settled = self._groups(conn, "ts < ? AND id <= ?", (settle, top))
+        self._settled_sums = [0, 0, 0, 0, 0]
+        for sums in self.settled.values():
+            self._count(sums)
         self.settled_until, self.watermark = settle, top
         self._settled_version += 1
         self.rebuilds += 1
@@ -197,12 +204,13 @@ class UsageAggregate:
             "WHERE bucket < ?",
             (self.settled_until // BUCKET_MS,),
         ).fetchone()
-        mine = [0, 0, 0, 0, 0]
-        for sums in self.settled.values():
-            mine[0] += sums[6]
-            for i in range(4):
-                mine[i + 1] += sums[i]
-        return list(row) == mine
+        return list(row) == self._settled_sums
+
+    def _count(self, sums: Sums) -> None:
+        totals = self._settled_sums
+        totals[0] += sums[6]
+        for i in range(4):
+            totals[i + 1] += sums[i]
 
     # -- folding ----------------------------------------------------------------------------------
     def folded(self, attribution: Attribution) -> Folded:
