@@ -73,7 +73,8 @@ class MetricsService:
                 self.feed.start()
         except ImportError as exc:
             self.stop()
-            raise MetricsError(f"metrics need the `podium[metrics]` packages: {exc}") from None
+            raise MetricsError(f"metrics: a package is missing ({exc}); the OTLP push needs "
+                               "`pip install 'podium[otlp]'`") from None
         except OSError as exc:
             self.stop()
             raise MetricsError(f"metrics: {exc}") from None
