@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agents": ("podium.agents.cli", "spawn, list and control agents without an editor"),
     "statusline": ("podium.limits.statusline", "Claude Code statusLine command"),
     "export": ("podium.export.cli", "export usage as CSV or JSON"),
+    "metrics": ("podium.metrics.cli", "Prometheus metrics, OTLP push and alert webhooks"),
     "demo": ("podium.demo", "the headless end-to-end demo"),
 }
 

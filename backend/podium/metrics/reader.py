@@ -1,0 +1,232 @@
+"""Reads every exported figure from the store (and the limits engine) into a `Snapshot`.
+
+The Prometheus collector and the OTLP push both call `MetricsReader.snapshot()`; it opens its
+own connection (a `Store` is one thread's), serialises callers, and reuses a snapshot younger
+than `MAX_AGE_S` so concurrent scrapers and one OTLP collection read the store once.
+Counters come from the store, so they survive restarts: a new process reports the same totals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
+from podium.metrics import catalog as m
+from podium.metrics.aggregate import AgentInfo, Attribution, UsageAggregate, agent_label
+from podium.metrics.config import limits_settings, unattributed_source
+from podium.store import Store
+from podium.usage.pricing import PriceTable
+from podium.usage.queries import default_prices
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_S = 0.5
+SKIP_REASONS = ("malformed", "invalid_utf8", "oversized")
+_AGENT_COLUMNS = ("id, name, repo, worktree, branch, base_ref, base_commit, profile, state_dir, "
+                  "claude_session_id, pid, COALESCE(source_override, source), model, status, "
+                  "status_since, exit_code, started_at, ended_at, limit_usd, removed")  # fmt: skip
+
+
+@dataclass
+class Snapshot:
+    """Every series at one instant: metric name → {label values (catalog order, without
+    `machine`) → value}."""
+
+    machine: str
+    taken_at: float
+    values: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
+
+    def series(self, metric: m.MetricDef) -> dict[tuple[str, ...], float]:
+        return self.values.get(metric.name, {})
+
+    def total(self, metric: m.MetricDef, **match: str) -> float:
+        """Sum of a metric's series whose labels equal `match` (tests, the CLI's summary)."""
+        idx = {name: metric.labels.index(name) for name in match}
+        return sum(v for labels, v in self.series(metric).items()
+                   if all(labels[i] == match[name] for name, i in idx.items()))  # fmt: skip
+
+
+class MetricsReader:
+    """Figures for one store. Thread-safe; `close()` when done."""
+
+    def __init__(self, db_path: str, settings: Any, *, machine: str,
+                 pending: Callable[[], int] | None = None, fold_after_s: float = m.FOLD_AFTER_S,
+                 prices: PriceTable | None = None) -> None:  # fmt: skip
+        from podium.limits.engine import LimitsEngine
+
+        self.machine = machine
+        self.pending = pending
+        self.fold_after_s = fold_after_s
+        self.prices = prices or default_prices()
+        self.store = Store(db_path)
+        self._lock = threading.Lock()
+        self._settings = settings
+        # plan figures and budgets as the editor sees them; never an OAuth lookup of its own
+        # (the server's lookups land in the store, where plan_status finds them)
+        self.engine = LimitsEngine(self.store, limits_settings(settings), self.prices)
+        self.usage = UsageAggregate(self.prices)
+        self._cached: Snapshot | None = None
+        #: path → (stored size, stored mtime, mtime when first seen unread) for unread files
+        self._unread: dict[str, tuple[int, int, float]] = {}
+
+    def update_settings(self, settings: Any) -> None:
+        with self._lock:
+            self._settings = settings
+            self.engine.update_settings(limits_settings(settings))
+            self._cached = None
+
+    def close(self) -> None:
+        with self._lock:
+            self.store.close()
+
+    # -- the snapshot -------------------------------------------------------------------------------
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        with self._lock:
+            fresh = now is None
+            now = time.time() if now is None else now
+            if fresh and self._cached is not None and 0 <= now - self._cached.taken_at < MAX_AGE_S:
+                return self._cached
+            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG})
+            conn = self.store.conn
+            conn.execute("BEGIN")  # one consistent view of the store for every figure
+            try:
+                files = self._read(snap, now)
+            finally:
+                conn.execute("COMMIT")
+            snap.values[m.INGEST_LAG.name][()] = self._ingest_lag(files, now)
+            snap.values[m.PENDING.name][()] = float(self._pending())
+            if fresh:
+                self._cached = snap
+            return snap
+
+    def _read(self, snap: Snapshot, now: float) -> list[tuple]:
+        conn = self.store.conn
+        rows = conn.execute(f"SELECT {_AGENT_COLUMNS} FROM agents ORDER BY started_at").fetchall()
+        infos: list[AgentInfo] = []
+        budget_agents: list[Agent] = []
+        agents_gauge = snap.values[m.AGENTS.name]
+        for status in AgentStatus:
+            agents_gauge[(status.value,)] = 0.0
+        for row in rows:
+            agent = _agent(row)
+            removed = bool(row[19])
+            ended = agent.status in TERMINAL_STATUSES or removed
+            ended_at = (agent.ended_at or agent.status_since) if ended else None
+            label = agent_label(agent.name, ended_at, now, self.fold_after_s)
+            infos.append(AgentInfo(agent.id, agent.name, label, agent.source,
+                                   os.path.basename(agent.repo.rstrip("/")) or m.UNKNOWN,
+                                   agent.claude_session_id, agent.worktree))  # fmt: skip
+            if not removed:
+                agents_gauge[(agent.status.value,)] += 1
+                if label != m.AGENT_ENDED:
+                    budget_agents.append(agent)
+        attribution = Attribution(infos, unattributed_source(self._settings))
+        self.usage.refresh(conn, int(now * 1000))
+        folded = self.usage.folded(attribution)
+        cost, tokens = snap.values[m.COST.name], snap.values[m.TOKENS.name]
+        for labels, (usd, i, o, cc, cr) in folded.by_labels.items():
+            cost[labels] = usd
+            for kind, value in zip(m.TOKEN_TYPES, (i, o, cc, cr), strict=True):
+                tokens[(kind, *labels)] = float(value)
+        working = any(a.status is AgentStatus.WORKING for a in budget_agents)
+        self._plan(snap, now, working)
+        self._budgets(snap, now, budget_agents, folded.by_agent, infos)
+        alerts = snap.values[m.ALERTS.name]
+        for level, scope, count in conn.execute(
+            "SELECT level, scope, COUNT(*) FROM alerts GROUP BY level, scope"
+        ):
+            alerts[(level, scope)] = float(count)
+        sums = conn.execute("SELECT COALESCE(SUM(malformed), 0), COALESCE(SUM(invalid_utf8), 0), "
+                            "COALESCE(SUM(oversized), 0) FROM files").fetchone()  # fmt: skip
+        for reason, count in zip(SKIP_REASONS, sums, strict=True):
+            snap.values[m.SKIPPED.name][(reason,)] = float(count)
+        return conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+
+    def _plan(self, snap: Snapshot, now: float, working: bool) -> None:
+        try:
+            status = self.engine.plan_status(now, agents_working=working)
+        except Exception:  # a plan figure must never cost the other metrics
+            log.exception("metrics: plan status failed")
+            return
+        for fig in (status.five_hour, status.seven_day):
+            if fig is None:
+                continue
+            snap.values[m.PLAN.name][(fig.window, fig.source)] = fig.used_pct / 100.0
+            snap.values[m.PLAN_AGE.name][(fig.window, fig.source)] = max(0.0, now - fig.observed_at)
+
+    def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], usage_by_agent: dict,
+                 infos: list[AgentInfo]) -> None:  # fmt: skip
+        try:
+            budgets = self.engine.budget_status(agents, usage_by_agent, now)
+        except Exception:
+            log.exception("metrics: budget status failed")
+            return
+        names = {a.id: a.name for a in agents}
+        by_session = {i.session: i.name for i in infos if i.session}
+        ratio, limit = snap.values[m.BUDGET.name], snap.values[m.BUDGET_LIMIT.name]
+        for b in budgets:
+            if b.scope == "agent":
+                who = names.get(b.scope_key, b.scope_key)
+            elif b.scope == "session":
+                who = by_session.get(b.scope_key, m.AGENT_NONE)
+            else:
+                who = ""
+            key = (b.scope, who)
+            # two agents of one name (other repos): the one closer to its limit shows
+            if b.used / b.limit >= ratio.get(key, -1.0):
+                ratio[key] = b.used / b.limit
+                limit[key] = float(b.limit)
+
+    def _ingest_lag(self, files: list[tuple], now: float) -> float:
+        """Seconds since the oldest write to a known log file that the store has not read yet
+        (its size or mtime differs from what the last ingest recorded). A file written again
+        and again keeps the mtime of the first unread write seen, so a stuck ingest shows."""
+        lag = 0.0
+        unread: dict[str, tuple[int, int, float]] = {}
+        for path, size, mtime_ns in files:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if st.st_size == size and st.st_mtime_ns == mtime_ns:
+                continue
+            seen = self._unread.get(path)
+            since = seen[2] if seen and seen[:2] == (size, mtime_ns) else st.st_mtime_ns / 1e9
+            unread[path] = (size, mtime_ns, since)
+            lag = max(lag, now - since)
+        self._unread = unread
+        return max(0.0, lag)
+
+    def _pending(self) -> int:
+        if self.pending is None:
+            return 0
+        try:
+            return max(0, int(self.pending()))
+        except Exception:
+            log.exception("metrics: counting pending permission requests failed")
+            return 0
+
+
+def _agent(row: tuple) -> Agent:
+    """An agent snapshot from its `agents` row (the task text is never read)."""
+    (agent_id, name, repo, worktree, branch, base_ref, base_commit, profile, state_dir, session,
+     pid, source, model, status, status_since, exit_code, started_at, ended_at, limit_usd,
+     _removed) = row  # fmt: skip
+    try:
+        state = AgentStatus(status)
+    except ValueError:
+        state = AgentStatus.ERROR
+    return Agent(
+        id=agent_id, name=name, task="", status=state, status_since=status_since,
+        status_reason=None, started_at=started_at, repo=repo, worktree=worktree, branch=branch,
+        base_ref=base_ref, base_commit=base_commit or "", profile=profile, command=[], pid=pid,
+        claude_session_id=session, source=source, model=model, exit_code=exit_code,
+        limit_usd=limit_usd, state_dir=state_dir, ended_at=ended_at,
+    )  # fmt: skip
+

@@ -1,0 +1,1 @@
+from tests.limits.helpers import feed  # noqa: F401  (fixture)
