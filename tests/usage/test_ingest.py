@@ -198,14 +198,17 @@ def test_huge_single_line_is_skipped_in_bounded_memory(tmp_path):
         fh.write(after)
     assert path.stat().st_size > 300_000_000
     script = textwrap.dedent(f"""
-        import json, resource, sys
+        import json, sys
         from podium.store import Store
         from podium.usage.adapters.claude import ClaudeCodeAdapter
         from podium.usage.ingest import Ingestor
         store = Store({str(tmp_path / "db.sqlite")!r})
         r = Ingestor(store, [ClaudeCodeAdapter([{str(root)!r}])]).run()
         out = store.conn.execute("SELECT SUM(output) FROM entries").fetchone()[0]
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM is this program's own peak: ru_maxrss would carry the parent's peak over
+        # (Python starts children with vfork, and Linux keeps the old mm's peak across exec)
+        hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+        rss_mb = int(hwm.split()[1]) / 1024
         print(json.dumps({{"oversized": r.oversized, "out": out, "rss": rss_mb}}))
     """)
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
