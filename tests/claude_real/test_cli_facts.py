@@ -32,6 +32,7 @@ def test_stream_json_input_keeps_the_session_alive_between_turns(start_claude, s
     assert len(standin.messages_requests()) == 1
 
     claude.send("second question")
+    claude.proc.stdin.close()  # closing stdin during a turn lets the turn finish, then exit 0
     second = claude.wait_result()
     assert second["result"] == "Second answer."
     assert second["session_id"] == first["session_id"]
@@ -43,17 +44,25 @@ def test_stream_json_input_keeps_the_session_alive_between_turns(start_claude, s
     assert claude.close() == 0
 
 
-def test_resume_continues_the_session_in_the_same_cwd(start_claude, standin, claude_home):
-    standin.text("first answer")
-    standin.text("second answer")
-    first = start_claude(*STREAM_ARGS, "--", "first question")
+@pytest.mark.parametrize("ended_by", ["stdin-closed", "SIGKILL"])
+def test_resume_continues_the_session_in_the_same_cwd(start_claude, standin, claude_home,
+                                                      ended_by):  # fmt: skip
+    first_usage, second_usage = Usage(1000, 100), Usage(2000, 200)
+    standin.text("first answer", usage=first_usage)
+    standin.text("second answer", usage=second_usage)
+    first = start_claude(*INTERACTIVE_ARGS)
+    first.send("first question")
     session = first.wait_result()["session_id"]
-    assert first.close() == 0
+    if ended_by == "SIGKILL":
+        first.kill()
+    else:
+        assert first.close() == 0
     [transcript] = transcripts(claude_home)
     assert transcript.stem == session
     lines_before = len(read_jsonl(transcript))
 
-    resumed = start_claude(*STREAM_ARGS, "--resume", session, "--", "second question")
+    resumed = start_claude(*INTERACTIVE_ARGS, "--resume", session)
+    resumed.send("second question")
     result = resumed.wait_result()
     assert resumed.close() == 0
     assert result["session_id"] == session and result["result"] == "second answer"
@@ -66,25 +75,37 @@ def test_resume_continues_the_session_in_the_same_cwd(start_claude, standin, cla
     assert {"first question", "first answer", "second question"} <= set(texts)
     assert transcripts(claude_home) == [transcript], "resume must append to the same transcript"
     assert len(read_jsonl(transcript)) > lines_before
+    # total_cost_usd carries over from the transcript's last cost-state line, which the CLI
+    # writes on a clean exit (or SIGTERM) but not when killed: then it restarts from zero.
+    # The turn's own cost is exact either way.
+    model = "claude-opus-5-5"
+    turn = expected_cost(model, second_usage)
+    assert result["model_usage_since_last_result"][model]["costUSD"] == pytest.approx(turn)
+    carried = expected_cost(model, first_usage) if ended_by == "stdin-closed" else 0.0
+    assert result["total_cost_usd"] == pytest.approx(carried + turn)
 
 
 @pytest.mark.parametrize("auth", ["oauth", "api_key"])
 def test_rate_limit_event_reports_the_plan_windows(start_claude, standin, auth):
     # Resets must be plausible (a reset years ahead drops unifiedWindows from the event).
     five_hour_reset, seven_day_reset = int(time.time()) + 3600, int(time.time()) + 3 * 86400
-    headers = ratelimit_headers(0.67, 0.21, five_hour_reset=five_hour_reset,
-                                seven_day_reset=seven_day_reset)  # fmt: skip
-    standin.default_headers.update(headers)
-    claude = start_claude(*STREAM_ARGS, "--", "hello", auth=auth)
-    result = claude.wait_result()
+    claude = start_claude(*INTERACTIVE_ARGS, auth=auth)
+    results = []
+    for five_hour in (0.67, 0.67, 0.70):  # one event per change, not per reply
+        headers = ratelimit_headers(five_hour, 0.21, five_hour_reset=five_hour_reset,
+                                    seven_day_reset=seven_day_reset)  # fmt: skip
+        standin.text("ok", headers=headers)
+        claude.send("hello")
+        results.append(claude.wait_result())
     assert claude.close() == 0
     events = claude.seen(is_event("rate_limit_event"))
     if auth == "api_key":
         assert events == [], "API-key users get no rate_limit_event"
         return
-    [event] = events
-    info = event["rate_limit_info"]
+    first, changed = events
+    info = first["rate_limit_info"]
     assert info["status"] == "allowed" and info["rateLimitType"] == "five_hour"
+    assert "resetsAt" not in info
     assert info["unifiedWindows"] == {
         "five_hour": {
             "utilization": 0.67,
@@ -93,7 +114,8 @@ def test_rate_limit_event_reports_the_plan_windows(start_claude, standin, auth):
         },
         "seven_day": {"utilization": 0.21, "resetsAt": seven_day_reset, "status": "allowed"},
     }
-    assert event["session_id"] == result["session_id"]
+    assert changed["rate_limit_info"]["unifiedWindows"]["five_hour"]["utilization"] == 0.70
+    assert first["session_id"] == results[0]["session_id"]
     # The subscription's default model and its OAuth credential.
     init = claude.seen(is_event("system", "init"))[0]
     assert init["model"] == "claude-sonnet-5-5" and init["apiKeySource"] == "none"
@@ -129,7 +151,7 @@ def test_max_retries_env_bounds_429_retries(start_claude, standin, claude_home):
     assert api_error["error"]["requestId"] == "req_standin0001"
 
 
-def test_subscription_429_with_rejected_window_is_a_usage_limit(start_claude, standin):
+def test_subscription_429_with_rejected_window_is_a_usage_limit(start_claude, standin, claude_home):
     """A 429 carrying unified rate-limit headers is not retried: the plan limit is reached."""
     reset = int(time.time()) + 1800
     headers = ratelimit_headers(1.0, 0.4, five_hour_reset=reset, status="rejected",
@@ -146,6 +168,11 @@ def test_subscription_429_with_rejected_window_is_a_usage_limit(start_claude, st
     assert event["rate_limit_info"]["status"] == "rejected"
     five_hour = event["rate_limit_info"]["unifiedWindows"]["five_hour"]
     assert five_hour == {"utilization": 1, "resetsAt": reset, "status": "rejected"}
+    # The transcript records it as a <synthetic> API-error message (no reset time in it).
+    [line] = [x for x in read_jsonl(transcripts(claude_home)[0]) if x["type"] == "assistant"]
+    assert line["message"]["model"] == "<synthetic>" and line["isApiErrorMessage"] is True
+    assert line["apiError"] == "usage_limit_reached" and line["apiErrorStatus"] == 429
+    assert line["message"]["content"] == [{"type": "text", "text": "You've hit your 5-hour limit"}]
 
 
 @pytest.mark.parametrize(("auth", "model", "reference_cost"), [

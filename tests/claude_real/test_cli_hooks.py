@@ -4,9 +4,12 @@ failing or timed-out hook leads to, and the PermissionRequest hook."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 
+import psutil
 import pytest
 
 from .cli import STREAM_ARGS, is_event
@@ -145,3 +148,20 @@ def test_permission_request_hook_decides_what_the_cli_would_ask(start_claude, st
         tool_result = standin.messages_requests()[1].tool_results()[-1]
         assert tool_result["is_error"] is True and tool_result["content"] == "Podium says no"
         assert [d["tool_name"] for d in result["permission_denials"]] == ["Write"]
+
+
+def test_sigterm_while_a_hook_blocks_ends_the_hook_too(start_claude, standin, workdir, tmp_path):
+    hook = ScriptedHook(tmp_path / "hook", {"block": True})
+    claude, target = _run_write(start_claude, standin, workdir, hook, "--include-hook-events")
+    claude.wait_for(is_event("system", "hook_started"), what="the hook to start")
+    deadline = time.monotonic() + 30
+    while not hook.calls():  # the hook logs its call just before it blocks
+        assert time.monotonic() < deadline, "the hook never logged its call"
+        time.sleep(0.02)
+    hook_pid = hook.calls()[0]["pid"]
+    assert psutil.pid_exists(hook_pid)
+    claude.proc.send_signal(signal.SIGTERM)  # the CLI alone, not its process group
+    assert claude.proc.wait(30) == 128 + signal.SIGTERM
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(hook_pid).wait(30)  # the CLI ends its hook; wait() returns once gone
+    assert not target.exists()
