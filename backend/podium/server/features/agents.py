@@ -265,8 +265,7 @@ class AgentsFeature(Feature):
         usage = self.usage.get(agent.id)
         if usage is None and core.manager is not None:
             usage = self.usage[agent.id] = self.agent_usage(core, agent)
-        card = render_card(agent, usage, getattr(agent, "diff", None),
-                           self._limit_for(core, agent, usage))  # fmt: skip
+        card = render_card(agent, usage, agent.diff, self._limit_for(core, agent, usage))
         stopped_by_limit = card["status"] == "stopped" and agent.id in self.stop_reasons
         if stopped_by_limit:
             card["statusReason"] = self.stop_reasons[agent.id]

@@ -73,7 +73,7 @@ class LimitsFeature(Feature):
                     out.logs.append(f"limits: cannot {action} {event.agent_id}: {exc}")
             elif action == "warn":
                 done = "warn"
-            if getattr(event, "alert", True):
+            if event.alert:
                 out.alerts.append(
                     {
                         "level": ALERT_LEVEL.get(event.level, "warning"),
