@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
-from podium.server.state import CHECKPOINT_IDLE_S, Core
+from podium.server.scheduler import CHECKPOINT_IDLE_S
+from podium.server.state import Core
 from podium.settings import Settings
 from podium.store import Store
 from podium.store.db import SERVER_AUTOCHECKPOINT
@@ -28,7 +30,7 @@ def _transcript(root, n: int) -> str:
     return str(path)
 
 
-def test_commits_leave_the_wal_to_the_idle_checkpoint(tmp_path, monkeypatch):
+def test_commits_leave_the_wal_to_the_idle_checkpoint(tmp_path):
     root = tmp_path / "claude"
     log = _transcript(root, 15_000)
     db = tmp_path / "podium.db"
@@ -36,7 +38,8 @@ def test_commits_leave_the_wal_to_the_idle_checkpoint(tmp_path, monkeypatch):
     core = Core(store, tmp_path, Settings(claudeConfigDirs=[str(root)]))
     schema_only = os.path.getsize(db)
 
-    result = core.run_tick({log})
+    result = core.ingest([log])
+    wrote_at = time.monotonic()
     assert store.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 15_000
     # committed, readable from another connection, but still only in the WAL
     other = Store(db, readonly=True)
@@ -44,18 +47,17 @@ def test_commits_leave_the_wal_to_the_idle_checkpoint(tmp_path, monkeypatch):
     wal = os.path.getsize(f"{db}-wal")
     # more than SQLite's default autocheckpoint (1,000 pages) would have let through
     assert wal > 1000 * 4096 and os.path.getsize(db) == schema_only
-    assert not result.logs
+    assert result.files_read == 1 and not result.errors
 
     # not idle yet: nothing happens
-    assert not core.checkpoint_if_idle()
+    assert not core.checkpoint_if_idle(wrote_at + CHECKPOINT_IDLE_S / 2)
     assert os.path.getsize(db) == schema_only
     # idle: the pages go back into the database file, readers still see the same rows
-    monkeypatch.setattr(core, "_wrote_at", core._wrote_at - CHECKPOINT_IDLE_S - 0.1)
-    assert core.checkpoint_if_idle()
+    assert core.checkpoint_if_idle(wrote_at + CHECKPOINT_IDLE_S + 0.1)
     assert os.path.getsize(db) > schema_only + 1000 * 4096
     assert other.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 15_000
     # once done it is not due again until the next write
-    assert not core.checkpoint_due(core._wrote_at + 60)
+    assert not core.checkpoint_due(wrote_at + 60)
     other.close()
     store.close()
 

@@ -9,7 +9,8 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 
 from podium.errors import AgentError, GitError, InvalidInput, NotFound
 from podium.server import protocol as proto
-from podium.server.app import PodiumServer, to_jsonrpc_error
+from podium.server.app import PodiumServer
+from podium.server.jsonrpc import to_jsonrpc_error
 
 
 class Capture:
@@ -39,7 +40,7 @@ async def test_unexpected_exception_is_logged_and_answered_as_internal_error() -
     logs = [m for m in sink.messages if m.get("method") == "window/logMessage"]
     assert logs and "podium/listAgents failed" in logs[0]["params"]["message"]
     assert logs[0]["params"]["type"] == 1  # Error
-    server.executor.shutdown()
+    server.lanes.shutdown()
 
 
 async def test_user_errors_keep_their_field() -> None:
@@ -51,7 +52,7 @@ async def test_user_errors_keep_their_field() -> None:
     with pytest.raises(JsonRpcException) as err:
         await server._guard("podium/pauseAgent", not_found)({})
     assert err.value.code == proto.NOT_FOUND and err.value.data["field"] == "agentId"
-    server.executor.shutdown()
+    server.lanes.shutdown()
 
 
 def test_error_mapping() -> None:

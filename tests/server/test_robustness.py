@@ -312,8 +312,8 @@ async def test_spawn_params_over_the_limits_are_refused_before_anything_happens(
                               literal={"<1e400>": "1e400"})  # fmt: skip
     assert reply["error"]["code"] == -32602, str(reply)[:500]
     assert reply["error"]["data"]["field"] == field, reply["error"]
+    await _alive(raw)  # answered once the store is open (it opens after `initialize`)
     _nothing_made(git_repo, Path(server_env["PODIUM_DB"]))
-    await _alive(raw)
 
 
 @pytest.mark.parametrize(("method", "params", "field"), [

@@ -38,6 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="after K turns print a result line and wait (needs the user)")  # fmt: skip
     parser.add_argument("--no-edits", action="store_true", help="do not touch files in the cwd")
     parser.add_argument("--seed", type=int, default=None, help="random seed (token jitter)")
+    parser.add_argument("--term-delay", type=float, default=0.0, metavar="S",
+                        help="take S seconds to exit after SIGTERM (a slow shutdown)")  # fmt: skip
 
 
 class _Interrupted(Exception):
@@ -229,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
             agent.turn()
             signals.sleep(max(0.0, args.interval))
     except _Interrupted:
+        if args.term_delay > 0:  # signals are ignored or only noted from here on
+            time.sleep(args.term_delay)
         return 0
     except BrokenPipeError:
         return 0

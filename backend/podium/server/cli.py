@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
         profiler = cProfile.Profile()
         profiler.enable()
-        # the core thread does the blocking work: profile it into a second file
+        # the core lane does the blocking work: profile it into a second file
         core_profiler = cProfile.Profile()
-        server.executor.submit(core_profiler.enable).result()
+        server.lanes.core.submit(core_profiler.enable).result()
     try:
         if args.tcp:
             host, port = _host_port(args.tcp)

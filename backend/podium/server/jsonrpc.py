@@ -4,6 +4,8 @@
 which renames keys that are not identifiers (an `env` entry such as `MY-VAR` would arrive as
 `_0`) and hides types from validation; this converter leaves them as plain JSON values.
 
+`to_jsonrpc_error`: a user-facing error (podium.errors) → its JSON-RPC error.
+
 `PodiumProtocol`: pygls drops, without an answer, a request it cannot decode or one that comes
 after `shutdown`; a client would wait for ever. This protocol answers both with an error, holds
 the LSP lifecycle rules (nothing but `initialize`/`exit` before `initialize`, each of
@@ -33,6 +35,8 @@ from pygls.protocol import (
     LanguageServerProtocol,
 )
 
+from podium.errors import AgentError, GitError, InvalidInput, NotFound, PodiumError
+from podium.server.protocol import AGENT_ERROR, GIT_ERROR, NOT_FOUND, PODIUM_ERROR
 from podium.server.transport import INTERNAL_ERROR, dumps_strict
 
 log = logging.getLogger(__name__)
@@ -172,3 +176,24 @@ def _answer_id(data: Any) -> tuple[Any, bool]:
         return data.get("id"), "id" in data and "method" not in data
     has_id = hasattr(data, "id") and not hasattr(data, "method")
     return getattr(data, "id", None), has_id
+
+
+def to_jsonrpc_error(exc: PodiumError, default_field: str | None = None) -> JsonRpcException:
+    """A user-facing error → a JSON-RPC error with `data.field` (docs/protocol.md §Errors)."""
+    field = exc.field or default_field
+    kind = type(exc).__name__
+    data: dict[str, Any] = {"kind": kind}
+    if field:
+        data["field"] = field
+    if isinstance(exc, InvalidInput):
+        # the reason alone (docs/protocol.md §Errors): the message is "invalid params: F: reason"
+        data["reason"] = str(exc).removeprefix(f"invalid params: {field}: ") if field else str(exc)
+        return JsonRpcInvalidParams(str(exc), data=data)
+    code = PODIUM_ERROR
+    if isinstance(exc, NotFound):
+        code = NOT_FOUND
+    elif isinstance(exc, GitError):
+        code = GIT_ERROR
+    elif isinstance(exc, AgentError):
+        code = AGENT_ERROR
+    return JsonRpcException(str(exc), code=code, data=data)

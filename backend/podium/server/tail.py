@@ -45,12 +45,9 @@ def watch_dirs(ingestor: Any) -> list[Path]:
     configured explicitly, so a fresh CLAUDE_CONFIG_DIR is tailed from its first session)."""
     explicit = bool(os.environ.get("CLAUDE_CONFIG_DIR", "").strip())
     dirs: list[Path] = []
-    for adapter in getattr(ingestor, "adapters", []):
-        roots_fn = getattr(adapter, "roots", None)
-        if roots_fn is None:
-            continue
+    for adapter in ingestor.adapters:
         explicit = explicit or bool(getattr(adapter, "_config_dirs", None))
-        for root in roots_fn():
+        for root in adapter.roots():
             projects = Path(root) / "projects"
             if not projects.is_dir() and (explicit or Path(root).is_dir()):
                 try:

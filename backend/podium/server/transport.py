@@ -25,6 +25,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -380,3 +381,21 @@ def dumps_strict(data: Any, default: Callable[[Any], Any] | None = None) -> tupl
         loose = json.dumps(data, default=default)
         cleaned = json.loads(loose, parse_constant=lambda _name: None)
         return json.dumps(cleaned, allow_nan=False), True
+
+
+_watchdog_started = False
+
+
+def start_watchdog(seconds: float) -> None:
+    """End the process if cleanup hangs: an editor must never be left with a stuck server."""
+    global _watchdog_started
+    if _watchdog_started:
+        return
+    _watchdog_started = True
+
+    def expire() -> None:
+        time.sleep(seconds)
+        log.error("cleanup took over %.0f s; exiting", seconds)
+        os._exit(1)
+
+    threading.Thread(target=expire, name="podium-exit-watchdog", daemon=True).start()

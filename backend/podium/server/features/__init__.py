@@ -1,0 +1,42 @@
+"""The server's features and their wiring (`setup`): one class per concern, each with its
+requests, its part of the tick and its notifications (see features/base.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podium.server.features.agents import AgentsFeature
+from podium.server.features.base import Feature, Handler, Host
+from podium.server.features.export import ExportFeature
+from podium.server.features.limits import LimitsFeature
+from podium.server.features.status import StatusFeature
+from podium.server.features.usage import UsageFeature
+
+__all__ = ["Feature", "Features", "Handler", "Host", "setup"]
+
+
+@dataclass(frozen=True)
+class Features:
+    agents: AgentsFeature
+    usage: UsageFeature
+    limits: LimitsFeature
+    status: StatusFeature
+    export: ExportFeature
+
+    @property
+    def all(self) -> tuple[Feature, ...]:
+        """In tick order: ingest (usage), cards (agents), limits on fresh usage, the status
+        bar last (it shows the cards). `started()` and `publish()` follow the same order."""
+        return (self.usage, self.agents, self.limits, self.status, self.export)
+
+
+def setup(host: Host) -> Features:
+    agents = AgentsFeature(host)
+    usage = UsageFeature(host, agents)
+    return Features(
+        agents=agents,
+        usage=usage,
+        limits=LimitsFeature(host, agents),
+        status=StatusFeature(host, agents, usage),
+        export=ExportFeature(host),
+    )
