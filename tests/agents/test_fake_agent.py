@@ -28,6 +28,12 @@ def run_fake(cwd: Path, claude_dir: Path, *args: str, env: dict | None = None,
     )  # fmt: skip
 
 
+def popen_fake(cwd: Path, claude_dir: Path, *args: str) -> subprocess.Popen:
+    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
+    return subprocess.Popen([sys.executable, "-m", "podium", "fake-agent", *args], cwd=cwd,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+
 def transcript(claude_dir: Path, cwd: Path, session: str) -> Path:
     return claude_dir / "projects" / encode_cwd(str(cwd)) / f"{session}.jsonl"
 
@@ -107,11 +113,7 @@ def test_limit_error_line(tmp_path: Path, claude_dir: Path) -> None:
 
 
 def test_sigterm_exits_cleanly_with_whole_lines(tmp_path: Path, claude_dir: Path) -> None:
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "fake-agent", "--interval", "0.05", "--session-id",
-         "term"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0.05", "--session-id", "term")
     path = transcript(claude_dir, tmp_path, "term")
     wait_for(lambda: path.exists() and path.stat().st_size >= 3000, message="a few turns")
     proc.send_signal(signal.SIGTERM)
@@ -126,11 +128,7 @@ def test_sigterm_exits_cleanly_with_whole_lines(tmp_path: Path, claude_dir: Path
 
 
 def test_wait_after_turns_prints_result_then_waits(tmp_path: Path, claude_dir: Path) -> None:
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "fake-agent", "--interval", "0", "--wait-after-turns",
-         "2"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-    )  # fmt: skip
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0", "--wait-after-turns", "2")
     try:
         assert proc.stdout is not None
         kinds = []
@@ -151,11 +149,7 @@ def test_wait_after_turns_prints_result_then_waits(tmp_path: Path, claude_dir: P
 
 
 def test_term_delay_keeps_running_then_exits_cleanly(tmp_path: Path, claude_dir: Path) -> None:
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "fake-agent", "--interval", "0.05", "--term-delay",
-         "0.5"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-    )  # fmt: skip
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0.05", "--term-delay", "0.5")
     try:
         assert proc.stdout is not None
         assert json.loads(proc.stdout.readline())["subtype"] == "init"  # handlers are set

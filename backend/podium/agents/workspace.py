@@ -137,13 +137,9 @@ class Workspace:
     def check_removable(self, agent: Agent, *, delete_branch: bool, force: bool) -> Any:
         """Refuse (GitError, field `force`: the editor offers to force) a removal that would
         lose work; returns the repository."""
-        worktree = Path(agent.worktree)
-        if not force and gitops.worktree_has_changes(worktree):
-            raise GitError(
-                f"agent {agent.name} has uncommitted work in {worktree}; commit it "
-                "or remove with force to discard it",
-                field="force",
-            )
+        if not force:
+            _refuse_uncommitted(agent, "has uncommitted work in {}; commit it or remove with "
+                                "force to discard it")  # fmt: skip
         repo = gitops.open_repo(agent.repo)
         if delete_branch and not force:
             ahead = gitops.unmerged_commits(repo, agent.branch)
@@ -158,14 +154,18 @@ class Workspace:
 
     def remove(self, repo: Any, agent: Agent, *, delete_branch: bool, force: bool) -> None:
         """Remove the (stopped) agent's worktree, its state dir and, when asked, its branch."""
-        worktree = Path(agent.worktree)
-        if not force and gitops.worktree_has_changes(worktree):
-            raise GitError(
-                f"agent {agent.name} left uncommitted work in {worktree} while "
-                "stopping; it was stopped, not removed (remove with force to discard)",
-                field="force",
-            )
-        gitops.remove_worktree(repo, worktree, force=force)
+        if not force:
+            _refuse_uncommitted(agent, "left uncommitted work in {} while stopping; it was "
+                                "stopped, not removed (remove with force to discard)")  # fmt: skip
+        gitops.remove_worktree(repo, Path(agent.worktree), force=force)
         if delete_branch:
             gitops.delete_branch(repo, agent.branch)
         shutil.rmtree(agent.state_dir, ignore_errors=True)
+
+
+def _refuse_uncommitted(agent: Agent, problem: str) -> None:
+    """GitError (field `force`: the editor offers to force) when the agent's worktree holds
+    work a removal would lose; `problem` names the worktree with `{}`."""
+    worktree = Path(agent.worktree)
+    if gitops.worktree_has_changes(worktree):
+        raise GitError(f"agent {agent.name} {problem.format(worktree)}", field="force")
