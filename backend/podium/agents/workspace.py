@@ -6,7 +6,6 @@ Every method here calls git or the file system: callers never hold the manager's
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +19,6 @@ from podium.errors import AgentError, GitError, InvalidInput, PodiumError
 NATO = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
         "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
         "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu")  # fmt: skip
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-
-
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot name an agent (it becomes a branch and a directory name), or None."""
-    if not _NAME.fullmatch(name):
-        return (f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
-                "starting with a letter or digit")  # fmt: skip
-    if name.endswith(".lock") or ".." in name:
-        return f"invalid agent name {name!r}"
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where a new agent lives."""
@@ -76,7 +62,7 @@ class Workspace:
         return head
 
     def pick_name(self, repo: Any, requested: str | None, taken: set[str]) -> str:
-        """`requested` (valid: see `name_problem`) when free, else the first free NATO name
+        """`requested` (valid: see `spec.name_problem`) when free, else the first free NATO name
         (then `alpha-2`, …)."""
         if requested is not None:
             if requested in taken:
