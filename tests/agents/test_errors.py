@@ -137,3 +137,29 @@ def test_unusable_worktree_dir_is_a_clear_error_and_leaves_nothing(
         assert m.list() == []
     finally:
         m.close()
+
+
+@pytest.mark.parametrize("bad", [
+    {"task": " "},
+    {"task": "t", "name": "../evil"},
+    {"task": "t", "command": []},
+    {"task": "t", "command": ["ok", ""]},
+    {"task": "t", "env": {"A=B": "v"}},
+    {"task": "t", "env": {"A": 1}},
+    {"task": "t", "source": "free"},
+    {"task": "t", "limit_usd": -1},
+    {"task": "t", "limit_usd": True},
+    {"task": "t", "base_ref": 5},
+])  # fmt: skip
+def test_spawn_rules_are_the_protocols(bad: dict) -> None:
+    """The Python call and the JSON-RPC request answer bad input alike: one set of rules."""
+    from podium.agents.spec import validate_spawn
+    from podium.server import protocol
+
+    with pytest.raises(InvalidInput) as direct:
+        validate_spawn(**bad)
+    wire = {protocol.SpawnAgentParams.model_fields[k].alias or k: v for k, v in bad.items()}
+    with pytest.raises(InvalidInput) as request:
+        protocol.parse_params(protocol.SpawnAgentParams, wire)
+    assert request.value.field == direct.value.field
+    assert str(request.value) == f"invalid params: {direct.value}"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from agents_helpers import wait_for
 
 from podium.usage.adapters.base import LogFile
 from podium.usage.adapters.claude import ClaudeCodeAdapter, encode_cwd
@@ -25,6 +26,12 @@ def run_fake(cwd: Path, claude_dir: Path, *args: str, env: dict | None = None,
         [sys.executable, "-m", "podium", "fake-agent", *args], cwd=cwd, env=full_env,
         capture_output=True, timeout=timeout, check=False,
     )  # fmt: skip
+
+
+def popen_fake(cwd: Path, claude_dir: Path, *args: str) -> subprocess.Popen:
+    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
+    return subprocess.Popen([sys.executable, "-m", "podium", "fake-agent", *args], cwd=cwd,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def transcript(claude_dir: Path, cwd: Path, session: str) -> Path:
@@ -106,15 +113,9 @@ def test_limit_error_line(tmp_path: Path, claude_dir: Path) -> None:
 
 
 def test_sigterm_exits_cleanly_with_whole_lines(tmp_path: Path, claude_dir: Path) -> None:
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "fake-agent", "--interval", "0.05", "--session-id",
-         "term"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0.05", "--session-id", "term")
     path = transcript(claude_dir, tmp_path, "term")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and (not path.exists() or path.stat().st_size < 3000):
-        time.sleep(0.05)
+    wait_for(lambda: path.exists() and path.stat().st_size >= 3000, message="a few turns")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
@@ -127,11 +128,7 @@ def test_sigterm_exits_cleanly_with_whole_lines(tmp_path: Path, claude_dir: Path
 
 
 def test_wait_after_turns_prints_result_then_waits(tmp_path: Path, claude_dir: Path) -> None:
-    env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podium", "fake-agent", "--interval", "0", "--wait-after-turns",
-         "2"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-    )  # fmt: skip
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0", "--wait-after-turns", "2")
     try:
         assert proc.stdout is not None
         kinds = []
@@ -141,11 +138,29 @@ def test_wait_after_turns_prints_result_then_waits(tmp_path: Path, claude_dir: P
             kinds.append(json.loads(line)["type"])
             if kinds[-1] == "result":
                 break
-        time.sleep(0.3)
-        assert proc.poll() is None  # still alive, waiting for the user
+        # still alive, waiting for the user: no exit (nor anything else) follows the result
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.3)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+    assert proc.returncode == 0
+    assert proc.stdout.read() == b""
+
+
+def test_term_delay_keeps_running_then_exits_cleanly(tmp_path: Path, claude_dir: Path) -> None:
+    proc = popen_fake(tmp_path, claude_dir, "--interval", "0.05", "--term-delay", "0.5")
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["subtype"] == "init"  # handlers are set
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # a second one (group + process) changes nothing
+        proc.wait(timeout=20)
+        assert time.monotonic() - sent >= 0.5
+    finally:
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 0
 
 

@@ -38,6 +38,11 @@ def transcript_size(claude_dir: Path, agent: Agent) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+def turn_notes(agent: Agent) -> list[str]:
+    notes = Path(agent.worktree) / "FAKE_AGENT_NOTES.md"
+    return notes.read_text().splitlines() if notes.exists() else []
+
+
 def test_two_agents_get_worktrees_branches_and_growing_diff_and_tokens(
     manager: AgentManager, git_repo: Path, claude_dir: Path, store
 ) -> None:
@@ -104,7 +109,10 @@ def test_pause_stops_the_whole_tree_and_nothing_is_written(
     size = transcript_size(claude_dir, fake)
     notes = Path(fake.worktree) / "FAKE_AGENT_NOTES.md"
     notes_size = notes.stat().st_size
-    time.sleep(1.0)  # the property under test is "nothing happens for a while"
+    # "nothing happens for a while": a running twin at the same pace writes several turns
+    # meanwhile, where the paused agent would have written too
+    twin = manager.spawn("pace", fake_args=FAST)
+    wait_for(lambda: len(turn_notes(twin)) >= 5, message="the twin's turns")
     assert transcript_size(claude_dir, fake) == size
     assert notes.stat().st_size == notes_size
     assert manager.poll() == [] or all(

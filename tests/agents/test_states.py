@@ -95,9 +95,8 @@ FAKE_CLAUDE = textwrap.dedent("""\
     out({"type": "system", "subtype": "init", "session_id": session, "model": "claude-opus-4-5",
          "cwd": ".", "apiKeySource": "none"})
     hook("UserPromptSubmit", prompt=opt("-p"))
-    time.sleep(0.2)
     hook("Stop")
-    time.sleep(60)
+    time.sleep(60)  # alive, waiting for the user
 """)
 
 

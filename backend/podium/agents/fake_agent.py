@@ -37,9 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait-after-turns", type=int, default=0, metavar="K",
                         help="after K turns print a result line and wait (needs the user)")  # fmt: skip
     parser.add_argument("--no-edits", action="store_true", help="do not touch files in the cwd")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (token jitter)")
     parser.add_argument("--term-delay", type=float, default=0.0, metavar="S",
-                        help="take S seconds to exit after SIGTERM (a slow shutdown)")  # fmt: skip
+                        help="on SIGTERM keep running S seconds before exiting (a slow "
+                             "shutdown; further SIGTERMs are ignored)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=None, help="random seed (token jitter)")
 
 
 class _Interrupted(Exception):
@@ -50,14 +51,18 @@ class _Signals:
     """Stop cleanly: a signal during a sleep interrupts it; during a write it waits for the
     line to be complete (a real agent never leaves half a line because of us)."""
 
-    def __init__(self) -> None:
+    def __init__(self, term_delay: float = 0.0) -> None:
         self.stop = False
         self.sleeping = False
+        self.term_delay = max(0.0, term_delay)
+        self.stop_at: float | None = None
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.stop = True
+        if self.stop_at is None:
+            self.stop_at = time.monotonic() + self.term_delay
         # A second TERM (a supervisor signalling both the group and the process) could land
         # after the interpreter has restored default handlers at exit: ignore it.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -79,6 +84,12 @@ class _Signals:
             self.sleeping = False
         if self.stop:
             raise _Interrupted
+
+
+    def linger(self) -> None:
+        """Wind down slowly: return `term_delay` seconds after the first signal."""
+        while self.stop_at is not None and (left := self.stop_at - time.monotonic()) > 0:
+            time.sleep(left)
 
 
 def _config_dir() -> Path:
@@ -214,7 +225,7 @@ class FakeAgent:
 
 
 def run(args: argparse.Namespace) -> int:
-    signals = _Signals()
+    signals = _Signals(args.term_delay)
     agent = FakeAgent(args)
     try:
         agent.init()
@@ -231,8 +242,7 @@ def run(args: argparse.Namespace) -> int:
             agent.turn()
             signals.sleep(max(0.0, args.interval))
     except _Interrupted:
-        if args.term_delay > 0:  # signals are ignored or only noted from here on
-            time.sleep(args.term_delay)
+        signals.linger()
         return 0
     except BrokenPipeError:
         return 0

@@ -1,9 +1,13 @@
-"""Git side of agent sessions: repo checks, worktrees/branches (GitPython) and diff stats."""
+"""Git side of agent sessions: repo checks, worktrees/branches (GitPython) and diff stats.
+
+GitPython is imported inside the functions that use it: it is slow to import, and diff stats
+(plain git commands) or a process that only reads agents from the store never need it."""
 
 from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 from podium.agents.models import DiffStats
@@ -154,8 +158,6 @@ def diff_stats(worktree: str | Path, base_commit: str) -> DiffStats:
     Runs two read-only git commands (no index lock) and reads untracked files; costs nothing
     when not called — callers run it on file-system events, never on a timer.
     """
-    import subprocess
-
     cwd = str(worktree)
     env = os.environ | _READONLY_ENV
     try:

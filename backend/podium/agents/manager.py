@@ -37,10 +37,10 @@ from podium.agents.watcher import DiffWatcher
 from podium.agents.workspace import Workspace
 from podium.errors import AgentError, InvalidInput, PodiumError
 from podium.store.agents_repo import AgentsRepo
+from podium.usage.queries import UsageTotals, totals
 
 if TYPE_CHECKING:
     from podium.store import Store
-    from podium.usage.queries import UsageTotals
 
 __all__ = ["PROFILES", "USAGE_LIMIT_REASON", "AgentManager", "usage_limit_reason"]
 
@@ -111,6 +111,8 @@ class AgentManager:
         if profile == "shell" and not command and "shell" not in self.profiles:
             raise InvalidInput("the shell profile needs a command (argv)", field="command")
         with self._spawn_lock:
+            if self._closed:  # closed while this spawn waited
+                raise AgentError("the agent manager is closed")
             record = self._launch(spec, profile, fake_args)
         self._watcher.restart()
         self._registry.notify([record])
@@ -163,8 +165,6 @@ class AgentManager:
         return self._refresh_diff(agent_id, notify=False) or cached or DiffStats()
 
     def usage(self, agent_id: str) -> UsageTotals:
-        from podium.usage.queries import totals
-
         agent = self.get(agent_id)
         session_ids = [agent.claude_session_id] if agent.claude_session_id else []
         return totals(self.store, session_ids=session_ids, cwd_prefixes=[agent.worktree])
@@ -222,7 +222,7 @@ class AgentManager:
 
     def close(self) -> None:
         """Stop agents (unless keep_running) and the watchers."""
-        with self._registry.lock:
+        with self._spawn_lock:  # a spawn under way ends first; its agent is stopped below
             if self._closed:
                 return
             self._closed = True

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from podium.errors import InvalidInput
+
 SOURCES: tuple[str, ...] = ("subscription", "api", "proxy")
 ANTHROPIC_API_HOST = "api.anthropic.com"
 
@@ -20,8 +22,6 @@ def detect_source(
     """
     if override:
         if override not in SOURCES:
-            from podium.errors import InvalidInput
-
             raise InvalidInput(
                 f"unknown source {override!r}; use one of {', '.join(SOURCES)}", field="source"
             )

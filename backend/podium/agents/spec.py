@@ -9,13 +9,13 @@ by the manager.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from podium.agents.source import SOURCES
-from podium.agents.workspace import name_problem
 from podium.errors import InvalidInput
 from podium.textlimits import (
     MAX_ARGS,
@@ -31,6 +31,18 @@ from podium.textlimits import (
 )
 
 SourceName = Literal["subscription", "api", "proxy"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an agent (it becomes a branch and a directory name), or None."""
+    if not _NAME.fullmatch(name):
+        return (f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
+                "starting with a letter or digit")  # fmt: skip
+    if name.endswith(".lock") or ".." in name:
+        return f"invalid agent name {name!r}"
+    return None
 
 
 class SpawnSpec(BaseModel):

@@ -6,7 +6,6 @@ Every method here calls git or the file system: callers never hold the manager's
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +19,6 @@ from podium.errors import AgentError, GitError, InvalidInput, PodiumError
 NATO = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
         "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
         "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu")  # fmt: skip
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-
-
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot name an agent (it becomes a branch and a directory name), or None."""
-    if not _NAME.fullmatch(name):
-        return (f"invalid agent name {name!r}: use 1–63 letters, digits, '.', '_' or '-' "
-                "starting with a letter or digit")  # fmt: skip
-    if name.endswith(".lock") or ".." in name:
-        return f"invalid agent name {name!r}"
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where a new agent lives."""
@@ -76,7 +62,7 @@ class Workspace:
         return head
 
     def pick_name(self, repo: Any, requested: str | None, taken: set[str]) -> str:
-        """`requested` (valid: see `name_problem`) when free, else the first free NATO name
+        """`requested` (valid: see `spec.name_problem`) when free, else the first free NATO name
         (then `alpha-2`, …)."""
         if requested is not None:
             if requested in taken:
@@ -137,13 +123,9 @@ class Workspace:
     def check_removable(self, agent: Agent, *, delete_branch: bool, force: bool) -> Any:
         """Refuse (GitError, field `force`: the editor offers to force) a removal that would
         lose work; returns the repository."""
-        worktree = Path(agent.worktree)
-        if not force and gitops.worktree_has_changes(worktree):
-            raise GitError(
-                f"agent {agent.name} has uncommitted work in {worktree}; commit it "
-                "or remove with force to discard it",
-                field="force",
-            )
+        if not force:
+            _refuse_uncommitted(agent, "has uncommitted work in {}; commit it or remove with "
+                                "force to discard it")  # fmt: skip
         repo = gitops.open_repo(agent.repo)
         if delete_branch and not force:
             ahead = gitops.unmerged_commits(repo, agent.branch)
@@ -158,14 +140,18 @@ class Workspace:
 
     def remove(self, repo: Any, agent: Agent, *, delete_branch: bool, force: bool) -> None:
         """Remove the (stopped) agent's worktree, its state dir and, when asked, its branch."""
-        worktree = Path(agent.worktree)
-        if not force and gitops.worktree_has_changes(worktree):
-            raise GitError(
-                f"agent {agent.name} left uncommitted work in {worktree} while "
-                "stopping; it was stopped, not removed (remove with force to discard)",
-                field="force",
-            )
-        gitops.remove_worktree(repo, worktree, force=force)
+        if not force:
+            _refuse_uncommitted(agent, "left uncommitted work in {} while stopping; it was "
+                                "stopped, not removed (remove with force to discard)")  # fmt: skip
+        gitops.remove_worktree(repo, Path(agent.worktree), force=force)
         if delete_branch:
             gitops.delete_branch(repo, agent.branch)
         shutil.rmtree(agent.state_dir, ignore_errors=True)
+
+
+def _refuse_uncommitted(agent: Agent, problem: str) -> None:
+    """GitError (field `force`: the editor offers to force) when the agent's worktree holds
+    work a removal would lose; `problem` names the worktree with `{}`."""
+    worktree = Path(agent.worktree)
+    if gitops.worktree_has_changes(worktree):
+        raise GitError(f"agent {agent.name} {problem.format(worktree)}", field="force")
