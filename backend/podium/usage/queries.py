@@ -69,8 +69,9 @@ class UsageTotals:
 
 
 def long_context_sql(prices: PriceTable) -> str:
-    """SQL boolean: the request's total input is past the long-context threshold."""
-    return f"(input + cache_create + cache_read > {int(prices.long_context_threshold)})"
+    """SQL: the request's long-context level, how many of the table's breakpoints its total
+    input exceeds (`PriceTable.is_long` tells whether that is past a model's threshold)."""
+    return prices.long_level_sql()
 
 
 def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
@@ -89,14 +90,16 @@ def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
 
 def price_group(prices: PriceTable, mode: str, model, long, has_logged, i, o, cc, cr, c1h,
                 logged) -> float:  # fmt: skip
-    """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display)."""
+    """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display);
+    `long` is the rows' long-context level (`long_context_sql`)."""
     if mode not in COST_MODES:
         raise ValueError(f"cost mode must be one of {', '.join(COST_MODES)}")
     if mode == "display":
         return float(logged) if has_logged else 0.0
     if mode == "auto" and has_logged:
         return float(logged)
-    return prices.cost_of(model, i, o, cc, cr, None, c1h or None, long_context=bool(long))
+    return prices.cost_of(model, i, o, cc, cr, None, c1h or None,
+                          long_context=prices.is_long(model, long))  # fmt: skip
 
 
 def entry_filters(since_ms: int | None = None, until_ms: int | None = None,
