@@ -26,7 +26,7 @@ class UsageTotals:
     """Token, cost and message sums. (A plain class: no `dataclasses` import on CLI start.)"""
 
     __slots__ = ("cache_create", "cache_read", "cost_usd", "first_ts", "input", "last_ts",
-                 "messages", "models", "output")  # fmt: skip
+                 "messages", "models", "output", "reported_usd", "unpriced_models")  # fmt: skip
 
     def __init__(self) -> None:
         self.input = 0
@@ -38,6 +38,10 @@ class UsageTotals:
         self.models: list[str] = []
         self.first_ts: int | None = None  # ms
         self.last_ts: int | None = None  # ms
+        #: the part of cost_usd that is the CLI's own figure (models without a price)
+        self.reported_usd = 0.0
+        #: models with no price and no reported figure: cost_usd lacks their share
+        self.unpriced_models: list[str] = []
 
     def __eq__(self, other: object) -> bool:
         return type(other) is UsageTotals and all(
@@ -158,8 +162,11 @@ def totals(
     where = where_sql(clauses)
     out = UsageTotals()
     models: set[str] = set()
+    unpriced: set[str] = set()
     for row in store.conn.execute(grouped_cost_sql(prices, "", where), params):
         model, long, has_logged, i, o, cc, cr, c1h, logged, n, lo, hi = row
+        if model and not has_logged and prices.price_for(model) is None and i + o + cc + cr:
+            unpriced.add(model)
         out.input += i
         out.output += o
         out.cache_create += cc
@@ -172,4 +179,12 @@ def totals(
         out.first_ts = lo if out.first_ts is None else min(out.first_ts, lo)
         out.last_ts = hi if out.last_ts is None else max(out.last_ts, hi)
     out.models = sorted(models)
+    if unpriced and cost_mode == "auto":  # never a silent $0: the CLI's own figure instead
+        from podium.usage.reported import unpriced_share
+
+        out.reported_usd, missing = unpriced_share(store, where, params, sorted(unpriced))
+        out.cost_usd += out.reported_usd
+        out.unpriced_models = sorted(missing)
+    else:
+        out.unpriced_models = sorted(unpriced)
     return out
