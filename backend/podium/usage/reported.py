@@ -189,4 +189,6 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
             missing.add(model)
             continue
         usd += value * n / whole[(session, model)]
+        if figure.unknown_cost:  # the CLI did not know a price either: its figure is a guess
+            missing.add(model)
     return usd, missing
