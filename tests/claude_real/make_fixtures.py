@@ -135,7 +135,7 @@ def record(name: str, scenario: dict[str, Any], claude: Path, out: Path,
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    with StandIn() as standin:
+    with StandIn(scenario.get("id_prefix", "standin")) as standin:
         if "ratelimit" in scenario:
             standin.default_headers.update(ratelimit_headers(*scenario["ratelimit"]))
         env = offline_env(standin.url, home, auth=scenario["auth"])

@@ -26,6 +26,7 @@ PRICE_SCENARIOS: dict[str, dict[str, Any]] = {
     "prices-haiku-5-5-long": {
         "auth": "api_key",
         "model": "claude-haiku-5-5",
+        "id_prefix": "haiku55long",
         "session_id": "5e55a0b1-0b05-4c0d-9a11-0a0000000101",
         "turns": [
             ("Summarise the repository.", [
@@ -42,6 +43,7 @@ PRICE_SCENARIOS: dict[str, dict[str, Any]] = {
     "prices-opus-5-5-long": {
         "auth": "api_key",
         "model": "claude-opus-5-5",
+        "id_prefix": "opus55long",
         "session_id": "5e55a0b1-0b05-4c0d-9a11-0a0000000102",
         "turns": [
             ("Read everything.", [
@@ -58,6 +60,7 @@ PRICE_SCENARIOS: dict[str, dict[str, Any]] = {
     "prices-fable-5-2": {
         "auth": "api_key",
         "model": "claude-fable-5-2",
+        "id_prefix": "fable52",
         "session_id": "5e55a0b1-0b05-4c0d-9a11-0a0000000103",
         "turns": [
             ("Plan the change.", [
@@ -74,6 +77,7 @@ PRICE_SCENARIOS: dict[str, dict[str, Any]] = {
     "prices-unknown-model": {
         "auth": "api_key",
         "model": "claude-opus-9-9",
+        "id_prefix": "unknownmodel",
         "session_id": "5e55a0b1-0b05-4c0d-9a11-0a0000000104",
         "turns": [
             ("Hello.", [

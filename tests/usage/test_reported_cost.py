@@ -216,3 +216,41 @@ def test_the_stream_result_event_is_kept_as_the_sessions_figure(tmp_path):
     assert from_result_event({"type": "assistant"}) is None
     with pytest.raises(ValueError):
         ReportedCost("s", float("inf"), {}, "result")
+
+
+def test_doctor_lists_unpriced_models_and_what_covers_them(tmp_path, monkeypatch, capsys):
+    from podium.cli import main
+    from podium.usage.reported import unpriced_summary
+
+    monkeypatch.delenv("PODIUM_PRICES", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = tmp_path / "db.sqlite"
+    roots = [f"--claude-config-dir={REAL / f}" for f in ("prices-unknown-model", "prices-fable-5-2")]
+    assert main(["doctor", "--db", str(db), *roots, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["unknownModels"] == ["claude-opus-9-9"]  # the bundled table prices fable-5-2
+    (row,) = report["unpricedModels"]
+    assert row == {"model": "claude-opus-9-9", "entries": 2, "sessions": 1,
+                   "sessionsWithReportedCost": 0, "reportedUSD": 0.0}  # a guess is no cover
+    assert main(["doctor", "--db", str(db), "--no-ingest"]) == 0
+    assert "unpriced     claude-opus-9-9: 2 entries in 1 session; no figure" in capsys.readouterr().out
+    # with a table that lacks fable-5-2, Claude Code's own figure covers it
+    data, info = price_gen.read_source(str(FIXTURES / "litellm" / "model_prices_small.json"))
+    bare = PriceTable(price_gen.convert(data, info, supplement=None), "bare")
+    with Store(db) as store:
+        rows = {r["model"]: r for r in unpriced_summary(store, bare)}
+    assert rows["claude-fable-5-2"]["sessionsWithReportedCost"] == 1
+    assert rows["claude-fable-5-2"]["reportedUSD"] == pytest.approx(_cost_state("prices-fable-5-2")["totalCostUSD"])
+
+
+@pytest.mark.parametrize("folder", ["prices-haiku-5-5-long", "prices-opus-5-5-long"])
+def test_daily_reports_from_the_buckets_price_long_requests_like_claude_code(tmp_path, prices,
+                                                                              folder):  # fmt: skip
+    from podium.usage import reports
+
+    with Store(tmp_path / "db.sqlite") as store:
+        Ingestor(store, [ClaudeCodeAdapter([str(REAL / folder)])]).run()
+        q = reports.ReportQuery(store, timezone="UTC", prices=prices)
+        assert q.buckets is not None  # the 15-minute sums, not the entries
+        daily = reports.daily(q)
+    assert daily["totals"]["totalCost"] == pytest.approx(_cost_state(folder)["totalCostUSD"])

@@ -542,6 +542,7 @@ class Core:
             warning_at=self.settings.warning_at,
             critical_at=self.settings.critical_at,
             now=now,
+            unpriced_models=list(today.unpriced_models) if today is not None else [],
         )
 
     def _status_bar(self, now: float, *, force: bool) -> StatusBar:

@@ -242,7 +242,7 @@ def _apply_supplement(models: dict, aliases: dict, supplement: dict) -> dict[str
             continue
         if name not in models:
             if "input" not in rates or "output" not in rates:
-                raise SourceError(f"supplement: {name} is not in the source and lacks input/output")
+                continue  # it fills gaps of a model this source does not have
             models[name] = {}
         model = models[name]
         added = [k for k in RATE_FIELDS if k in rates and k not in model]

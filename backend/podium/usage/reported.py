@@ -192,3 +192,32 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
         if figure.unknown_cost:  # the CLI did not know a price either: its figure is a guess
             missing.add(model)
     return usd, missing
+
+
+def unpriced_summary(store: Store, prices) -> list[dict]:
+    """Models in the store the price table does not know, with how much of their usage
+    Claude Code's own figures cover (for `podium doctor`)."""
+    from podium.usage.pricing import canonical_model
+
+    out = []
+    rows = store.conn.execute(
+        "SELECT model, COUNT(*), COUNT(DISTINCT session_id) FROM entries "
+        "WHERE model IS NOT NULL AND model != '' GROUP BY model"
+    ).fetchall()
+    for model, entries, sessions in rows:
+        if prices.price_for(model) is not None:
+            continue
+        ids = [s for (s,) in store.conn.execute(
+            "SELECT DISTINCT session_id FROM entries WHERE model = ?", (model,))]  # fmt: skip
+        covered, usd = 0, 0.0
+        for figure in reported_costs(store, ids).values():
+            by_model = {canonical_model(m): v for m, v in figure.models.items()}
+            value = by_model.get(canonical_model(model))
+            if value is None and not figure.models:
+                value = figure.cost_usd
+            if value is not None and not figure.unknown_cost:
+                covered += 1
+                usd += value
+        out.append({"model": model, "entries": entries, "sessions": sessions,
+                    "sessionsWithReportedCost": covered, "reportedUSD": round(usd, 6)})  # fmt: skip
+    return out
