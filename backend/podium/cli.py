@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("podium.usage.cli_report", "usage reports: daily, monthly, session, blocks"),
     "ingest": ("podium.usage.cli_ingest", "read new log lines into the store"),
     "doctor": ("podium.usage.cli_doctor", "show log roots, store and skipped-line counts"),
+    "prices": ("podium.usage.cli_prices", "the price table in use; update it from LiteLLM's file"),
     "serve": ("podium.server.cli", "run the language server (stdio or --tcp)"),
     "fake-agent": ("podium.agents.fake_agent", "a fake Claude Code agent for demos and tests"),
     "agents": ("podium.agents.cli", "spawn, list and control agents without an editor"),

@@ -124,7 +124,8 @@ def scrub_transcript_line(line: str) -> str:
     return json.dumps(scrub_prompt_text(record), ensure_ascii=False, separators=(",", ":"))
 
 
-def record(name: str, scenario: dict[str, Any], claude: Path, out: Path) -> None:
+def record(name: str, scenario: dict[str, Any], claude: Path, out: Path,
+           extra_args: list[str] | tuple[str, ...] = ()) -> None:
     run = RUN_DIR / name
     shutil.rmtree(run, ignore_errors=True)
     work = run / "work"
@@ -134,12 +135,12 @@ def record(name: str, scenario: dict[str, Any], claude: Path, out: Path) -> None
     target = out / name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    with StandIn() as standin:
+    with StandIn(scenario.get("id_prefix", "standin")) as standin:
         if "ratelimit" in scenario:
             standin.default_headers.update(ratelimit_headers(*scenario["ratelimit"]))
         env = offline_env(standin.url, home, auth=scenario["auth"])
         args = [*INTERACTIVE_ARGS, "--permission-mode", "acceptEdits",
-                "--session-id", scenario["session_id"]]  # fmt: skip
+                "--session-id", scenario["session_id"], *extra_args]  # fmt: skip
         with ClaudeProcess(claude, args, cwd=work, env=env, stderr_path=run / "stderr") as proc:
             for prompt, replies in scenario["turns"]:
                 _script(standin, work, replies)

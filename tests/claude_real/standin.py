@@ -123,7 +123,10 @@ def ratelimit_headers(
 class StandIn:
     """The scriptable Messages API. Use as a context manager or call start()/stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, id_prefix: str = "standin") -> None:
+        #: message and request ids are `msg_<prefix>NNNN` / `req_<prefix>NNNN`: recordings
+        #: meant to be read together need distinct prefixes (real ids are globally unique)
+        self.id_prefix = id_prefix
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._queue: deque[Reply] = deque()
@@ -249,7 +252,7 @@ class StandIn:
 
     def _message_id(self) -> tuple[str, str]:
         n = next(self._ids)
-        return f"msg_standin{n:04d}", f"req_standin{n:04d}"
+        return f"msg_{self.id_prefix}{n:04d}", f"req_{self.id_prefix}{n:04d}"
 
 
 def sse_events(reply: Reply, model: str, message_id: str) -> Iterator[tuple[str, dict[str, Any]]]:

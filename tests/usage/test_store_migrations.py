@@ -61,3 +61,22 @@ def test_v5_store_upgrades_to_a_rowid_table_with_the_same_entries_and_buckets(tm
                 if sql.strip():
                     conn.execute(sql)
         assert conn.execute("SELECT * FROM usage_buckets ORDER BY 1, 2").fetchall() == after
+
+
+def test_a_migration_another_process_already_applied_is_skipped_not_rerun(tmp_path):
+    # Two processes opening a new store both migrate it; one that read an old version before
+    # the other finished must not re-run an old migration over the newer schema (migration 6
+    # rebuilt `entries` and set the version back, so the next open failed forever).
+    with Store(tmp_path / "db.sqlite") as store:
+        conn = store.conn
+        conn.executemany(
+            f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(ROWS[0]))})",
+            ROWS,
+        )
+        schema = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY 1, 2").fetchall()
+        store._migrate(version=4)  # what the slower process read before waiting for the lock
+        assert store.schema_version == LATEST_VERSION
+        assert conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY 1, 2").fetchall() == schema
+        assert conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == len(ROWS)
+    with Store(tmp_path / "db.sqlite") as again:
+        assert again.schema_version == LATEST_VERSION

@@ -71,8 +71,10 @@ class Store:
         self._migrate()
 
     # -- schema -----------------------------------------------------------------------------
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(self, version: int | None = None) -> None:
+        """Apply the migrations past `version` (default: the store's)."""
+        if version is None:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > LATEST_VERSION:
             raise StoreError(
                 f"store {self.path} has schema v{version}, newer than this Podium "
@@ -82,18 +84,33 @@ class Store:
             return
         if self.readonly:
             raise StoreError(f"store {self.path} needs migration; run a writer first")
+        previous = 0
         for target, script in MIGRATIONS:
             if target <= version:
+                previous = target
                 continue
-            # executescript runs the whole migration and the version bump as one transaction
+            # executescript runs the whole migration and the version bump as one transaction;
+            # it first checks, under the write lock, that the store is still at the previous
+            # version (another process opening the same store may have migrated it meanwhile:
+            # re-running an old migration over a newer schema could set the version back)
+            guard = (
+                f"CREATE TEMP TABLE _podium_migration (v CHECK (v = {int(previous)}));\n"
+                "INSERT INTO _podium_migration SELECT user_version FROM pragma_user_version;\n"
+                "DROP TABLE _podium_migration;"
+            )
+            previous = target
             with self.lock:
                 try:
                     self.conn.executescript(
-                        f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {int(target)};\nCOMMIT;"
+                        f"BEGIN IMMEDIATE;\n{guard}\n{script}\n;"
+                        f"PRAGMA user_version = {int(target)};\nCOMMIT;"
                     )
                 except sqlite3.Error:
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
+                    # another process opening the same new store migrated it first
+                    if self.schema_version >= target:
+                        continue
                     raise
 
     @property

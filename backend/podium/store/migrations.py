@@ -4,15 +4,30 @@ Each entry is (version, SQL script). `PRAGMA user_version` records the last appl
 """
 
 BUCKET_MS = 900_000
-#: the long-context line the buckets split on (Anthropic's; a price table with another line
-#: makes reports read the entries instead)
+#: the long-context line the v5 buckets split on (Anthropic's classic one)
 LONG_CONTEXT_TOKENS = 200_000
+#: since v7 a bucket's `long` is how many of these input sizes its requests exceed, so every
+#: model whose premium tier starts at one of them (Haiku 5.5: 100k, most Claude and Gemini
+#: models: 200k, OpenAI's: 272k) is priced exactly from the buckets; a price table with another
+#: line makes reports read the entries instead
+LONG_CONTEXT_LEVELS = (100_000, 200_000, 272_000)
 
 
-def _bucket_add(row: str, sign: str) -> str:
+def _long_v5(row: str) -> str:
+    return f"{row}.input + {row}.cache_create + {row}.cache_read > {LONG_CONTEXT_TOKENS}"
+
+
+def long_level(row: str = "") -> str:
+    """SQL: how many of LONG_CONTEXT_LEVELS the input side of `row` exceeds."""
+    p = f"{row}." if row else ""
+    side = f"{p}input + {p}cache_create + {p}cache_read"
+    return "(" + " + ".join(f"({side} > {n})" for n in LONG_CONTEXT_LEVELS) + ")"
+
+
+def _bucket_add(row: str, sign: str, long_of=_long_v5) -> str:
     values = (
         f"{row}.ts / {BUCKET_MS}, COALESCE({row}.model, ''), "
-        f"{row}.input + {row}.cache_create + {row}.cache_read > {LONG_CONTEXT_TOKENS}, "
+        f"{long_of(row)}, "
         f"{row}.cost_logged IS NOT NULL, {sign}{row}.input, {sign}{row}.output, "
         f"{sign}{row}.cache_create, {sign}{row}.cache_read, {sign}COALESCE({row}.cache_1h, 0), "
         f"{sign}COALESCE({row}.cost_logged, 0), {sign}1"
@@ -27,31 +42,41 @@ def _bucket_add(row: str, sign: str) -> str:
     )
 
 
-#: keep usage_buckets in step with entries (dropped and rebuilt around a bulk load)
-BUCKET_TRIGGERS = f"""
+def _bucket_triggers(long_of) -> str:
+    return f"""
 CREATE TRIGGER entries_bucket_insert AFTER INSERT ON entries BEGIN
-    {_bucket_add("NEW", "")}
+    {_bucket_add("NEW", "", long_of)}
 END;
 CREATE TRIGGER entries_bucket_delete AFTER DELETE ON entries BEGIN
-    {_bucket_add("OLD", "-")}
+    {_bucket_add("OLD", "-", long_of)}
 END;
 CREATE TRIGGER entries_bucket_update AFTER UPDATE ON entries BEGIN
-    {_bucket_add("OLD", "-")}
-    {_bucket_add("NEW", "")}
+    {_bucket_add("OLD", "-", long_of)}
+    {_bucket_add("NEW", "", long_of)}
 END;
 """
 
-#: recompute usage_buckets from entries
-REBUILD_BUCKETS = f"""
+
+def _rebuild_buckets(long_sql: str) -> str:
+    return f"""
 DELETE FROM usage_buckets;
 INSERT INTO usage_buckets(bucket, model, long, has_logged, input, output, cache_create,
                           cache_read, cache_1h, cost_logged, n)
-SELECT ts / {BUCKET_MS}, COALESCE(model, ''),
-       input + cache_create + cache_read > {LONG_CONTEXT_TOKENS} AS long,
+SELECT ts / {BUCKET_MS}, COALESCE(model, ''), {long_sql} AS long,
        cost_logged IS NOT NULL AS has_logged, SUM(input), SUM(output), SUM(cache_create),
        SUM(cache_read), SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0)), COUNT(*)
 FROM entries GROUP BY 1, 2, 3, 4;
 """
+
+
+_BUCKET_TRIGGERS_V5 = _bucket_triggers(_long_v5)
+_REBUILD_BUCKETS_V5 = _rebuild_buckets(
+    f"input + cache_create + cache_read > {LONG_CONTEXT_TOKENS}"
+)
+#: keep usage_buckets in step with entries (dropped and rebuilt around a bulk load)
+BUCKET_TRIGGERS = _bucket_triggers(long_level)
+#: recompute usage_buckets from entries
+REBUILD_BUCKETS = _rebuild_buckets(long_level())
 
 # entries' columns as of v6 (v1's plus v2's sidechain), in storage order
 _ENTRY_COLUMNS_SQL = """
@@ -243,8 +268,8 @@ MIGRATIONS: list[tuple[int, str]] = [
             n            INTEGER NOT NULL,
             PRIMARY KEY (bucket, model, long, has_logged)
         ) WITHOUT ROWID;
-        {BUCKET_TRIGGERS}
-        {REBUILD_BUCKETS}
+        {_BUCKET_TRIGGERS_V5}
+        {_REBUILD_BUCKETS_V5}
         """,
     ),
     (
@@ -267,7 +292,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX entries_cwd ON entries(cwd);
         CREATE INDEX entries_sidechain ON entries(message_id, session_id) WHERE sidechain = 1;
         CREATE INDEX entries_session_message ON entries(session_id, message_id);
+        {_BUCKET_TRIGGERS_V5}
+        """,
+    ),
+    (
+        7,
+        f"""
+        -- A bucket's `long` becomes a level (how many of {LONG_CONTEXT_LEVELS} its requests'
+        -- input exceeds) so models with a premium tier at 100k or 272k price exactly too.
+        DROP TRIGGER entries_bucket_insert;
+        DROP TRIGGER entries_bucket_delete;
+        DROP TRIGGER entries_bucket_update;
         {BUCKET_TRIGGERS}
+        {REBUILD_BUCKETS}
+
+        -- Claude Code's own cost per session (its `cost-state` transcript line, or the
+        -- `result.total_cost_usd` of its stream), shown next to Podium's and used for models
+        -- the price table does not know. One row per session: the latest figure.
+        CREATE TABLE session_costs (
+            session_id   TEXT PRIMARY KEY,
+            cost_usd     REAL NOT NULL,             -- totalCostUSD / total_cost_usd
+            models_json  TEXT NOT NULL DEFAULT '{{}}', -- {{model: costUSD}} (modelUsage)
+            unknown_cost INTEGER NOT NULL DEFAULT 0, -- Claude Code had no price for a model
+            source       TEXT NOT NULL,             -- cost-state | result
+            file_id      INTEGER,                   -- the transcript it came from (cost-state)
+            ts           INTEGER NOT NULL           -- ms, when Podium saw it
+        );
+        CREATE INDEX session_costs_file ON session_costs(file_id) WHERE file_id IS NOT NULL;
         """,
     ),
 ]

@@ -34,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
             "WHERE malformed + invalid_utf8 + oversized > 0 "
             "ORDER BY malformed + invalid_utf8 + oversized DESC LIMIT 10"
         ).fetchall()
-        models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM entries")]
         prices = default_prices()
-        for m in models:
-            prices.price_for(m)
+        from podium.usage.reported import unpriced_summary
+
+        unpriced = unpriced_summary(store, prices)
         report = {
             "store": str(store.path),
             "schemaVersion": store.schema_version,
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
                 for p, m, u, o, e in worst
             ],
             "prices": {"version": prices.version, "origin": prices.origin},
-            "unknownModels": sorted(prices.unknown_models),
+            "unknownModels": sorted(u["model"] for u in unpriced),
+            "unpricedModels": unpriced,
         }  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=2))
@@ -68,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     for f in report["filesWithSkippedLines"]:
         print(f"  {f['path']}: {f['malformed']}/{f['invalidUtf8']}/{f['oversized']}"
               f"  {f['lastError'] or ''}")  # fmt: skip
-    print(f"prices       {prices.version} ({prices.origin})")
-    if report["unknownModels"]:
-        print("warning      no price for: " + ", ".join(report["unknownModels"]) + " (cost 0)")
+    print(f"prices       {prices.version} ({prices.origin}; `podium prices` for details)")
+    for u in unpriced:
+        covered = (f"Claude Code's own figure covers {u['sessionsWithReportedCost']} "
+                   f"(${u['reportedUSD']:,.4f})") if u["sessionsWithReportedCost"] else (
+                   "no figure from Claude Code either: costs lack it")  # fmt: skip
+        print(f"unpriced     {u['model']}: {u['entries']:,} entries in {u['sessions']:,} "
+              f"session{'s' if u['sessions'] != 1 else ''}; {covered}")  # fmt: skip
     return 0

@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"podium: {exc}", file=sys.stderr)
         return 2
     if unknown:
-        print("podium: warning: no price for " + ", ".join(unknown) + "; counted as $0",
-              file=sys.stderr)  # fmt: skip
+        print("podium: warning: no price for " + ", ".join(unknown) + ": their tokens are "
+              "not in these costs (`podium doctor` shows Claude Code's own figure for them; "
+              "`podium prices update` refreshes the table)", file=sys.stderr)  # fmt: skip
     if args.json:
         # stdlib json: the output is small, and importing orjson costs ~15 ms of start-up
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -147,6 +147,7 @@ class Ingestor:
         #: GIL) while this one dedupes and writes; 1: everything on the calling thread
         self.workers = workers if workers is not None else 2
         self._file_updates: list[tuple] = []
+        self._reported: list[tuple] = []  # session_costs rows (podium.usage.reported)
 
     # -- discovery ------------------------------------------------------------------------------
     def _targets(self, paths: Iterable[str | os.PathLike[str]] | None) -> list[tuple[LogAdapter, LogFile]]:
@@ -237,6 +238,11 @@ class Ingestor:
     def _flush(self, dedupe: Deduper, result: IngestResult) -> None:
         """Entries and file offsets, written together before a commit."""
         result.entries_written += dedupe.flush()
+        if self._reported:
+            from podium.usage.reported import upsert
+
+            upsert(self.store.conn, self._reported)
+            self._reported.clear()
         if self._file_updates:
             self.store.conn.executemany(
                 "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
@@ -291,6 +297,7 @@ class Ingestor:
                 file_id = state.id
                 if offset < 0:
                     conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
+                    conn.execute("DELETE FROM session_costs WHERE file_id = ?", (file_id,))
                     conn.execute(
                         "UPDATE files SET malformed = 0, invalid_utf8 = 0, oversized = 0, "
                         "last_error = NULL WHERE id = ?",
@@ -419,6 +426,16 @@ class Ingestor:
         for seen in (sessions, cwds):  # lines without a session id or cwd
             seen.discard(None)
             seen.discard("")
+        find_cost = getattr(job.adapter, "last_reported_cost", None)
+        if find_cost is not None and new_offset > job.offset:  # the CLI's own cost figure
+            try:
+                cost = find_cost(job.log, job.offset, new_offset)
+            except OSError as exc:  # the entries still count; only this figure is missed
+                result.errors.append(f"{job.log.path}: {exc.strerror or exc}")
+                cost = None
+            if cost is not None:
+                self._reported.append(cost.as_row(job.file_id))
+                result.sessions.add(cost.session_id)
         st = job.st
         self._file_updates.append(
             (st.st_dev, st.st_ino, max(st.st_size, new_offset), new_offset, st.st_mtime_ns,

@@ -26,7 +26,7 @@ class UsageTotals:
     """Token, cost and message sums. (A plain class: no `dataclasses` import on CLI start.)"""
 
     __slots__ = ("cache_create", "cache_read", "cost_usd", "first_ts", "input", "last_ts",
-                 "messages", "models", "output")  # fmt: skip
+                 "messages", "models", "output", "reported_usd", "unpriced_models")  # fmt: skip
 
     def __init__(self) -> None:
         self.input = 0
@@ -38,6 +38,10 @@ class UsageTotals:
         self.models: list[str] = []
         self.first_ts: int | None = None  # ms
         self.last_ts: int | None = None  # ms
+        #: the part of cost_usd that is the CLI's own figure (models without a price)
+        self.reported_usd = 0.0
+        #: models with no price and no reported figure: cost_usd lacks their share
+        self.unpriced_models: list[str] = []
 
     def __eq__(self, other: object) -> bool:
         return type(other) is UsageTotals and all(
@@ -69,8 +73,9 @@ class UsageTotals:
 
 
 def long_context_sql(prices: PriceTable) -> str:
-    """SQL boolean: the request's total input is past the long-context threshold."""
-    return f"(input + cache_create + cache_read > {int(prices.long_context_threshold)})"
+    """SQL: the request's long-context level, how many of the table's breakpoints its total
+    input exceeds (`PriceTable.is_long` tells whether that is past a model's threshold)."""
+    return prices.long_level_sql()
 
 
 def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
@@ -89,14 +94,16 @@ def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
 
 def price_group(prices: PriceTable, mode: str, model, long, has_logged, i, o, cc, cr, c1h,
                 logged) -> float:  # fmt: skip
-    """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display)."""
+    """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display);
+    `long` is the rows' long-context level (`long_context_sql`)."""
     if mode not in COST_MODES:
         raise ValueError(f"cost mode must be one of {', '.join(COST_MODES)}")
     if mode == "display":
         return float(logged) if has_logged else 0.0
     if mode == "auto" and has_logged:
         return float(logged)
-    return prices.cost_of(model, i, o, cc, cr, None, c1h or None, long_context=bool(long))
+    return prices.cost_of(model, i, o, cc, cr, None, c1h or None,
+                          long_context=prices.is_long(model, long))  # fmt: skip
 
 
 def entry_filters(since_ms: int | None = None, until_ms: int | None = None,
@@ -155,8 +162,11 @@ def totals(
     where = where_sql(clauses)
     out = UsageTotals()
     models: set[str] = set()
+    unpriced: set[str] = set()
     for row in store.conn.execute(grouped_cost_sql(prices, "", where), params):
         model, long, has_logged, i, o, cc, cr, c1h, logged, n, lo, hi = row
+        if model and not has_logged and prices.price_for(model) is None and i + o + cc + cr:
+            unpriced.add(model)
         out.input += i
         out.output += o
         out.cache_create += cc
@@ -169,4 +179,12 @@ def totals(
         out.first_ts = lo if out.first_ts is None else min(out.first_ts, lo)
         out.last_ts = hi if out.last_ts is None else max(out.last_ts, hi)
     out.models = sorted(models)
+    if unpriced and cost_mode == "auto":  # never a silent $0: the CLI's own figure instead
+        from podium.usage.reported import unpriced_share
+
+        out.reported_usd, missing = unpriced_share(store, where, params, sorted(unpriced))
+        out.cost_usd += out.reported_usd
+        out.unpriced_models = sorted(missing)
+    else:
+        out.unpriced_models = sorted(unpriced)
     return out

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from podium.errors import InvalidInput
 from podium.store import Store
-from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_TOKENS
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
 from podium.usage.pricing import PriceTable
 from podium.usage.queries import (
     default_prices,
@@ -160,7 +160,7 @@ class ReportQuery:
         # the 15-minute sums answer exactly when no entry-level filter applies and the range
         # falls on bucket edges (it does in every zone whose offsets are whole quarter hours)
         self.buckets = None
-        if not project and self.prices.long_context_threshold == LONG_CONTEXT_TOKENS and all(
+        if not project and self.prices.breakpoints == LONG_CONTEXT_LEVELS and all(
             edge is None or edge % BUCKET_MS == 0 for edge in (lo, hi)
         ):
             bounds = [(f"bucket {op} ?", edge // BUCKET_MS)

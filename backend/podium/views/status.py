@@ -45,6 +45,9 @@ class StatusInputs:
     warning_at: float = 0.8
     critical_at: float = 0.95
     now: float = 0.0  # epoch s
+    #: models used today with no price and no figure of the CLI's own: the dollar figures
+    #: lack their share, shown as `API: $2.47+` and named in the tooltip
+    unpriced_models: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,18 @@ def plan_text(plan: PlanFigure | None) -> str:
     return f"Plan: {'~' if plan.stale else ''}{format_pct(plan.used_pct)}"
 
 
+def usd_text(state: StatusInputs, value: float) -> str:
+    """A dollar figure, with `+` when some of the usage behind it has no price."""
+    return format_usd(value) + ("+" if state.unpriced_models else "")
+
+
 def mode_text(state: StatusInputs) -> str:
     if state.mode == "api":
-        return f"{format_usd(state.api_today_usd)} today"
+        return f"{usd_text(state, state.api_today_usd)} today"
     if state.mode == "both":
-        return f"{plan_text(state.plan)} | API: {format_usd(state.api_today_usd)}"
+        return f"{plan_text(state.plan)} | API: {usd_text(state, state.api_today_usd)}"
     if state.mode == "proxy":
-        return f"Proxy: {format_usd(state.today_usd)} today"
+        return f"Proxy: {usd_text(state, state.today_usd)} today"
     return plan_text(state.plan)
 
 
@@ -149,6 +157,10 @@ def tooltip_text(state: StatusInputs) -> str:
         lines.append(
             f"**Proxy** {format_usd(state.today_usd)} today (API-equivalent cost of all usage)"
         )
+    if state.unpriced_models and state.mode in ("api", "both", "proxy"):
+        names = ", ".join(_md_cell(m) for m in state.unpriced_models)
+        lines.append(f"⚠ no price for {names}: its usage is not in these figures "
+                     "(`podium prices update`)")  # fmt: skip
     if state.cards:
         lines.append("")
         lines.append("| Agent | Status | For | Changes | Usage |")

@@ -82,6 +82,7 @@ class StatusFeature(Feature):
             warning_at=settings.warning_at,
             critical_at=settings.critical_at,
             now=now,
+            unpriced_models=list(today.unpriced_models) if today is not None else [],
         )
 
     # -- sending (loop) -------------------------------------------------------------------------

@@ -137,6 +137,14 @@ class ClaudeCodeAdapter(LogAdapter):
 
         return next_chunk
 
+    def last_reported_cost(self, log: LogFile, start: int, end: int):
+        """Claude Code's own figure from the last `cost-state` line in the file's complete
+        lines [start, end) (a `ReportedCost`), or None. Claude Code writes it as the last
+        line when the session's process exits, so only the end of the new bytes is read."""
+        from podium.usage.reported import last_line_in_tail
+
+        return last_line_in_tail(log.name, start, end, b'"cost-state"', parse_cost_state)
+
     def parse_line(self, line: bytes, log: LogFile, offset: int) -> UsageEntry | None:
         import orjson  # here, not at the top: the native scanner rarely needs it (~15 ms)
 
@@ -204,6 +212,27 @@ class ClaudeCodeAdapter(LogAdapter):
             speed if type(speed) is str else None,
             obj.get("isSidechain") is True,
         )  # fmt: skip
+
+
+def parse_cost_state(line: bytes):
+    """Claude Code's own cost line (2.1.3xx), written when a session's process exits:
+    `{"type":"cost-state","sessionId","totalCostUSD","modelUsage":{model:{…,"costUSD"}},
+    "hasUnknownModelCost"}` → a `ReportedCost`, None when the line is not one (or is bad)."""
+    import orjson
+
+    from podium.usage.reported import ReportedCost
+
+    try:
+        obj = orjson.loads(line)
+        if type(obj) is not dict or obj.get("type") != "cost-state":
+            return None
+        usage = obj.get("modelUsage")
+        models = {m: u["costUSD"] for m, u in usage.items()
+                  if type(u) is dict and "costUSD" in u} if type(usage) is dict else {}  # fmt: skip
+        return ReportedCost(obj.get("sessionId"), obj.get("totalCostUSD"), models, "cost-state",
+                            unknown_cost=obj.get("hasUnknownModelCost") is True)  # fmt: skip
+    except ValueError:  # orjson.JSONDecodeError is one; so are bad figures
+        return None
 
 
 def _file_session(path: str) -> str:
