@@ -2,7 +2,8 @@
 
 The Prometheus collector and the OTLP push both call `MetricsReader.snapshot()`; it opens its
 own connection (a `Store` is one thread's), serialises callers, and reuses a snapshot younger
-than `MAX_AGE_S` so concurrent scrapers and one OTLP collection read the store once.
+than `MAX_AGE_S` when the store has not changed since (SQLite's `data_version`), so concurrent
+scrapers and one OTLP collection read the store once, and a scrape after a write sees it.
 Counters come from the store, so they survive restarts: a new process reports the same totals.
 """
 
@@ -41,6 +42,7 @@ class Snapshot:
     machine: str
     taken_at: float
     values: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
+    version: int = 0  # the store's data_version it was read at
 
     def series(self, metric: m.MetricDef) -> dict[tuple[str, ...], float]:
         return self.values.get(metric.name, {})
@@ -90,10 +92,13 @@ class MetricsReader:
         with self._lock:
             fresh = now is None
             now = time.time() if now is None else now
-            if fresh and self._cached is not None and 0 <= now - self._cached.taken_at < MAX_AGE_S:
-                return self._cached
-            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG})
             conn = self.store.conn
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            cached = self._cached
+            if (fresh and cached is not None and cached.version == version
+                    and 0 <= now - cached.taken_at < MAX_AGE_S):  # fmt: skip
+                return cached
+            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG}, version)
             conn.execute("BEGIN")  # one consistent view of the store for every figure
             try:
                 files = self._read(snap, now)
