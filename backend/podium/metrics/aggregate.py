@@ -88,13 +88,14 @@ class Attribution:
 
 class Folded:
     """Groups folded into label sets: [cost, input, output, cache_create, cache_read] per label
-    set, and usage totals per agent id (for the agents' budgets)."""
+    set; usage totals per agent id and cost per session id (for the budgets)."""
 
-    __slots__ = ("by_agent", "by_labels")
+    __slots__ = ("by_agent", "by_labels", "by_session")
 
     def __init__(self) -> None:
         self.by_labels: dict[LabelKey, list[float]] = {}
         self.by_agent: dict[str, UsageTotals] = {}
+        self.by_session: dict[str, float] = {}
 
     def merged(self, other: Folded) -> Folded:
         out = Folded()
@@ -105,6 +106,8 @@ class Folded:
                     acc[i] += v
             for agent_id, usage in src.by_agent.items():
                 _add_totals(out.by_agent.setdefault(agent_id, UsageTotals()), usage)
+            for session, cost in src.by_session.items():
+                out.by_session[session] = out.by_session.get(session, 0.0) + cost
         return out
 
 
@@ -235,6 +238,8 @@ class UsageAggregate:
             acc[2] += o
             acc[3] += cc
             acc[4] += cr
+            if session:
+                out.by_session[session] = out.by_session.get(session, 0.0) + cost
             if agent is None:
                 continue
             usage = UsageTotals()

@@ -135,6 +135,19 @@ def unattributed_source(settings: Any) -> str:
     return mode if mode in ("api", "proxy") else "subscription"
 
 
+def budget_limits(settings: Any) -> dict[str, float]:
+    """The session, daily and monthly USD limits in force (absent when 0 or unset)."""
+    limits = _get(settings, "limits")
+    out: dict[str, float] = {}
+    for key, names in (("session", ("session_usd", "sessionUSD")),
+                       ("daily", ("daily_usd", "dailyUSD")),
+                       ("monthly", ("monthly_usd", "monthlyUSD"))):  # fmt: skip
+        value = next((v for v in (_get(limits, n) for n in names) if v is not None), None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            out[key] = float(value)
+    return out
+
+
 def _get(settings: Any, name: str) -> Any:
     if isinstance(settings, dict):
         return settings.get(name)

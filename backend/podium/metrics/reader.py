@@ -19,7 +19,8 @@ from typing import Any
 
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.metrics import catalog as m
-from podium.metrics.aggregate import AgentInfo, Attribution, UsageAggregate, agent_label
+from podium.metrics.aggregate import AgentInfo, Attribution, Folded, UsageAggregate, agent_label
+from podium.metrics.budgets import budgets
 from podium.metrics.config import limits_settings, unattributed_source
 from podium.store import Store
 from podium.usage.pricing import PriceTable
@@ -141,7 +142,7 @@ class MetricsReader:
                 tokens[(kind, *labels)] = float(value)
         working = any(a.status is AgentStatus.WORKING for a in budget_agents)
         self._plan(snap, now, working)
-        self._budgets(snap, now, budget_agents, folded.by_agent, infos)
+        self._budgets(snap, now, budget_agents, folded)
         alerts = snap.values[m.ALERTS.name]
         for level, scope, count in conn.execute(
             "SELECT level, scope, COUNT(*) FROM alerts GROUP BY level, scope"
@@ -165,28 +166,20 @@ class MetricsReader:
             snap.values[m.PLAN.name][(fig.window, fig.source)] = fig.used_pct / 100.0
             snap.values[m.PLAN_AGE.name][(fig.window, fig.source)] = max(0.0, now - fig.observed_at)
 
-    def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], usage_by_agent: dict,
-                 infos: list[AgentInfo]) -> None:  # fmt: skip
+    def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], folded: Folded) -> None:
         try:
-            budgets = self.engine.budget_status(agents, usage_by_agent, now)
+            found = budgets(self.store, self.prices, self.engine, self._settings, agents,
+                            folded.by_agent, folded.by_session, now)  # fmt: skip
         except Exception:
             log.exception("metrics: budget status failed")
             return
-        names = {a.id: a.name for a in agents}
-        by_session = {i.session: i.name for i in infos if i.session}
         ratio, limit = snap.values[m.BUDGET.name], snap.values[m.BUDGET_LIMIT.name]
-        for b in budgets:
-            if b.scope == "agent":
-                who = names.get(b.scope_key, b.scope_key)
-            elif b.scope == "session":
-                who = by_session.get(b.scope_key, m.AGENT_NONE)
-            else:
-                who = ""
-            key = (b.scope, who)
+        for b in found:
+            key = (b.scope, b.who)
             # two agents of one name (other repos): the one closer to its limit shows
             if b.used / b.limit >= ratio.get(key, -1.0):
                 ratio[key] = b.used / b.limit
-                limit[key] = float(b.limit)
+                limit[key] = b.limit
 
     def _ingest_lag(self, files: list[tuple], now: float) -> float:
         """Seconds since the oldest write to a known log file that the store has not read yet

@@ -60,7 +60,7 @@ class MetricsService:
             if config.listen is not None:
                 from podium.metrics.prom import PrometheusEndpoint
 
-                self.endpoint = PrometheusEndpoint(self.reader, *config.listen)
+                self.endpoint = PrometheusEndpoint(self.reader.snapshot, *config.listen)
             if config.otlp:
                 from podium.metrics.otlp import OtlpPush
 
