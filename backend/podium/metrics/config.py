@@ -113,8 +113,17 @@ def parse_metrics(raw: Any, webhooks: Any = None) -> tuple[MetricsConfig, list[s
 
 def config_from_settings(settings: Any) -> MetricsConfig:
     """The metrics config a settings object carries (its `metrics` and `webhooks` values)."""
-    config, _ = parse_metrics(_get(settings, "metrics"), _get(settings, "webhooks"))
+    hooks = _get(settings, "webhooks")
+    config, _ = parse_metrics(_plain(_get(settings, "metrics")),
+                              [_plain(h) for h in hooks] if isinstance(hooks, list) else hooks)  # fmt: skip
     return config
+
+
+def _plain(value: Any) -> Any:
+    """A settings model as the dict it was parsed from (unset fields left out)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_none=True)
+    return value
 
 
 # -- what the reader needs of the other settings ----------------------------------------------------
