@@ -21,6 +21,7 @@ printed too, as the figure that does not.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -57,8 +58,11 @@ def make_repo(base: Path) -> Path:
 
 def write_messages(claude: Path, cwd: str, session: str, count: int, start_ms: int,
                    span_ms: int, rng: random.Random) -> None:  # fmt: skip
+    """`count` messages spread over [start, start + span); the file's mtime is the last one's,
+    as if Claude Code had written it then."""
     path = claude / "projects" / encode_cwd(cwd) / f"{session}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
+    ts = start_ms
     with open(path, "ab") as fh:
         for i in range(count):
             ts = start_ms + (span_ms * i) // max(1, count)
@@ -67,6 +71,7 @@ def write_messages(claude: Path, cwd: str, session: str, count: int, start_ms: i
             for line in assistant_lines(session, cwd, ts, rng.choice(MODELS), usage,
                                         streaming=False):  # fmt: skip
                 fh.write(dumps(line))
+    os.utime(path, (ts / 1000, ts / 1000))
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -21,9 +21,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from podium.metrics.catalog import AGENT_ENDED, AGENT_NONE, UNKNOWN
-from podium.store.migrations import BUCKET_MS
+from podium.store import Store
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_TOKENS
 from podium.usage.pricing import PriceTable
-from podium.usage.queries import UsageTotals, grouped_cost_sql, price_group
+from podium.usage.queries import UsageTotals, grouped_cost_sql, price_group, totals
 
 HOUR_MS = 3_600_000
 # (session_id, cwd, project, model, long, has_logged)
@@ -138,6 +139,8 @@ class UsageAggregate:
         self._folded_settled: tuple[tuple, Folded] | None = None
         #: settled [messages, input, output, cache_create, cache_read], checked against buckets
         self._settled_sums = [0, 0, 0, 0, 0]
+        #: (since, settled_until, settled version) → cost of [since, settled_until)
+        self._range_costs: dict[tuple[int, int, int], float] = {}
         #: how many times the settled sums were rebuilt from scratch (tests, diagnostics)
         self.rebuilds = 0
 
@@ -215,6 +218,20 @@ class UsageAggregate:
         for i in range(4):
             totals[i + 1] += sums[i]
 
+    def range_cost(self, store: Store, since_ms: int, until_ms: int) -> float:
+        """Cost of the entries in [since, until), as `podium report` prices it. The part before
+        the settle line is kept while the settled sums are unchanged (call after `refresh`)."""
+        settle = self.settled_until
+        if settle is None or not since_ms < settle < until_ms:
+            return _range_cost(store, self.prices, since_ms, until_ms)
+        key = (since_ms, settle, self._settled_version)
+        early = self._range_costs.get(key)
+        if early is None:
+            self._range_costs = {key: _range_cost(store, self.prices, since_ms, settle)} | {
+                k: v for k, v in self._range_costs.items() if k[1:] == key[1:]}  # fmt: skip
+            early = self._range_costs[key]
+        return early + _range_cost(store, self.prices, settle, until_ms)
+
     # -- folding ----------------------------------------------------------------------------------
     def folded(self, attribution: Attribution) -> Folded:
         """Everything folded by label set and by agent. The settled part is folded again only
@@ -249,6 +266,20 @@ class UsageAggregate:
             usage.first_ts, usage.last_ts = lo, hi
             _add_totals(out.by_agent.setdefault(agent.id, UsageTotals()), usage)
         return out
+
+
+def _range_cost(store: Store, prices: PriceTable, since_ms: int, until_ms: int) -> float:
+    """From the 15-minute sums when the range falls on their edges and the price table splits
+    long context where they do (what reports do), else from the entries."""
+    if prices.long_context_threshold != LONG_CONTEXT_TOKENS or since_ms % BUCKET_MS or until_ms % BUCKET_MS:
+        return totals(store, since_ms=since_ms, until_ms=until_ms, prices=prices).cost_usd
+    rows = store.conn.execute(
+        "SELECT model, long, has_logged, SUM(input), SUM(output), SUM(cache_create), "
+        "SUM(cache_read), SUM(cache_1h), SUM(cost_logged) FROM usage_buckets "
+        "WHERE bucket >= ? AND bucket < ? AND n > 0 GROUP BY model, long, has_logged",
+        (since_ms // BUCKET_MS, until_ms // BUCKET_MS),
+    )
+    return sum(price_group(prices, "auto", model or None, *rest) for model, *rest in rows)
 
 
 def agent_label(name: str, ended_at: float | None, now: float, fold_after_s: float) -> str:

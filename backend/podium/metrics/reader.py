@@ -29,6 +29,8 @@ from podium.usage.queries import default_prices
 log = logging.getLogger(__name__)
 
 MAX_AGE_S = 0.5
+#: the ingest lag looks at log files written in this window (seconds)
+LAG_FILES_S = 7 * 86_400.0
 SKIP_REASONS = ("malformed", "invalid_utf8", "oversized")
 _AGENT_COLUMNS = ("id, name, repo, worktree, branch, base_ref, base_commit, profile, state_dir, "
                   "claude_session_id, pid, COALESCE(source_override, source), model, status, "
@@ -152,7 +154,10 @@ class MetricsReader:
                             "COALESCE(SUM(oversized), 0) FROM files").fetchone()  # fmt: skip
         for reason, count in zip(SKIP_REASONS, sums, strict=True):
             snap.values[m.SKIPPED.name][(reason,)] = float(count)
-        return conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        # files idle for a week are finished sessions: not stat'ed on every scrape
+        recent_ns = int((now - LAG_FILES_S) * 1e9)
+        return conn.execute("SELECT path, size, mtime_ns FROM files WHERE mtime_ns >= ?",
+                            (recent_ns,)).fetchall()  # fmt: skip
 
     def _plan(self, snap: Snapshot, now: float, working: bool) -> None:
         try:
@@ -168,7 +173,7 @@ class MetricsReader:
 
     def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], folded: Folded) -> None:
         try:
-            found = budgets(self.store, self.prices, self.engine, self._settings, agents,
+            found = budgets(self.store, self.usage, self.engine, self._settings, agents,
                             folded.by_agent, folded.by_session, now)  # fmt: skip
         except Exception:
             log.exception("metrics: budget status failed")
@@ -182,8 +187,8 @@ class MetricsReader:
                 limit[key] = b.limit
 
     def _ingest_lag(self, files: list[tuple], now: float) -> float:
-        """Seconds since the oldest write to a known log file that the store has not read yet
-        (its size or mtime differs from what the last ingest recorded). A file written again
+        """Seconds since the oldest write to a known log file (written in the last week) that
+        the store has not read yet (its size or mtime differs from what the last ingest recorded). A file written again
         and again keeps the mtime of the first unread write seen, so a stuck ingest shows."""
         lag = 0.0
         unread: dict[str, tuple[int, int, float]] = {}
