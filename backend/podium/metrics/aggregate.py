@@ -113,16 +113,25 @@ class Folded:
 
 
 def _add_totals(acc: UsageTotals, usage: UsageTotals) -> None:
-    acc.input += usage.input
-    acc.output += usage.output
-    acc.cache_create += usage.cache_create
-    acc.cache_read += usage.cache_read
-    acc.cost_usd += usage.cost_usd
-    acc.messages += usage.messages
-    acc.models = sorted(set(acc.models) | set(usage.models))
-    for attr, pick in (("first_ts", min), ("last_ts", max)):
-        mine, theirs = getattr(acc, attr), getattr(usage, attr)
-        setattr(acc, attr, theirs if mine is None else mine if theirs is None else pick(mine, theirs))
+    _add(acc, usage.input, usage.output, usage.cache_create, usage.cache_read, usage.cost_usd,
+         usage.messages, usage.models, usage.first_ts, usage.last_ts)  # fmt: skip
+
+
+def _add(acc: UsageTotals, i: int, o: int, cc: int, cr: int, cost: float, n: int,
+         models: list[str], lo: int | None, hi: int | None) -> None:  # fmt: skip
+    acc.input += i
+    acc.output += o
+    acc.cache_create += cc
+    acc.cache_read += cr
+    acc.cost_usd += cost
+    acc.messages += n
+    for model in models:
+        if model not in acc.models:  # a handful of models: a list beats a set here
+            acc.models.append(model)
+    if lo is not None:
+        acc.first_ts = lo if acc.first_ts is None else min(acc.first_ts, lo)
+    if hi is not None:
+        acc.last_ts = hi if acc.last_ts is None else max(acc.last_ts, hi)
 
 
 class UsageAggregate:
@@ -259,12 +268,8 @@ class UsageAggregate:
                 out.by_session[session] = out.by_session.get(session, 0.0) + cost
             if agent is None:
                 continue
-            usage = UsageTotals()
-            usage.input, usage.output, usage.cache_create, usage.cache_read = i, o, cc, cr
-            usage.cost_usd, usage.messages = cost, n
-            usage.models = [model] if model else []
-            usage.first_ts, usage.last_ts = lo, hi
-            _add_totals(out.by_agent.setdefault(agent.id, UsageTotals()), usage)
+            _add(out.by_agent.setdefault(agent.id, UsageTotals()), i, o, cc, cr, cost, n,
+                 [model] if model else [], lo, hi)  # fmt: skip
         return out
 
 

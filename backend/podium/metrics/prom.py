@@ -70,26 +70,34 @@ class TextRenderer:
                      f"# TYPE {_sample_name(m)} {m.kind}\n")
             for m in CATALOG
         }  # fmt: skip
-        #: (metric, labels, machine) → 'name{label="value",...} ' from the last render
-        self._prefixes: dict[tuple[str, tuple[str, ...], str], str] = {}
+        #: (metric, labels, machine) → (label part 'name{label="value",...} ', last value,
+        #: last line), from the last render
+        self._series: dict[tuple[str, tuple[str, ...], str], tuple[str, float, str]] = {}
 
     def render(self, snap: Snapshot) -> bytes:
         out: list[str] = []
-        previous, kept = self._prefixes, {}
+        previous, kept = self._series, {}
         for metric in CATALOG:
             out.append(self._headers[metric.name])
             names = metric.label_names
             order = sorted(range(len(names)), key=names.__getitem__)
             for labels, value in sorted(snap.series(metric).items()):
                 key = (metric.name, labels, snap.machine)
-                prefix = previous.get(key)
-                if prefix is None:
+                seen = previous.get(key)
+                if seen is None:
                     values = (*labels, snap.machine)
                     pairs = ",".join(f'{names[i]}="{_escape(values[i])}"' for i in order)
                     prefix = f"{_sample_name(metric)}{{{pairs}}} "
-                kept[key] = prefix
-                out.append(f"{prefix}{floatToGoString(value)}\n")
-        self._prefixes = kept  # series gone from the store are forgotten
+                elif seen[1] == value:
+                    kept[key] = seen
+                    out.append(seen[2])
+                    continue
+                else:
+                    prefix = seen[0]
+                line = f"{prefix}{floatToGoString(value)}\n"
+                kept[key] = (prefix, value, line)
+                out.append(line)
+        self._series = kept  # series gone from the store are forgotten
         return "".join(out).encode()
 
 
