@@ -50,6 +50,44 @@ class Limits(_SettingsModel):
         return float(value) if value else None
 
 
+class MetricsSettings(_SettingsModel):
+    """`metrics` (docs/metrics.md): the Prometheus endpoint and the OTLP push, off by default."""
+
+    #: "HOST:PORT" to serve /metrics on, e.g. "127.0.0.1:9464"
+    listen: str | None = None
+    otlp: bool = False
+    #: the `machine` label (default: the host name)
+    machine: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            from podium.metrics.config import parse_listen  # light; one parser for both
+
+            parse_listen(value)
+        return value or None
+
+    @field_validator("machine")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+
+class Webhook(_SettingsModel):
+    """One entry of `webhooks`: where budget, plan and usage-limit alerts are POSTed."""
+
+    url: str
+    kind: Literal["json", "slack"] = "json"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
 class Settings(_SettingsModel):
     auth_mode: AuthMode = "subscription"
     plan: Plan = "max5"
@@ -72,6 +110,9 @@ class Settings(_SettingsModel):
     plan_limits: dict[str, dict[str, Any]] = {}
     #: per-agent source override {agentName: "api"|"subscription"|"proxy"}
     source_overrides: dict[str, Source] = {}
+    #: opt-in: Prometheus endpoint / OTLP push, and alert webhooks (docs/metrics.md)
+    metrics: MetricsSettings = MetricsSettings()
+    webhooks: list[Webhook] = []
 
     @field_validator("worktree_dir")
     @classmethod

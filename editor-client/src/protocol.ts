@@ -234,4 +234,6 @@ export const SERVER_SETTING_KEYS = [
   'oauthUsage',
   'planLimits',
   'sourceOverrides',
+  'metrics',
+  'webhooks',
 ] as const;

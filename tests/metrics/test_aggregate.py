@@ -119,3 +119,24 @@ def test_nothing_changed_means_no_query(feed: Feed, reader: Store) -> None:
     finally:
         reader.conn.set_trace_callback(None)
     assert [s for s in statements if "entries" in s] == []
+
+
+def test_range_cost_keeps_the_settled_part_and_stays_exact(feed: Feed, reader: Store) -> None:
+    day = 86_400_000
+    start = (int(NOW * 1000) // day - 2) * day  # a range over the settle line, on bucket edges
+    end = start + 3 * day
+    for hours in (47, 30, 5, 0.2):
+        feed.spend(0.01 * hours, session="s", cwd="/repos/shop", ts=NOW - hours * 3600)
+    agg = UsageAggregate(default_prices())
+
+    def check(now: float) -> None:
+        _refresh(agg, reader, now)
+        expected = totals(reader, since_ms=start, until_ms=end).cost_usd
+        assert math.isclose(agg.range_cost(reader, start, end), expected, rel_tol=1e-12)
+
+    check(NOW)
+    feed.spend(0.5, session="s", cwd="/repos/shop", ts=NOW - 60)  # recent: not kept
+    check(NOW)
+    feed.spend(0.7, session="s2", cwd="/repos/shop", ts=NOW - 40 * 3600)  # settled, appended
+    check(NOW)
+    check(NOW + 7200)  # the settle line moved

@@ -125,3 +125,26 @@ def test_cli_bad_arguments_are_clear_errors(tmp_path: Path, args: list[str], mes
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_endpoint_writes_what_prometheus_client_writes(feed: Feed) -> None:
+    """The endpoint's own renderer and prometheus_client's generate_latest agree byte for byte
+    (labels with quotes, backslashes and newlines included), on a first render and a cached one."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from podium.metrics.prom import SnapshotCollector, TextRenderer
+    from podium.metrics.reader import MetricsReader
+
+    feed.spend(0.25, session="s1", cwd='/repos/we"ird\\name', ts=time.time() - 60)
+    feed.spend(0.75, session="s2", cwd="/repos/line\nbreak", ts=time.time() - 30)
+    reader = MetricsReader(feed.store.path, Settings(), machine='box "1"')
+    try:
+        renderer = TextRenderer()
+        for _ in range(2):
+            snap = reader.snapshot()
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(SnapshotCollector(lambda snap=snap: snap))  # type: ignore[arg-type]
+            assert renderer.render(snap) == generate_latest(registry)
+            feed.spend(0.01, session="s1", cwd='/repos/we"ird\\name', ts=time.time() - 1)
+    finally:
+        reader.close()

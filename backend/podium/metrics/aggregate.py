@@ -21,9 +21,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from podium.metrics.catalog import AGENT_ENDED, AGENT_NONE, UNKNOWN
-from podium.store.migrations import BUCKET_MS
+from podium.store import Store
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_TOKENS
 from podium.usage.pricing import PriceTable
-from podium.usage.queries import UsageTotals, grouped_cost_sql, price_group
+from podium.usage.queries import UsageTotals, grouped_cost_sql, price_group, totals
 
 HOUR_MS = 3_600_000
 # (session_id, cwd, project, model, long, has_logged)
@@ -88,13 +89,14 @@ class Attribution:
 
 class Folded:
     """Groups folded into label sets: [cost, input, output, cache_create, cache_read] per label
-    set, and usage totals per agent id (for the agents' budgets)."""
+    set; usage totals per agent id and cost per session id (for the budgets)."""
 
-    __slots__ = ("by_agent", "by_labels")
+    __slots__ = ("by_agent", "by_labels", "by_session")
 
     def __init__(self) -> None:
         self.by_labels: dict[LabelKey, list[float]] = {}
         self.by_agent: dict[str, UsageTotals] = {}
+        self.by_session: dict[str, float] = {}
 
     def merged(self, other: Folded) -> Folded:
         out = Folded()
@@ -105,20 +107,31 @@ class Folded:
                     acc[i] += v
             for agent_id, usage in src.by_agent.items():
                 _add_totals(out.by_agent.setdefault(agent_id, UsageTotals()), usage)
+            for session, cost in src.by_session.items():
+                out.by_session[session] = out.by_session.get(session, 0.0) + cost
         return out
 
 
 def _add_totals(acc: UsageTotals, usage: UsageTotals) -> None:
-    acc.input += usage.input
-    acc.output += usage.output
-    acc.cache_create += usage.cache_create
-    acc.cache_read += usage.cache_read
-    acc.cost_usd += usage.cost_usd
-    acc.messages += usage.messages
-    acc.models = sorted(set(acc.models) | set(usage.models))
-    for attr, pick in (("first_ts", min), ("last_ts", max)):
-        mine, theirs = getattr(acc, attr), getattr(usage, attr)
-        setattr(acc, attr, theirs if mine is None else mine if theirs is None else pick(mine, theirs))
+    _add(acc, usage.input, usage.output, usage.cache_create, usage.cache_read, usage.cost_usd,
+         usage.messages, usage.models, usage.first_ts, usage.last_ts)  # fmt: skip
+
+
+def _add(acc: UsageTotals, i: int, o: int, cc: int, cr: int, cost: float, n: int,
+         models: list[str], lo: int | None, hi: int | None) -> None:  # fmt: skip
+    acc.input += i
+    acc.output += o
+    acc.cache_create += cc
+    acc.cache_read += cr
+    acc.cost_usd += cost
+    acc.messages += n
+    for model in models:
+        if model not in acc.models:  # a handful of models: a list beats a set here
+            acc.models.append(model)
+    if lo is not None:
+        acc.first_ts = lo if acc.first_ts is None else min(acc.first_ts, lo)
+    if hi is not None:
+        acc.last_ts = hi if acc.last_ts is None else max(acc.last_ts, hi)
 
 
 class UsageAggregate:
@@ -135,6 +148,8 @@ class UsageAggregate:
         self._folded_settled: tuple[tuple, Folded] | None = None
         #: settled [messages, input, output, cache_create, cache_read], checked against buckets
         self._settled_sums = [0, 0, 0, 0, 0]
+        #: (since, settled_until, settled version) → cost of [since, settled_until)
+        self._range_costs: dict[tuple[int, int, int], float] = {}
         #: how many times the settled sums were rebuilt from scratch (tests, diagnostics)
         self.rebuilds = 0
 
@@ -212,6 +227,20 @@ class UsageAggregate:
         for i in range(4):
             totals[i + 1] += sums[i]
 
+    def range_cost(self, store: Store, since_ms: int, until_ms: int) -> float:
+        """Cost of the entries in [since, until), as `podium report` prices it. The part before
+        the settle line is kept while the settled sums are unchanged (call after `refresh`)."""
+        settle = self.settled_until
+        if settle is None or not since_ms < settle < until_ms:
+            return _range_cost(store, self.prices, since_ms, until_ms)
+        key = (since_ms, settle, self._settled_version)
+        early = self._range_costs.get(key)
+        if early is None:
+            self._range_costs = {key: _range_cost(store, self.prices, since_ms, settle)} | {
+                k: v for k, v in self._range_costs.items() if k[1:] == key[1:]}  # fmt: skip
+            early = self._range_costs[key]
+        return early + _range_cost(store, self.prices, settle, until_ms)
+
     # -- folding ----------------------------------------------------------------------------------
     def folded(self, attribution: Attribution) -> Folded:
         """Everything folded by label set and by agent. The settled part is folded again only
@@ -235,15 +264,27 @@ class UsageAggregate:
             acc[2] += o
             acc[3] += cc
             acc[4] += cr
+            if session:
+                out.by_session[session] = out.by_session.get(session, 0.0) + cost
             if agent is None:
                 continue
-            usage = UsageTotals()
-            usage.input, usage.output, usage.cache_create, usage.cache_read = i, o, cc, cr
-            usage.cost_usd, usage.messages = cost, n
-            usage.models = [model] if model else []
-            usage.first_ts, usage.last_ts = lo, hi
-            _add_totals(out.by_agent.setdefault(agent.id, UsageTotals()), usage)
+            _add(out.by_agent.setdefault(agent.id, UsageTotals()), i, o, cc, cr, cost, n,
+                 [model] if model else [], lo, hi)  # fmt: skip
         return out
+
+
+def _range_cost(store: Store, prices: PriceTable, since_ms: int, until_ms: int) -> float:
+    """From the 15-minute sums when the range falls on their edges and the price table splits
+    long context where they do (what reports do), else from the entries."""
+    if prices.long_context_threshold != LONG_CONTEXT_TOKENS or since_ms % BUCKET_MS or until_ms % BUCKET_MS:
+        return totals(store, since_ms=since_ms, until_ms=until_ms, prices=prices).cost_usd
+    rows = store.conn.execute(
+        "SELECT model, long, has_logged, SUM(input), SUM(output), SUM(cache_create), "
+        "SUM(cache_read), SUM(cache_1h), SUM(cost_logged) FROM usage_buckets "
+        "WHERE bucket >= ? AND bucket < ? AND n > 0 GROUP BY model, long, has_logged",
+        (since_ms // BUCKET_MS, until_ms // BUCKET_MS),
+    )
+    return sum(price_group(prices, "auto", model or None, *rest) for model, *rest in rows)
 
 
 def agent_label(name: str, ended_at: float | None, now: float, fold_after_s: float) -> str:

@@ -113,8 +113,17 @@ def parse_metrics(raw: Any, webhooks: Any = None) -> tuple[MetricsConfig, list[s
 
 def config_from_settings(settings: Any) -> MetricsConfig:
     """The metrics config a settings object carries (its `metrics` and `webhooks` values)."""
-    config, _ = parse_metrics(_get(settings, "metrics"), _get(settings, "webhooks"))
+    hooks = _get(settings, "webhooks")
+    config, _ = parse_metrics(_plain(_get(settings, "metrics")),
+                              [_plain(h) for h in hooks] if isinstance(hooks, list) else hooks)  # fmt: skip
     return config
+
+
+def _plain(value: Any) -> Any:
+    """A settings model as the dict it was parsed from (unset fields left out)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_none=True)
+    return value
 
 
 # -- what the reader needs of the other settings ----------------------------------------------------
@@ -133,6 +142,19 @@ def unattributed_source(settings: Any) -> str:
     proxied in `proxy`, else on the subscription (as the limits engine's API spend counts)."""
     mode = _get(settings, "auth_mode") or _get(settings, "authMode")
     return mode if mode in ("api", "proxy") else "subscription"
+
+
+def budget_limits(settings: Any) -> dict[str, float]:
+    """The session, daily and monthly USD limits in force (absent when 0 or unset)."""
+    limits = _get(settings, "limits")
+    out: dict[str, float] = {}
+    for key, names in (("session", ("session_usd", "sessionUSD")),
+                       ("daily", ("daily_usd", "dailyUSD")),
+                       ("monthly", ("monthly_usd", "monthlyUSD"))):  # fmt: skip
+        value = next((v for v in (_get(limits, n) for n in names) if v is not None), None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            out[key] = float(value)
+    return out
 
 
 def _get(settings: Any, name: str) -> Any:

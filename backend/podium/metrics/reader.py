@@ -2,7 +2,8 @@
 
 The Prometheus collector and the OTLP push both call `MetricsReader.snapshot()`; it opens its
 own connection (a `Store` is one thread's), serialises callers, and reuses a snapshot younger
-than `MAX_AGE_S` so concurrent scrapers and one OTLP collection read the store once.
+than `MAX_AGE_S` when the store has not changed since (SQLite's `data_version`), so concurrent
+scrapers and one OTLP collection read the store once, and a scrape after a write sees it.
 Counters come from the store, so they survive restarts: a new process reports the same totals.
 """
 
@@ -18,7 +19,8 @@ from typing import Any
 
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.metrics import catalog as m
-from podium.metrics.aggregate import AgentInfo, Attribution, UsageAggregate, agent_label
+from podium.metrics.aggregate import AgentInfo, Attribution, Folded, UsageAggregate, agent_label
+from podium.metrics.budgets import budgets
 from podium.metrics.config import limits_settings, unattributed_source
 from podium.store import Store
 from podium.usage.pricing import PriceTable
@@ -27,6 +29,8 @@ from podium.usage.queries import default_prices
 log = logging.getLogger(__name__)
 
 MAX_AGE_S = 0.5
+#: the ingest lag looks at log files written in this window (seconds)
+LAG_FILES_S = 7 * 86_400.0
 SKIP_REASONS = ("malformed", "invalid_utf8", "oversized")
 _AGENT_COLUMNS = ("id, name, repo, worktree, branch, base_ref, base_commit, profile, state_dir, "
                   "claude_session_id, pid, COALESCE(source_override, source), model, status, "
@@ -41,6 +45,7 @@ class Snapshot:
     machine: str
     taken_at: float
     values: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
+    version: int = 0  # the store's data_version it was read at
 
     def series(self, metric: m.MetricDef) -> dict[tuple[str, ...], float]:
         return self.values.get(metric.name, {})
@@ -90,10 +95,13 @@ class MetricsReader:
         with self._lock:
             fresh = now is None
             now = time.time() if now is None else now
-            if fresh and self._cached is not None and 0 <= now - self._cached.taken_at < MAX_AGE_S:
-                return self._cached
-            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG})
             conn = self.store.conn
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            cached = self._cached
+            if (fresh and cached is not None and cached.version == version
+                    and 0 <= now - cached.taken_at < MAX_AGE_S):  # fmt: skip
+                return cached
+            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG}, version)
             conn.execute("BEGIN")  # one consistent view of the store for every figure
             try:
                 files = self._read(snap, now)
@@ -136,7 +144,7 @@ class MetricsReader:
                 tokens[(kind, *labels)] = float(value)
         working = any(a.status is AgentStatus.WORKING for a in budget_agents)
         self._plan(snap, now, working)
-        self._budgets(snap, now, budget_agents, folded.by_agent, infos)
+        self._budgets(snap, now, budget_agents, folded)
         alerts = snap.values[m.ALERTS.name]
         for level, scope, count in conn.execute(
             "SELECT level, scope, COUNT(*) FROM alerts GROUP BY level, scope"
@@ -146,7 +154,10 @@ class MetricsReader:
                             "COALESCE(SUM(oversized), 0) FROM files").fetchone()  # fmt: skip
         for reason, count in zip(SKIP_REASONS, sums, strict=True):
             snap.values[m.SKIPPED.name][(reason,)] = float(count)
-        return conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        # files idle for a week are finished sessions: not stat'ed on every scrape
+        recent_ns = int((now - LAG_FILES_S) * 1e9)
+        return conn.execute("SELECT path, size, mtime_ns FROM files WHERE mtime_ns >= ?",
+                            (recent_ns,)).fetchall()  # fmt: skip
 
     def _plan(self, snap: Snapshot, now: float, working: bool) -> None:
         try:
@@ -160,32 +171,24 @@ class MetricsReader:
             snap.values[m.PLAN.name][(fig.window, fig.source)] = fig.used_pct / 100.0
             snap.values[m.PLAN_AGE.name][(fig.window, fig.source)] = max(0.0, now - fig.observed_at)
 
-    def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], usage_by_agent: dict,
-                 infos: list[AgentInfo]) -> None:  # fmt: skip
+    def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], folded: Folded) -> None:
         try:
-            budgets = self.engine.budget_status(agents, usage_by_agent, now)
+            found = budgets(self.store, self.usage, self.engine, self._settings, agents,
+                            folded.by_agent, folded.by_session, now)  # fmt: skip
         except Exception:
             log.exception("metrics: budget status failed")
             return
-        names = {a.id: a.name for a in agents}
-        by_session = {i.session: i.name for i in infos if i.session}
         ratio, limit = snap.values[m.BUDGET.name], snap.values[m.BUDGET_LIMIT.name]
-        for b in budgets:
-            if b.scope == "agent":
-                who = names.get(b.scope_key, b.scope_key)
-            elif b.scope == "session":
-                who = by_session.get(b.scope_key, m.AGENT_NONE)
-            else:
-                who = ""
-            key = (b.scope, who)
+        for b in found:
+            key = (b.scope, b.who)
             # two agents of one name (other repos): the one closer to its limit shows
             if b.used / b.limit >= ratio.get(key, -1.0):
                 ratio[key] = b.used / b.limit
-                limit[key] = float(b.limit)
+                limit[key] = b.limit
 
     def _ingest_lag(self, files: list[tuple], now: float) -> float:
-        """Seconds since the oldest write to a known log file that the store has not read yet
-        (its size or mtime differs from what the last ingest recorded). A file written again
+        """Seconds since the oldest write to a known log file (written in the last week) that
+        the store has not read yet (its size or mtime differs from what the last ingest recorded). A file written again
         and again keeps the mtime of the first unread write seen, so a stuck ingest shows."""
         lag = 0.0
         unread: dict[str, tuple[int, int, float]] = {}

@@ -12,6 +12,7 @@ it can run beside the server's core thread without sharing a `Store`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -57,10 +58,14 @@ class MetricsService:
 
                 self.reader = MetricsReader(self.db_path, self.settings,
                                             machine=config.machine_name, pending=self.pending)  # fmt: skip
+            if self.reader is not None:
+                # the first read sums the whole store (~1 s for 100 k entries): not in a scrape
+                threading.Thread(target=self._warm, args=(self.reader,), daemon=True,
+                                 name="podium-metrics-warm").start()  # fmt: skip
             if config.listen is not None:
                 from podium.metrics.prom import PrometheusEndpoint
 
-                self.endpoint = PrometheusEndpoint(self.reader, *config.listen)
+                self.endpoint = PrometheusEndpoint(self.reader.snapshot, *config.listen)
             if config.otlp:
                 from podium.metrics.otlp import OtlpPush
 
@@ -78,6 +83,13 @@ class MetricsService:
         except OSError as exc:
             self.stop()
             raise MetricsError(f"metrics: {exc}") from None
+
+    @staticmethod
+    def _warm(reader: Any) -> None:
+        try:
+            reader.snapshot()
+        except Exception:  # closed under us, or a busy store: the first scrape reads it
+            log.debug("metrics: warm-up read failed", exc_info=True)
 
     def update_settings(self, settings: Any) -> None:
         """Apply new settings: a changed `metrics`/`webhooks` restarts the service, anything
