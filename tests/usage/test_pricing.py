@@ -174,3 +174,15 @@ def test_the_user_table_in_the_config_dir_is_used_when_present(tmp_path, monkeyp
     user.write_text(json.dumps({"version": "u", "models": {"m": {"input": 1, "output": 1}}}))
     p = PriceTable.load()
     assert p.origin == str(user) and p.price_for("m") is not None
+
+
+def test_a_broken_user_table_falls_back_to_the_bundled_one_for_the_server(tmp_path, monkeypatch):
+    from podium.usage import queries
+
+    bad = tmp_path / "prices.json"
+    bad.write_text('{"models": {"m": {"input": "cheap", "output": 1}}}')
+    monkeypatch.setenv("PODIUM_PRICES", str(bad))
+    monkeypatch.setattr(queries, "_DEFAULT_PRICES", None)
+    table = queries.default_prices()
+    assert table.origin == "bundled" and str(bad) in table.load_error
+    assert table.cost_of("claude-opus-5-5", 1_000_000, 0, 0, 0) == pytest.approx(4)

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
                 {"path": p, "malformed": m, "invalidUtf8": u, "oversized": o, "lastError": e}
                 for p, m, u, o, e in worst
             ],
-            "prices": {"version": prices.version, "origin": prices.origin},
+            "prices": {"version": prices.version, "origin": prices.origin,
+                       "error": prices.load_error},
             "unknownModels": sorted(u["model"] for u in unpriced),
             "unpricedModels": unpriced,
         }  # fmt: skip
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {f['path']}: {f['malformed']}/{f['invalidUtf8']}/{f['oversized']}"
               f"  {f['lastError'] or ''}")  # fmt: skip
     print(f"prices       {prices.version} ({prices.origin}; `podium prices` for details)")
+    if prices.load_error:
+        print(f"warning      {prices.load_error}; the bundled table is used")
     for u in unpriced:
         covered = (f"Claude Code's own figure covers {u['sessionsWithReportedCost']} "
                    f"(${u['reportedUSD']:,.4f})") if u["sessionsWithReportedCost"] else (

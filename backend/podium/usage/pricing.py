@@ -190,6 +190,8 @@ class PriceTable:
         self.unknown_models: set[str] = set()
         self._raw = raw
         self._fingerprint: str | None = None
+        #: why the user's table could not be used (`queries.default_prices` fell back)
+        self.load_error: str | None = None
         thresholds = {p.threshold for layer in self._layers for p in layer.models.values()
                       if p.long_context is not None}  # fmt: skip
         thresholds |= {p.threshold for layer in self._layers for _, p in layer.families

@@ -18,7 +18,16 @@ def default_prices() -> PriceTable:
     """The price table in force (bundled or `$PODIUM_PRICES`), loaded once per process."""
     global _DEFAULT_PRICES
     if _DEFAULT_PRICES is None:
-        _DEFAULT_PRICES = PriceTable.load()
+        from podium.errors import InvalidInput
+
+        try:
+            _DEFAULT_PRICES = PriceTable.load()
+        except InvalidInput as exc:  # a broken user table must not stop the server
+            import logging
+
+            logging.getLogger("podium").warning("%s; using the bundled prices", exc)
+            _DEFAULT_PRICES = PriceTable.load_bundled()
+            _DEFAULT_PRICES.load_error = str(exc)
     return _DEFAULT_PRICES
 
 
