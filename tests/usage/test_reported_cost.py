@@ -254,3 +254,30 @@ def test_daily_reports_from_the_buckets_price_long_requests_like_claude_code(tmp
         assert q.buckets is not None  # the 15-minute sums, not the entries
         daily = reports.daily(q)
     assert daily["totals"]["totalCost"] == pytest.approx(_cost_state(folder)["totalCostUSD"])
+
+
+def test_a_user_table_with_another_long_context_line_prices_from_the_entries(tmp_path):
+    from podium.metrics.aggregate import _range_cost
+    from podium.usage import reports
+
+    folder = "prices-haiku-5-5-long"
+    user = tmp_path / "prices.json"
+    ones = dict.fromkeys(("input", "output", "cacheWrite5m", "cacheWrite1h", "cacheRead"), 1)
+    twos = {k: 2 for k in ones}
+    user.write_text(json.dumps({"models": {"claude-haiku-5-5": {
+        **ones, "longContext": {"thresholdInputTokens": 121_000, **twos}}}}))  # fmt: skip
+    table = PriceTable.load(user)
+    assert 121_000 in table.breakpoints
+    with Store(tmp_path / "db.sqlite") as store:
+        Ingestor(store, [ClaudeCodeAdapter([str(REAL / folder)])]).run()
+        q = reports.ReportQuery(store, timezone="UTC", prices=table)
+        assert q.buckets is None  # the 15-minute sums do not split at 121k
+        got = reports.daily(q)["totals"]["totalCost"]
+        day = 86_400_000
+        lo = store.conn.execute("SELECT MIN(ts) FROM entries").fetchone()[0] // day * day
+        metrics = _range_cost(store, table, lo, lo + day)
+    # turn 1 (121.5k input side) is past the line: all of it at 2; turn 2 (62k) at 1
+    turn1 = 92_000 + 640 + 24_000 + 3_000 + 2_500
+    turn2 = 1_200 + 40 + 60_000 + 800
+    assert got == pytest.approx((2 * turn1 + turn2) / 1e6)
+    assert metrics == pytest.approx(got)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from podium.metrics.catalog import AGENT_ENDED, AGENT_NONE, UNKNOWN
 from podium.store import Store
-from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_TOKENS
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
 from podium.usage.pricing import PriceTable
 from podium.usage.queries import UsageTotals, grouped_cost_sql, price_group, totals
 
@@ -276,7 +276,7 @@ class UsageAggregate:
 def _range_cost(store: Store, prices: PriceTable, since_ms: int, until_ms: int) -> float:
     """From the 15-minute sums when the range falls on their edges and the price table splits
     long context where they do (what reports do), else from the entries."""
-    if prices.long_context_threshold != LONG_CONTEXT_TOKENS or since_ms % BUCKET_MS or until_ms % BUCKET_MS:
+    if prices.breakpoints != LONG_CONTEXT_LEVELS or since_ms % BUCKET_MS or until_ms % BUCKET_MS:
         return totals(store, since_ms=since_ms, until_ms=until_ms, prices=prices).cost_usd
     rows = store.conn.execute(
         "SELECT model, long, has_logged, SUM(input), SUM(output), SUM(cache_create), "
