@@ -49,7 +49,7 @@ def _describe(table) -> dict:
     from podium.usage.pricing import PriceTable
 
     bundled = table.base or table
-    raw = bundled._layer.raw
+    raw = bundled.raw
     out = {
         "origin": table.origin,
         "version": table.version,
@@ -65,14 +65,12 @@ def _describe(table) -> dict:
         "user": None,
     }
     if table.base is not None:
-        layer = table._layer
-        base = PriceTable(bundled._layer.raw, "bundled")
-        differ = sorted(n for n, p in layer.models.items()
+        base = PriceTable(bundled.raw, "bundled")
+        differ = sorted(n for n, p in table.own_prices.items()
                         if (b := base.price_for(n)) is None or (b.base, b.long_context) !=
                         (p.base, p.long_context))  # fmt: skip
-        out["user"] = {"path": table.origin, "version": layer.version, "source": table.source,
-                       "models": len(layer.models) + len(layer.families),
-                       "differFromBundled": differ}  # fmt: skip
+        out["user"] = {"path": table.origin, "version": table.version, "source": table.source,
+                       "models": len(table.user_models), "differFromBundled": differ}  # fmt: skip
     return out
 
 

@@ -219,6 +219,16 @@ class PriceTable:
         return list(dict.fromkeys(n for layer in self._layers for n in layer.models))
 
     @property
+    def raw(self) -> dict:
+        """This table's own file (without the table under it)."""
+        return self._layer.raw
+
+    @property
+    def own_prices(self) -> dict[str, ModelPrice]:
+        """The models this table's own file prices by name."""
+        return dict(self._layer.models)
+
+    @property
     def user_models(self) -> list[str]:
         """Models the user table prices (empty without one)."""
         if self.base is None:
