@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 from pygls.exceptions import JsonRpcException
 from tests.server.conftest import fake_command
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("podium.export") is None
-    or not hasattr(importlib.import_module("podium.export"), "export_usage"),
-    reason="podium.export.export_usage has not landed yet",
-)
 
 
 async def test_export_through_server(start_server, git_repo):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -11,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.server.conftest import fake_command
+from tests.server.conftest import eventually, fake_command
 
 MODE_TEXT = {
     "subscription": r"Plan: 67%",
@@ -89,17 +88,18 @@ async def test_history_ingest_reports_progress_and_settings_warnings(start_serve
     assert status["mode"] == "subscription"  # invalid value → default
 
 
-async def test_nothing_sent_when_nothing_changed(start_server):
+async def test_nothing_sent_when_nothing_changed(start_server, witness):
     client = await start_server({"authMode": "api"})
     await client.wait_for(client.latest_status)
-    await asyncio.sleep(2.5)  # several pump ticks and a full sweep, with nothing happening
+    await witness.full_tick(client)  # a full tick with nothing changed
+    await witness.full_tick(client)
     assert len(client.status_bars) == 1
     assert client.cards == []
     # a settings change that alters the text is pushed; the same settings again are not
     client.change_settings({"authMode": "proxy"})
     await client.wait_for(lambda: len(client.status_bars) == 2)
     client.change_settings({"authMode": "proxy"})
-    await asyncio.sleep(1.5)
+    await witness.full_tick(client)
     assert [b["mode"] for _t, b in client.status_bars] == ["api", "proxy"]
 
 
@@ -125,21 +125,15 @@ async def test_log_roots_and_profiles_change_without_a_restart(start_server, tmp
 
     log.write_bytes(lines(3, 0))
 
-    async def messages_today() -> int:
-        return (await client.request("podium/usageSummary", {}))["today"]["messages"]
+    async def messages_today_is(n: int) -> bool:
+        return (await client.request("podium/usageSummary", {}))["today"]["messages"] == n
 
-    assert await messages_today() == 0
+    assert await messages_today_is(0)
     client.change_settings({"claudeConfigDirs": [str(root)], "profiles": {"quick": fake_command(0.2)}})
-    deadline = time.monotonic() + 20
-    while await messages_today() != 3:
-        assert time.monotonic() < deadline, "the new root's history was not read"
-        await asyncio.sleep(0.2)
+    assert await eventually(lambda: messages_today_is(3)), "the new root's history was not read"
     with open(log, "ab") as fh:  # a live session in the new root: tailed, not just read once
         fh.write(lines(2, 3))
-    deadline = time.monotonic() + 20
-    while await messages_today() != 5:
-        assert time.monotonic() < deadline, "the new root is not tailed"
-        await asyncio.sleep(0.2)
+    assert await eventually(lambda: messages_today_is(5)), "the new root is not tailed"
     card = await client.request("podium/spawnAgent", {"task": "t", "profile": "quick"})
     assert card["status"] in ("starting", "working", "idle", "waiting")
     assert not any("takes effect when the server restarts" in m for _t, m in client.log_messages)
@@ -167,7 +161,7 @@ async def test_a_spent_daily_budget_colours_the_bar_in_subscription_mode(start_s
     assert "API: " not in status["text"]  # nothing API-billed: the budget alone is at 300 %+
 
 
-async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_server):
+async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_server, witness):
     client = await start_server({"authMode": "subscription"})
     await client.wait_for(client.latest_status)
     card = await client.request("podium/spawnAgent", {
@@ -183,13 +177,13 @@ async def test_an_agent_stopped_by_the_plans_usage_limit_is_alerted_once(start_s
     latest = await client.wait_for(
         lambda: next((c for _t, c in reversed(client.cards) if c["status"] == "error"), None))
     assert latest["statusReason"].startswith("usage limit reached; resets ")
-    await asyncio.sleep(2.5)  # more ticks and a full sweep: still one alert
+    await witness.full_tick(client)  # more ticks and a full sweep: still one alert
     assert len(usage_limit_alerts()) == 1
     await client.close()
     again = await start_server({"authMode": "subscription"})  # same store: told already
     listed = await again.request("podium/listAgents", {})
     assert [a["status"] for a in listed["agents"]] == ["error"]
-    await asyncio.sleep(2.5)
+    await witness.full_tick(again)
     assert [a for a in again.alerts if a["scope"] == "usage_limit"] == []
 
 

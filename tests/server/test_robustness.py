@@ -3,20 +3,11 @@ server keeps serving (docs/protocol.md §Errors: "An error never ends the server
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pygls.exceptions import JsonRpcException
 from tests.server.rawlsp import RawLsp
-
-
-@pytest.fixture
-async def raw(git_repo: Path, server_env: dict[str, str], tmp_path: Path) -> AsyncIterator[RawLsp]:
-    client = RawLsp()
-    await client.launch(git_repo, server_env, tmp_path / "raw-server.log")
-    yield client
-    await client.close()
 
 
 async def test_requests_without_params_are_answered(raw: RawLsp, git_repo: Path) -> None:
