@@ -264,6 +264,7 @@ class PodiumServer(LanguageServer):
         if core is None and self._startup is not None:
             with contextlib.suppress(Exception):
                 core = await self._startup
+        await self.lanes.actions.run(self.features.metrics.stop)
         if core is not None:
             await self.lanes.actions.run(core.close_manager)
             await self.lanes.core.run(core.close_store)

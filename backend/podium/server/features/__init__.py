@@ -9,6 +9,7 @@ from podium.server.features.agents import AgentsFeature
 from podium.server.features.base import Feature, Handler, Host
 from podium.server.features.export import ExportFeature
 from podium.server.features.limits import LimitsFeature
+from podium.server.features.metrics import MetricsFeature
 from podium.server.features.status import StatusFeature
 from podium.server.features.usage import UsageFeature
 
@@ -22,12 +23,13 @@ class Features:
     limits: LimitsFeature
     status: StatusFeature
     export: ExportFeature
+    metrics: MetricsFeature
 
     @property
     def all(self) -> tuple[Feature, ...]:
         """In tick order: ingest (usage), cards (agents), limits on fresh usage, the status
         bar last (it shows the cards). `started()` and `publish()` follow the same order."""
-        return (self.usage, self.agents, self.limits, self.status, self.export)
+        return (self.usage, self.agents, self.limits, self.status, self.export, self.metrics)
 
 
 def setup(host: Host) -> Features:
@@ -39,4 +41,5 @@ def setup(host: Host) -> Features:
         limits=LimitsFeature(host, agents),
         status=StatusFeature(host, agents, usage),
         export=ExportFeature(host),
+        metrics=MetricsFeature(host),
     )
