@@ -18,11 +18,23 @@ from pathlib import Path
 import orjson
 from tests.usage.conftest import T0, message
 
-from podium.usage.adapters.base import LogFile
+from podium.usage.adapters.base import ESCAPE_ASCII_DIGITS, ESCAPE_PREFIX, LogFile
 from podium.usage.adapters.claude import ClaudeCodeAdapter
-from podium.usage.ingest import Ingestor, _Counters
+from podium.usage.reading import Counters, parse_counted, read_lines
 
 FILE_ID = 7
+
+
+def is_candidate(adapter: ClaudeCodeAdapter, line: bytes) -> bool:
+    """Would the readers parse this line at all (the needle or an escaped ASCII character)?"""
+    if adapter.needle in line:
+        return True
+    at = line.find(ESCAPE_PREFIX)
+    while at >= 0:
+        if at + 4 < len(line) and line[at + 4] in ESCAPE_ASCII_DIGITS:
+            return True
+        at = line.find(ESCAPE_PREFIX, at + 1)
+    return False
 
 def base_line() -> dict:
     line = message(T0, out=42, blocks=1)[-1]
@@ -175,7 +187,7 @@ def check_parity(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl") -> t
     fallbacks = {item[0]: item[1] for item in items if len(item) == 2}
     accepted = deferred = 0
     for line, offset in zip(lines, offsets, strict=True):
-        if adapter.needle not in line:
+        if not is_candidate(adapter, line):
             continue
         verdict, row = python_row(adapter, log, line, offset)
         if offset in fallbacks:
@@ -196,37 +208,39 @@ def check_parity(lines: list[bytes], tmp_path: Path, name: str = "s.jsonl") -> t
 def reader_parity(path: str | os.PathLike[str], *, chunk_size: int, max_line: int,
                   limit: int) -> tuple[list[tuple], int, tuple[int, ...]]:  # fmt: skip
     """Both readers over one file from offset 0; asserts they agree and returns (rows, offset
-    reached, (malformed, invalid_utf8, oversized))."""
+    reached, (malformed, invalid_utf8, out_of_range, oversized))."""
     root = Path(path).parent.parent.parent
     adapter = ClaudeCodeAdapter([str(root)])
     log = LogFile(path, Path(path).parent.name)
-    ingestor = Ingestor(None, [adapter], chunk_size=chunk_size, max_line=max_line)  # type: ignore[arg-type]
-    chunk_size = ingestor.chunk_size
+    chunk_size = min(chunk_size, max_line + 1)  # as Ingestor does: both see oversized alike
+    size = os.path.getsize(path)
 
-    counters = _Counters()
+    counters = Counters()
     py_rows: list[tuple] = []
     py_end = 0
     with open(path, "rb") as fh:
-        for end, entries in ingestor._read(fh, 0, adapter, log, counters):
+        for end, entries in read_lines(fh, 0, size, adapter, log, counters,
+                                       chunk_size=chunk_size, max_line=max_line):  # fmt: skip
             py_rows.extend(e.as_row(FILE_ID, adapter.name) for e in entries)
             py_end = end
-    py = (py_rows, py_end, (counters.malformed, counters.invalid_utf8, counters.oversized))
+    py = (py_rows, py_end, (counters.malformed, counters.invalid_utf8, counters.out_of_range,
+                            counters.oversized))  # fmt: skip
 
     native = adapter.scan_native
-    counters = _Counters()
+    counters = Counters()
     c_rows: list[tuple] = []
     oversized = offset = 0
     fd = os.open(path, os.O_RDONLY)
     try:
         while True:
             items, new_offset, over, eof = native(fd, offset, limit, max_line, chunk_size,
-                                                  FILE_ID, log)  # fmt: skip
+                                                  FILE_ID, log, size)  # fmt: skip
             assert new_offset >= offset
             assert eof or new_offset > offset, "a call that is not at EOF must make progress"
             oversized += over
             for item in items:
                 if len(item) == 2:
-                    entry = Ingestor._parse(item[1], item[0], adapter.parse_line, log, counters)
+                    entry = parse_counted(item[1], item[0], adapter.parse_line, log, counters)
                     if entry is not None:
                         c_rows.append(entry.as_row(FILE_ID, adapter.name))
                 else:
@@ -236,7 +250,8 @@ def reader_parity(path: str | os.PathLike[str], *, chunk_size: int, max_line: in
                 break
     finally:
         os.close(fd)
-    c = (c_rows, offset, (counters.malformed, counters.invalid_utf8, oversized))
+    c = (c_rows, offset, (counters.malformed, counters.invalid_utf8, counters.out_of_range,
+                          oversized))  # fmt: skip
     assert c == py
     return py
 

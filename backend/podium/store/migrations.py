@@ -321,6 +321,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX session_costs_file ON session_costs(file_id) WHERE file_id IS NOT NULL;
         """,
     ),
+    (
+        8,
+        """
+        -- Ingest counts lines with a number out of range apart from malformed ones, keeps why
+        -- a file was not read (a FIFO, a device, unreadable) and a fingerprint of the bytes
+        -- before `offset` (a file rewritten in place keeps its inode: it is read again).
+        ALTER TABLE files ADD COLUMN out_of_range INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE files ADD COLUMN skipped TEXT;
+        ALTER TABLE files ADD COLUMN fingerprint INTEGER;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -22,12 +22,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
 #define MAX_DEPTH 256
+#define ESCAPE "\\u00" /* + '2'..'7': a \u escape of a printable ASCII character */
 #define PREFETCH_THREADS 4 /* at most; Prefetcher(threads=...) picks how many */
 
 enum { T_NONE = 0, T_STR, T_STRESC, T_INT, T_NUM, T_TRUE, T_FALSE, T_NULL, T_OBJ, T_ARR };
@@ -53,6 +55,13 @@ typedef struct {
     const unsigned char *p, *end;
     Val v[NF];
 } Parser;
+
+/* The numbers a row may carry: podium.usage.adapters.base decides them and hands them over
+ * with set_bounds() at import. Until then nothing is in range, so every usage line goes to
+ * Python. A value outside them is never guessed at here: its line goes to Python, which counts
+ * it as out of range. */
+static long long B_TOKENS_MAX = -1, B_TS_MIN = 0, B_TS_MAX = 0;
+static int B_COST_DIGITS = 0; /* costUSD taken here only below 10^B_COST_DIGITS, non-negative */
 
 /* bytes that end the fast path inside a string: quote, backslash, control, non-ASCII */
 static unsigned char STR_SPECIAL[256];
@@ -419,6 +428,22 @@ static int parse_ts(const unsigned char *s, Py_ssize_t n, long long *ms) {
     return 0;
 }
 
+static inline int tokens_ok(const Val *v) {
+    return v->t != T_INT || (v->iv >= 0 && v->iv <= B_TOKENS_MAX);
+}
+
+/* a costUSD number this side may convert: at most 63 bytes (build_row's buffer), no sign, at
+ * most B_COST_DIGITS integer digits, no positive exponent; the rest is Python's to read */
+static int cost_ok(const Val *v) {
+    if (v->n > 63 || v->n < 1 || v->s[0] == '-') return 0;
+    Py_ssize_t i = 0;
+    while (i < v->n && v->s[i] >= '0' && v->s[i] <= '9') i++;
+    if (i > B_COST_DIGITS) return 0;
+    for (; i < v->n; i++)
+        if (v->s[i] == 'e' || v->s[i] == 'E') return i + 1 < v->n && v->s[i + 1] == '-';
+    return 1;
+}
+
 /* the tokens fields: absent → 0 where allowed, integers only (else Python decides) */
 static inline int token(const Val *v, int required, long long *out) {
     if (v->t == T_NONE && !required) { *out = 0; return 0; }
@@ -434,15 +459,20 @@ static int classify(Parser *ps, long long *ts) {
     if (v[F_MODEL].t == T_STR && v[F_MODEL].n == 11 && memcmp(v[F_MODEL].s, "<synthetic>", 11) == 0)
         return R_SKIP;
     if (v[F_TS].t != T_STR || parse_ts(v[F_TS].s, v[F_TS].n, ts) < 0) return R_FALLBACK;
+    if (*ts < B_TS_MIN || *ts >= B_TS_MAX) return R_FALLBACK;
     /* build_row converts the cost text in a 64-byte buffer: longer numbers (however many
      * digits a writer chose) are Python's to read, never cut short */
-    if ((v[F_COST].t == T_INT || v[F_COST].t == T_NUM) && v[F_COST].n > 63) return R_FALLBACK;
+    if ((v[F_COST].t == T_INT || v[F_COST].t == T_NUM) && !cost_ok(&v[F_COST])) return R_FALLBACK;
     if (v[F_IN].t != T_INT || v[F_OUT].t != T_INT) return R_FALLBACK;
     if ((v[F_CC].t != T_NONE && v[F_CC].t != T_INT) || (v[F_CR].t != T_NONE && v[F_CR].t != T_INT))
         return R_FALLBACK;
+    if (!tokens_ok(&v[F_IN]) || !tokens_ok(&v[F_OUT]) || !tokens_ok(&v[F_CC]) ||
+        !tokens_ok(&v[F_CR]))
+        return R_FALLBACK;
     if (v[F_SPLIT].t == T_OBJ) {
         for (int f = F_5M; f <= F_1H; f++)
-            if (v[f].t != T_NONE && v[f].t != T_NULL && v[f].t != T_INT) return R_FALLBACK;
+            if ((v[f].t != T_NONE && v[f].t != T_NULL && v[f].t != T_INT) || !tokens_ok(&v[f]))
+                return R_FALLBACK;
     }
     if (!(v[F_MID].t == T_STR && v[F_MID].n > 0) && v[F_REQ].t != T_NONE &&
         v[F_REQ].t != T_NULL && v[F_REQ].t != T_STR)
@@ -579,12 +609,39 @@ static int hits_push(Hits *h) {
     return 0;
 }
 
-/* scan buf[0:len) (complete lines); no Python calls, runs without the GIL */
+/* the next \u escape of a printable ASCII character (\u0020-\u007f) in p[0:n), or NULL */
+static const unsigned char *find_escape(const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        const unsigned char *e = find_needle(p, end - p, (const unsigned char *)ESCAPE, 4);
+        if (!e) return NULL;
+        if (e + 4 < end && e[4] >= '2' && e[4] <= '7') return e;
+        p = e + 1;
+    }
+    return NULL;
+}
+
+/* scan buf[0:len) (complete lines); no Python calls, runs without the GIL.
+ * A line is parsed when it holds the needle or a \u escape of an ASCII character: a key can
+ * be spelled with escapes ("us\u0061ge"), and those are the only spellings of an ASCII key
+ * without its literal bytes, so no line that parses to usage is passed over. */
 static int scan_region(const unsigned char *buf, Py_ssize_t len, long long base,
                        const unsigned char *needle, Py_ssize_t nlen, Hits *hits) {
     Py_ssize_t pos = 0;
+    /* the next match of each, kept while it lies ahead (each search stays linear) */
+    const unsigned char *next_needle = NULL, *next_escape = NULL;
+    int needle_known = 0, escape_known = 0;
     while (pos < len) {
-        const unsigned char *hit = find_needle(buf + pos, len - pos, needle, nlen);
+        if (!needle_known || (next_needle && next_needle < buf + pos)) {
+            next_needle = find_needle(buf + pos, len - pos, needle, nlen);
+            needle_known = 1;
+        }
+        if (!escape_known || (next_escape && next_escape < buf + pos)) {
+            next_escape = find_escape(buf + pos, len - pos);
+            escape_known = 1;
+        }
+        const unsigned char *hit = next_needle;
+        if (next_escape && (!hit || next_escape < hit)) hit = next_escape;
         if (!hit) break;
         const unsigned char *ls = memrchr(buf + pos, '\n', hit - (buf + pos));
         ls = ls ? ls + 1 : buf + pos;
@@ -646,6 +703,7 @@ static int emit(PyObject *items, const unsigned char *buf, Hits *hits, const Fil
 
 typedef struct {
     long long offset, limit, max_line, chunk_size;
+    long long end; /* never read at or past this offset (< 0: until EOF) */
     const unsigned char *needle;
     Py_ssize_t nlen;
 } ScanArgs;
@@ -684,9 +742,15 @@ static int read_loop(int fd, const ScanArgs *a, int gil, region_fn sink, void *c
     int eof = 0, skipping = 0, fail = 0;
     while (!eof && (skipping || bufpos - offset < limit)) {
         ssize_t n;
+        Py_ssize_t want = cap - have;
+        if (a->end >= 0) { /* the size the caller saw: a file that keeps growing can't hold us */
+            long long room = a->end - (bufpos + have);
+            if (room <= 0) { eof = 1; break; }
+            if (room < want) want = (Py_ssize_t)room;
+        }
         PyThreadState *ts = gil ? PyEval_SaveThread() : NULL;
         do {
-            n = pread(fd, buf + have, cap - have, bufpos + have);
+            n = pread(fd, buf + have, want, bufpos + have);
         } while (n < 0 && errno == EINTR);
         int read_errno = errno;
         if (gil) PyEval_RestoreThread(ts);
@@ -783,8 +847,9 @@ static int emit_sink(void *ctx, unsigned char **buf, Py_ssize_t from, Py_ssize_t
 
 PyDoc_STRVAR(scan_claude_doc,
 "scan_claude(fd, offset, limit, max_line, chunk_size, needle, file_id, project, adapter,\n"
-"            session_fallback, path) -> (items, new_offset, oversized, eof)\n\n"
-"Read complete lines from `offset` until EOF or until at least `limit` bytes were consumed.\n"
+"            session_fallback, path, end=-1) -> (items, new_offset, oversized, eof)\n\n"
+"Read complete lines from `offset` until EOF (or offset `end` when >= 0) or until at least\n"
+"`limit` bytes were consumed.\n"
 "items holds, in line order, a row tuple (UsageEntry.as_row) per usage line understood here\n"
 "and an (offset, line_bytes) pair per line the Python parser must decide. new_offset is just\n"
 "past the last complete line consumed; a half-written last line is left for the next call.");
@@ -794,9 +859,10 @@ static PyObject *scan_claude(PyObject *Py_UNUSED(self), PyObject *args) {
     ScanArgs a;
     const char *needle;
     FileCtx fc;
-    if (!PyArg_ParseTuple(args, "iLLLLy#OOOUU", &fd, &a.offset, &a.limit, &a.max_line,
+    a.end = -1;
+    if (!PyArg_ParseTuple(args, "iLLLLy#OOOUU|L", &fd, &a.offset, &a.limit, &a.max_line,
                           &a.chunk_size, &needle, &a.nlen, &fc.file_id, &fc.project, &fc.adapter,
-                          &fc.session_fallback, &fc.path))
+                          &fc.session_fallback, &fc.path, &a.end))
         return NULL;
     /* limit < 1 would return without consuming anything and without EOF: a caller looping
      * until EOF would spin */
@@ -926,7 +992,15 @@ static void *prefetch_main(void *arg) {
         pthread_mutex_unlock(&pf->mu);
         if (stop || i >= pf->njobs) break;
         JobResult *r = &pf->results[i];
-        int fd = open(pf->paths[i], O_RDONLY | O_CLOEXEC);
+        /* never block on a FIFO, never read a device: regular files only (Python checked, but
+         * the path may have been replaced since) */
+        int fd = open(pf->paths[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+            close(fd);
+            fd = -1;
+            errno = EINVAL;
+        }
         if (fd < 0) {
             r->out.err = errno;
         } else {
@@ -968,24 +1042,29 @@ static void Prefetcher_dealloc(Prefetcher *pf) {
 }
 
 static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    PyObject *paths, *offsets;
+    PyObject *paths, *offsets, *ends = NULL;
     long long limit, max_line, chunk_size, max_held;
     const char *needle;
     Py_ssize_t nlen;
     int nthreads = 1;
     static char *kwlist[] = {"paths", "offsets", "limit", "max_line", "chunk_size", "needle",
-                             "max_held", "threads", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!LLLy#L|i", kwlist, &PyList_Type, &paths,
+                             "max_held", "threads", "ends", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!LLLy#L|iO", kwlist, &PyList_Type, &paths,
                                      &PyList_Type, &offsets, &limit, &max_line, &chunk_size,
-                                     &needle, &nlen, &max_held, &nthreads))
+                                     &needle, &nlen, &max_held, &nthreads, &ends))
         return NULL;
+    if (ends == Py_None) ends = NULL;
+    if (ends && !PyList_Check(ends)) {
+        PyErr_SetString(PyExc_TypeError, "ends must be a list or None");
+        return NULL;
+    }
     Py_ssize_t n = PyList_GET_SIZE(paths);
     if (nthreads < 1 || nthreads > PREFETCH_THREADS) {
         PyErr_SetString(PyExc_ValueError, "threads must be between 1 and 4");
         return NULL;
     }
-    if (PyList_GET_SIZE(offsets) != n || nlen <= 0 || chunk_size < 16 || max_line < 1 ||
-        max_held < 0 || limit < 1) {
+    if (PyList_GET_SIZE(offsets) != n || (ends && PyList_GET_SIZE(ends) != n) || nlen <= 0 ||
+        chunk_size < 16 || max_line < 1 || max_held < 0 || limit < 1) {
         PyErr_SetString(PyExc_ValueError, "bad Prefetcher arguments");
         return NULL;
     }
@@ -1011,8 +1090,14 @@ static PyObject *Prefetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw
         if (off == -1 && PyErr_Occurred()) { Py_DECREF(pf); return NULL; }
         if (!pf->paths[i]) { Py_DECREF(pf); return PyErr_NoMemory(); }
         if (off < 0) { Py_DECREF(pf); PyErr_SetString(PyExc_ValueError, "negative offset"); return NULL; }
+        long long end = -1;
+        if (ends) {
+            end = PyLong_AsLongLong(PyList_GET_ITEM(ends, i));
+            if (end == -1 && PyErr_Occurred()) { Py_DECREF(pf); return NULL; }
+        }
         ScanArgs *a = &pf->args[i];
         a->offset = off;
+        a->end = end;
         a->limit = limit;
         a->max_line = max_line;
         a->chunk_size = chunk_size;
@@ -1094,10 +1179,13 @@ static PyMethodDef Prefetcher_methods[] = {
 };
 
 PyDoc_STRVAR(Prefetcher_doc,
-"Prefetcher(paths, offsets, limit, max_line, chunk_size, needle, max_held, threads=1)\n\n"
+"Prefetcher(paths, offsets, limit, max_line, chunk_size, needle, max_held, threads=1,\n"
+"           ends=None)\n\n"
 "Scans the given files in order on its own threads (no GIL: reading and parsing only), at most\n"
 "about max_held bytes ahead of what next() has returned; next() turns each file's result into\n"
-"Python items in this thread, in file order. Dropping it stops the threads.");
+"Python items in this thread, in file order. Dropping it stops the threads. Only regular files\n"
+"are read (anything else: OSError EINVAL from next()); `ends` bounds each file like\n"
+"scan_claude's `end`.");
 
 static PyTypeObject PrefetcherType = {
     PyVarObject_HEAD_INIT(NULL, 0)
@@ -1110,8 +1198,30 @@ static PyTypeObject PrefetcherType = {
     .tp_new = Prefetcher_new,
 };
 
+PyDoc_STRVAR(set_bounds_doc,
+"set_bounds(tokens_max, ts_min_ms, ts_max_ms, cost_digits)\n\n"
+"The numbers a row built here may carry: 0 <= tokens <= tokens_max, ts_min_ms <= ts <\n"
+"ts_max_ms, 0 <= costUSD < 10**cost_digits. Anything else goes to Python. Call before any scan.");
+
+static PyObject *set_bounds(PyObject *Py_UNUSED(self), PyObject *args) {
+    long long tokens_max, ts_min, ts_max;
+    int cost_digits;
+    if (!PyArg_ParseTuple(args, "LLLi", &tokens_max, &ts_min, &ts_max, &cost_digits)) return NULL;
+    if (tokens_max < 0 || tokens_max > (1LL << 60) || ts_min > ts_max || cost_digits < 0 ||
+        cost_digits > 15) {
+        PyErr_SetString(PyExc_ValueError, "bad bounds");
+        return NULL;
+    }
+    B_TOKENS_MAX = tokens_max;
+    B_TS_MIN = ts_min;
+    B_TS_MAX = ts_max;
+    B_COST_DIGITS = cost_digits;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"scan_claude", scan_claude, METH_VARARGS, scan_claude_doc},
+    {"set_bounds", set_bounds, METH_VARARGS, set_bounds_doc},
     {NULL, NULL, 0, NULL},
 };
 

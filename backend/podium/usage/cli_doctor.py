@@ -9,6 +9,9 @@ import os
 from podium.usage.adapters import default_adapters
 from podium.usage.cli_common import add_store_options, open_store
 
+#: lines skipped in a file, all reasons (see podium.usage.reading.Counters)
+_SKIPPED_LINES = "(malformed + invalid_utf8 + out_of_range + oversized)"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_store_options(parser)
@@ -24,15 +27,23 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_quietly(store, args)
         conn = store.conn
-        files, size, malformed, bad_utf8, oversized = conn.execute(
+        files, size, malformed, bad_utf8, out_of_range, oversized = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(offset),0), COALESCE(SUM(malformed),0), "
-            "COALESCE(SUM(invalid_utf8),0), COALESCE(SUM(oversized),0) FROM files"
+            "COALESCE(SUM(invalid_utf8),0), COALESCE(SUM(out_of_range),0), "
+            "COALESCE(SUM(oversized),0) FROM files"
         ).fetchone()
         entries = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
         worst = conn.execute(
-            "SELECT path, malformed, invalid_utf8, oversized, last_error FROM files "
-            "WHERE malformed + invalid_utf8 + oversized > 0 "
-            "ORDER BY malformed + invalid_utf8 + oversized DESC LIMIT 10"
+            f"SELECT path, malformed, invalid_utf8, out_of_range, oversized, last_error FROM files "
+            f"WHERE {_SKIPPED_LINES} > 0 ORDER BY {_SKIPPED_LINES} DESC LIMIT 10"
+        ).fetchall()
+        # a half-written last line waits for its newline (size: what the file had when read)
+        pending_files, pending_bytes = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size - offset), 0) FROM files "
+            "WHERE size > offset AND skipped IS NULL"
+        ).fetchone()
+        not_read = conn.execute(
+            "SELECT path, skipped FROM files WHERE skipped IS NOT NULL ORDER BY path"
         ).fetchall()
         prices = default_prices()
         from podium.usage.reported import unpriced_summary
@@ -47,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
                 for r in a.roots()
             ],
             "files": files, "bytesRead": size, "entries": entries,
-            "skipped": {"malformed": malformed, "invalidUtf8": bad_utf8, "oversized": oversized},
+            "skipped": {"malformed": malformed, "invalidUtf8": bad_utf8,
+                        "outOfRange": out_of_range, "oversized": oversized},
+            "pending": {"files": pending_files, "bytes": pending_bytes},
+            "filesNotRead": [{"path": p, "reason": r} for p, r in not_read],
             "filesWithSkippedLines": [
-                {"path": p, "malformed": m, "invalidUtf8": u, "oversized": o, "lastError": e}
-                for p, m, u, o, e in worst
+                {"path": p, "malformed": m, "invalidUtf8": u, "outOfRange": r, "oversized": o,
+                 "lastError": e}
+                for p, m, u, r, o, e in worst
             ],
             "prices": {"version": prices.version, "origin": prices.origin},
             "unknownModels": sorted(u["model"] for u in unpriced),
@@ -65,10 +80,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"log root     {root['path']} [{root['adapter']}, {mark}]")
     print(f"files        {files:,} ({size / 1e6:,.1f} MB read)   usage entries {entries:,}")
     print(f"skipped      {malformed:,} malformed, {bad_utf8:,} invalid UTF-8, "
-          f"{oversized:,} oversized lines")  # fmt: skip
+          f"{out_of_range:,} out of range, {oversized:,} oversized lines")  # fmt: skip
     for f in report["filesWithSkippedLines"]:
-        print(f"  {f['path']}: {f['malformed']}/{f['invalidUtf8']}/{f['oversized']}"
-              f"  {f['lastError'] or ''}")  # fmt: skip
+        print(f"  {f['path']}: {f['malformed']}/{f['invalidUtf8']}/{f['outOfRange']}/"
+              f"{f['oversized']}  {f['lastError'] or ''}")  # fmt: skip
+    if pending_files:
+        print(f"pending      {pending_files:,} file(s) end in a half-written line "
+              f"({pending_bytes:,} bytes, read once its newline is written)")  # fmt: skip
+    if not_read:
+        print(f"not read     {len(not_read):,} file(s)")
+        for f in report["filesNotRead"]:
+            print(f"  {f['path']}: {f['reason']}")
     print(f"prices       {prices.version} ({prices.origin}; `podium prices` for details)")
     for u in unpriced:
         covered = (f"Claude Code's own figure covers {u['sessionsWithReportedCost']} "

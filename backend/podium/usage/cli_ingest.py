@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
         "filesSeen": r.files_seen, "filesRead": r.files_read, "filesReset": r.files_reset,
         "bytesRead": r.bytes_read, "entriesParsed": r.entries_parsed,
         "entriesWritten": r.entries_written, "malformed": r.malformed,
-        "invalidUtf8": r.invalid_utf8, "oversized": r.oversized, "seconds": round(elapsed, 3),
+        "invalidUtf8": r.invalid_utf8, "outOfRange": r.out_of_range, "oversized": r.oversized,
+        "filesSkipped": r.files_skipped, "seconds": round(elapsed, 3),
     }  # fmt: skip
     if args.json:
         print(json.dumps(summary))
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"ingested {r.bytes_read:,} bytes from {r.files_read} of {r.files_seen} files: "
             f"{r.entries_written:,} entries written, {r.skipped} lines skipped "
-            f"({r.malformed} malformed, {r.invalid_utf8} invalid UTF-8, {r.oversized} oversized)"
+            f"({r.malformed} malformed, {r.invalid_utf8} invalid UTF-8, {r.out_of_range} out of "
+            f"range, {r.oversized} oversized), {r.files_skipped} files not read"
             f" in {elapsed:.2f}s"
         )
     return 0

@@ -7,10 +7,16 @@ dropped and it is read again from 0, together with the other files of its projec
 sessions copy lines between them), which is safe because every upsert is idempotent: the entry
 key is the dedupe key, and the copy with the largest token total wins.
 
-Only lines containing the adapter's needle (`"usage"`) are parsed at all; the rest (user turns,
-tool results, multi-hundred-MB `file-history-snapshot` lines) are skipped at memchr speed and
-never become Python objects. Lines longer than `max_line` are skipped in a streaming fashion and
-counted as oversized.
+A file that kept its inode and grew is also read again from 0 when the bytes before its offset
+changed (`fingerprint`): it was rewritten in place, not appended to.
+
+Only regular files are opened (non-blocking, checked on the open fd): a FIFO or a symlink to a
+device is skipped and its reason kept on its `files` row. Each run reads a file no further than
+the size it had when stat'ed. Only lines containing the adapter's needle (`"usage"`, or a
+`\\u` escape that could spell it) are parsed at all; the rest (user turns, tool results,
+multi-hundred-MB `file-history-snapshot` lines) are skipped at memchr speed and never become
+Python objects. A line that cannot be used is skipped and counted by reason (malformed, invalid
+UTF-8, a number out of range, oversized), never the file, and never the run.
 """
 
 from __future__ import annotations
@@ -18,13 +24,23 @@ from __future__ import annotations
 import operator
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator
 
 from podium.store import Store
 from podium.store.migrations import REBUILD_BUCKETS
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
 from podium.usage.dedupe import Deduper
-from podium.usage.models import UsageEntry
+from podium.usage.reading import (
+    Counters,
+    NotRegularFile,
+    file_kind,
+    fingerprint,
+    open_regular,
+    parse_counted,
+    read_lines,
+    rewritten,
+)
 
 CHUNK_SIZE = 4 << 20  # 4 MiB reads
 MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held in memory
@@ -53,7 +69,10 @@ class IngestResult:
         self.entries_written = 0
         self.malformed = 0
         self.invalid_utf8 = 0
+        self.out_of_range = 0
         self.oversized = 0
+        #: files not read: not regular (FIFO, device, ...) or unreadable
+        self.files_skipped = 0
         #: session ids and cwds of entries parsed in this run (what may have changed)
         self.sessions: set[str] = set()
         self.cwds: set[str] = set()
@@ -61,64 +80,58 @@ class IngestResult:
 
     @property
     def skipped(self) -> int:
-        return self.malformed + self.invalid_utf8 + self.oversized
+        return self.malformed + self.invalid_utf8 + self.out_of_range + self.oversized
 
     def __repr__(self) -> str:
         return f"IngestResult({self.__dict__!r})"
 
 
 _Pending = tuple  # (adapter, log, stat, _FileState | None, offset; -1 = read again from 0)
+_FILE_UPDATE = (
+    "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
+    "malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
+    "out_of_range = out_of_range + ?, oversized = oversized + ?, "
+    "last_error = COALESCE(?, last_error), fingerprint = ?, skipped = NULL WHERE id = ?"
+)
+#: a file not read, with why (a row is kept so `podium doctor` can show it)
+_FILE_SKIPPED = (
+    "INSERT INTO files(path, adapter, dev, ino, size, offset, mtime_ns, skipped) "
+    "VALUES (?, ?, 0, 0, 0, 0, 0, ?) ON CONFLICT(path) DO UPDATE SET skipped = excluded.skipped"
+)
 
 
 class _Job:
     """One file to read in this run."""
 
-    __slots__ = ("adapter", "file_id", "log", "native", "offset", "st")
+    __slots__ = ("adapter", "file_id", "fingerprint", "log", "native", "offset", "st")
 
     def __init__(self, adapter: LogAdapter, log: LogFile, st: os.stat_result, file_id: int,
                  offset: int, native: Callable[..., tuple] | None) -> None:  # fmt: skip
         self.adapter, self.log, self.st = adapter, log, st
         self.file_id, self.offset, self.native = file_id, offset, native
+        self.fingerprint: int | None = None  # of the bytes before the offset reached
 
 
 class _Chunk:
     """Consecutive complete lines of one file, as row tuples (`UsageEntry.as_row`)."""
 
-    __slots__ = (
-        "end_offset",
-        "eof",
-        "invalid_utf8",
-        "items",
-        "last_error",
-        "malformed",
-        "oversized",
-    )  # fmt: skip
+    __slots__ = ("counters", "end_offset", "eof", "items")
 
     def __init__(self, items: list[tuple], end_offset: int, oversized: int, eof: bool) -> None:
         self.items = items
         self.end_offset = end_offset  # just past the last complete line consumed
-        self.oversized = oversized
         self.eof = eof
-        self.malformed = 0
-        self.invalid_utf8 = 0
-        self.last_error: str | None = None
+        self.counters = Counters()
+        self.counters.oversized = oversized
 
 
 class _FileState:
-    __slots__ = ("dev", "id", "ino", "offset", "size")
+    __slots__ = ("dev", "fingerprint", "id", "ino", "mtime_ns", "offset", "size", "skipped")
 
-    def __init__(self, id: int, dev: int, ino: int, size: int, offset: int) -> None:
+    def __init__(self, id: int, dev: int, ino: int, size: int, offset: int, mtime_ns: int,
+                 fingerprint: int | None, skipped: str | None) -> None:  # fmt: skip
         self.id, self.dev, self.ino, self.size, self.offset = id, dev, ino, size, offset
-
-
-class _Counters:
-    __slots__ = ("invalid_utf8", "last_error", "malformed", "oversized")
-
-    def __init__(self) -> None:
-        self.malformed = 0
-        self.invalid_utf8 = 0
-        self.oversized = 0
-        self.last_error: str | None = None
+        self.mtime_ns, self.fingerprint, self.skipped = mtime_ns, fingerprint, skipped
 
 
 class Ingestor:
@@ -148,6 +161,7 @@ class Ingestor:
         self.workers = workers if workers is not None else 2
         self._file_updates: list[tuple] = []
         self._reported: list[tuple] = []  # session_costs rows (podium.usage.reported)
+        self._skips: list[tuple] = []  # (path, adapter, reason) for _FILE_SKIPPED
 
     # -- discovery ------------------------------------------------------------------------------
     def _targets(self, paths: Iterable[str | os.PathLike[str]] | None) -> list[tuple[LogAdapter, LogFile]]:
@@ -163,13 +177,17 @@ class Ingestor:
         return targets
 
     def _load_states(self) -> dict[str, _FileState]:
-        rows = self.store.conn.execute("SELECT path, id, dev, ino, size, offset FROM files")
+        rows = self.store.conn.execute(
+            "SELECT path, id, dev, ino, size, offset, mtime_ns, fingerprint, skipped FROM files"
+        )
         return {r[0]: _FileState(*r[1:]) for r in rows}
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> IngestResult:
         """Ingest every known log file (paths=None) or just the given ones."""
         result = IngestResult()
+        self._file_updates.clear()  # (left over only if a previous run was rolled back)
+        self._skips.clear()
         states = self._load_states()
         targets = self._targets(paths)
         result.files_seen = len(targets)
@@ -177,20 +195,30 @@ class Ingestor:
         reset_projects: set[tuple[str, str | None]] = set()
         for adapter, log in targets:
             try:
-                st = os.stat(log.name)
+                st = os.stat(log.name)  # follows symlinks; never blocks, even on a FIFO
             except OSError:
                 continue  # vanished between discovery and stat: its entries stay (history)
             state = states.get(log.name)
-            if state is None:
+            if not stat.S_ISREG(st.st_mode):
+                self._skip(adapter, log, state, f"not a regular file ({file_kind(st.st_mode)})",
+                           result)  # fmt: skip
+            elif state is None:
                 pending.append((adapter, log, st, None, 0))
+            elif state.skipped and state.offset == 0:  # never read (was a FIFO, unreadable)
+                pending.append((adapter, log, st, state, 0))
             elif (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
                 pending.append((adapter, log, st, state, -1))  # truncated or replaced
                 reset_projects.add((_project_dir(log), log.project))
-            elif st.st_size > state.offset:
-                pending.append((adapter, log, st, state, state.offset))
+            elif st.st_size != state.size or st.st_mtime_ns != state.mtime_ns or state.skipped:
+                # (unchanged since the last read, a half-written last line is not read again)
+                if rewritten(log.name, state.offset, state.fingerprint):  # same inode, new bytes
+                    pending.append((adapter, log, st, state, -1))
+                    reset_projects.add((_project_dir(log), log.project))
+                elif st.st_size > state.offset or state.skipped:
+                    pending.append((adapter, log, st, state, state.offset))
         if reset_projects:
             pending = self._with_siblings(pending, reset_projects, states)
-        if not pending:
+        if not pending and not self._skips:
             return result
         # Many files per transaction (a commit per file costs more than reading it); a file's
         # entries and its new offset always land in the same transaction, so a kill between
@@ -211,8 +239,13 @@ class Ingestor:
                 for job, chunks in self._scanned(jobs):
                     try:
                         read = self._ingest_file(job, chunks, dedupe, result)
+                    except NotRegularFile as exc:  # swapped for a FIFO or device since stat
+                        self._skip(job.adapter, job.log, None, str(exc), result)
+                        read = 0
                     except OSError as exc:
-                        result.errors.append(f"{job.log.path}: {exc.strerror or exc}")
+                        reason = f"unreadable: {exc.strerror or exc}"
+                        result.errors.append(f"{job.log.name}: {reason}")
+                        self._skip(job.adapter, job.log, None, reason, result)
                         read = 0
                     since_commit += read
                     since_flush += read
@@ -244,13 +277,19 @@ class Ingestor:
             upsert(self.store.conn, self._reported)
             self._reported.clear()
         if self._file_updates:
-            self.store.conn.executemany(
-                "UPDATE files SET dev = ?, ino = ?, size = ?, offset = ?, mtime_ns = ?, "
-                "malformed = malformed + ?, invalid_utf8 = invalid_utf8 + ?, "
-                "oversized = oversized + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
-                self._file_updates,
-            )
+            self.store.conn.executemany(_FILE_UPDATE, self._file_updates)
             self._file_updates.clear()
+        if self._skips:
+            self.store.conn.executemany(_FILE_SKIPPED, self._skips)
+            self._skips.clear()
+
+    def _skip(self, adapter: LogAdapter, log: LogFile, state: _FileState | None, reason: str,
+              result: IngestResult) -> None:  # fmt: skip
+        """A file not read this run: counted, and its reason kept (written only when it
+        changed, so a FIFO left in place costs no write per run). Its entries stay."""
+        result.files_skipped += 1
+        if state is None or state.skipped != reason:
+            self._skips.append((log.name, adapter.name, reason))
 
     def _with_siblings(self, pending, reset_projects, states):
         """The other files of a reset file's project (resumed sessions, sub-agents) are
@@ -260,8 +299,8 @@ class Ingestor:
         extra = []
         prefixes = tuple(d + os.sep for d, _ in reset_projects)
         for path, state in states.items():
-            if path in queued or not path.startswith(prefixes):
-                continue
+            if path in queued or state.skipped or not path.startswith(prefixes):
+                continue  # (a skipped file is queued already when it can be read now)
             for adapter in self.adapters:
                 log = adapter.log_file_for(path)
                 if log is None:
@@ -270,7 +309,8 @@ class Ingestor:
                     st = os.stat(path)
                 except OSError:
                     break
-                extra.append((adapter, log, st, state, 0))
+                if stat.S_ISREG(st.st_mode):
+                    extra.append((adapter, log, st, state, 0))
                 break
         return pending + extra
 
@@ -299,8 +339,8 @@ class Ingestor:
                     conn.execute("DELETE FROM entries WHERE file_id = ?", (file_id,))
                     conn.execute("DELETE FROM session_costs WHERE file_id = ?", (file_id,))
                     conn.execute(
-                        "UPDATE files SET malformed = 0, invalid_utf8 = 0, oversized = 0, "
-                        "last_error = NULL WHERE id = ?",
+                        "UPDATE files SET malformed = 0, invalid_utf8 = 0, out_of_range = 0, "
+                        "oversized = 0, last_error = NULL WHERE id = ?",
                         (file_id,),
                     )
                     result.files_reset += 1
@@ -326,7 +366,7 @@ class Ingestor:
             make = getattr(adapter, "prefetch_native", None)
             fetchers[id(adapter)] = make(
                 [j.log for j in mine], [j.offset for j in mine], NATIVE_LIMIT, self.max_line,
-                self.chunk_size, PREFETCH_HELD, PREFETCH_THREADS,
+                self.chunk_size, PREFETCH_HELD, PREFETCH_THREADS, [j.st.st_size for j in mine],
             ) if make is not None else None  # fmt: skip
         for job in jobs:
             fetch = fetchers.get(id(job.adapter)) if job.native is not None else None
@@ -339,65 +379,62 @@ class Ingestor:
                     first = None  # read again below, where the error is recorded for the file
             yield job, self._chunks(job, first)
 
-    def _native_chunk(self, job: _Job, fd: int, offset: int) -> _Chunk:
-        items, new_offset, oversized, eof = job.native(
-            fd, offset, NATIVE_LIMIT, self.max_line, self.chunk_size, job.file_id, job.log
-        )
-        return _Chunk(items, new_offset, oversized, eof)
-
     def _chunks(self, job: _Job, first: _Chunk | None = None) -> Iterator[_Chunk]:
         """The file's new lines as chunks of row tuples (and, from the native scanner,
-        (offset, line) pairs the Python parser must decide)."""
-        if job.native is None:
-            with open(job.log.name, "rb") as fh:
-                counters = _Counters()
-                for end_offset, entries in self._read(fh, job.offset, job.adapter, job.log,
-                                                      counters):  # fmt: skip
-                    rows = [e.as_row(job.file_id, job.adapter.name) for e in entries]
-                    chunk = _Chunk(rows, end_offset, counters.oversized, False)
-                    counters.oversized = 0
-                    chunk.malformed, chunk.invalid_utf8 = counters.malformed, counters.invalid_utf8
-                    chunk.last_error = counters.last_error
-                    counters.malformed = counters.invalid_utf8 = 0
-                    counters.last_error = None
-                    yield chunk
-            return
-        chunk = first
-        if chunk is not None and chunk.eof:  # the whole file was read ahead
-            self._decide_fallbacks(job, chunk)
-            yield chunk
-            return
-        fd = os.open(job.log.name, os.O_RDONLY)  # plain fd: no buffered file object needed
+        (offset, line) pairs the Python parser must decide), read up to the size the file had
+        when stat'ed. Sets `job.fingerprint` for the offset reached."""
+        fd = open_regular(job.log.name)
         try:
-            if chunk is None:
-                chunk = self._native_chunk(job, fd, job.offset)
-            while True:
-                self._decide_fallbacks(job, chunk)
-                yield chunk
-                if chunk.eof:
-                    return
-                chunk = self._native_chunk(job, fd, chunk.end_offset)
+            end = job.st.st_size
+            offset = job.offset
+            if job.native is None:
+                with open(fd, "rb", closefd=False) as fh:
+                    counters = Counters()
+                    for offset, entries in read_lines(
+                        fh, job.offset, end, job.adapter, job.log, counters,
+                        chunk_size=self.chunk_size, max_line=self.max_line,
+                    ):  # fmt: skip
+                        chunk = _Chunk([e.as_row(job.file_id, job.adapter.name) for e in entries],
+                                       offset, 0, False)  # fmt: skip
+                        chunk.counters = counters.take()
+                        yield chunk
+            else:
+                chunk = first
+                if chunk is None:
+                    chunk = self._native_chunk(job, fd, offset, end)
+                while True:
+                    self._decide_fallbacks(job, chunk)
+                    yield chunk
+                    offset = chunk.end_offset
+                    if chunk.eof:
+                        break
+                    chunk = self._native_chunk(job, fd, offset, end)
+            job.fingerprint = fingerprint(fd, offset)
         finally:
             os.close(fd)
+
+    def _native_chunk(self, job: _Job, fd: int, offset: int, end: int) -> _Chunk:
+        items, new_offset, oversized, eof = job.native(
+            fd, offset, NATIVE_LIMIT, self.max_line, self.chunk_size, job.file_id, job.log, end
+        )
+        return _Chunk(items, new_offset, oversized, eof)
 
     def _decide_fallbacks(self, job: _Job, chunk: _Chunk) -> None:
         """Lines the native scanner left to Python: parse them like the pure-Python path."""
         items = chunk.items
         if 2 not in map(len, items):  # (offset, line) pairs; rows are longer (C-speed check)
             return
-        counters = _Counters()
+        counters = chunk.counters
         rows = []
         for item in items:
             if len(item) != 2:
                 rows.append(item)
                 continue
             offset, line = item
-            entry = self._parse(line, offset, job.adapter.parse_line, job.log, counters)
+            entry = parse_counted(line, offset, job.adapter.parse_line, job.log, counters)
             if entry is not None:
                 rows.append(entry.as_row(job.file_id, job.adapter.name))
         chunk.items = rows
-        chunk.malformed, chunk.invalid_utf8 = counters.malformed, counters.invalid_utf8
-        chunk.last_error = counters.last_error
 
     # -- writing ----------------------------------------------------------------------------------
     def _ingest_file(self, job: _Job, chunks: Iterator[_Chunk], dedupe: Deduper,
@@ -405,7 +442,7 @@ class Ingestor:
         """Apply one file's new rows (in line order) and queue its new offset; returns the
         bytes consumed. Both reach the store at the next flush, always before the transaction
         commits."""
-        malformed = invalid_utf8 = oversized = 0
+        malformed = invalid_utf8 = out_of_range = oversized = 0
         last_error: str | None = None
         new_offset = job.offset
         sessions, cwds = result.sessions, result.cwds
@@ -418,10 +455,12 @@ class Ingestor:
                 sessions.update(map(_SESSION_OF, items))
                 cwds.update(map(_CWD_OF, items))
             result.entries_parsed += len(items)
-            malformed += chunk.malformed
-            invalid_utf8 += chunk.invalid_utf8
-            oversized += chunk.oversized
-            last_error = chunk.last_error or last_error
+            counted = chunk.counters
+            malformed += counted.malformed
+            invalid_utf8 += counted.invalid_utf8
+            out_of_range += counted.out_of_range
+            oversized += counted.oversized
+            last_error = counted.last_error or last_error
             new_offset = chunk.end_offset
         for seen in (sessions, cwds):  # lines without a session id or cwd
             seen.discard(None)
@@ -439,114 +478,16 @@ class Ingestor:
         st = job.st
         self._file_updates.append(
             (st.st_dev, st.st_ino, max(st.st_size, new_offset), new_offset, st.st_mtime_ns,
-             malformed, invalid_utf8, oversized, last_error, job.file_id)
+             malformed, invalid_utf8, out_of_range, oversized, last_error, job.fingerprint,
+             job.file_id)
         )  # fmt: skip
         result.files_read += 1
         result.bytes_read += new_offset - job.offset
         result.malformed += malformed
         result.invalid_utf8 += invalid_utf8
+        result.out_of_range += out_of_range
         result.oversized += oversized
         return new_offset - job.offset
-
-    # -- reading ----------------------------------------------------------------------------------
-    def _read(self, fh, offset: int, adapter: LogAdapter, log: LogFile,
-              counters: _Counters) -> Iterator[tuple[int, list[UsageEntry]]]:  # fmt: skip
-        """Yield (offset after the last complete line consumed, entries) per chunk."""
-        fh.seek(offset)
-        needle = adapter.needle
-        parse = adapter.parse_line
-        max_line = self.max_line
-        pieces: list[bytes] = []  # the current incomplete line, in pieces (no quadratic joins)
-        pending_len = 0
-        skipping = False  # inside an oversized line: drop bytes until its newline
-        base = offset  # file offset of the first byte of pieces / of the next chunk
-        while True:
-            chunk = fh.read(self.chunk_size)
-            if not chunk:
-                return
-            if skipping:
-                nl = chunk.find(b"\n")
-                if nl < 0:
-                    base += len(chunk)
-                    continue
-                skipping = False
-                counters.oversized += 1
-                base += nl + 1
-                chunk = chunk[nl + 1 :]
-                yield base, []
-            last_nl = chunk.rfind(b"\n")
-            if last_nl < 0:
-                pieces.append(chunk)
-                pending_len += len(chunk)
-                if pending_len > max_line:
-                    skipping = True
-                    base += pending_len
-                    pieces.clear()
-                    pending_len = 0
-                continue
-            if pieces:
-                first_nl = chunk.find(b"\n")
-                pieces.append(chunk[: first_nl + 1])
-                line_start = base
-                head = b"".join(pieces)
-                pieces.clear()
-                pending_len = 0
-                entries: list[UsageEntry] = []
-                if len(head) - 1 > max_line:
-                    counters.oversized += 1
-                else:
-                    self._scan(head, len(head), line_start, needle, parse, log, counters, entries)
-                base += len(head)
-                chunk = chunk[first_nl + 1 :]
-                last_nl -= first_nl + 1
-            else:
-                entries = []
-            if last_nl >= 0:
-                end = last_nl + 1
-                self._scan(chunk, end, base, needle, parse, log, counters, entries)
-                base += end
-                rest = chunk[end:]
-            else:
-                rest = chunk
-            if rest:
-                pieces.append(rest)
-                pending_len = len(rest)
-            yield base, entries
-
-    @staticmethod
-    def _scan(buf: bytes, end: int, base: int, needle: bytes, parse, log: LogFile,
-              counters: _Counters, out: list[UsageEntry]) -> None:  # fmt: skip
-        """Parse the lines of buf[:end] (complete lines) that contain the needle."""
-        i = buf.find(needle, 0, end)
-        while i >= 0:
-            start = buf.rfind(b"\n", 0, i) + 1
-            stop = buf.find(b"\n", i, end)
-            line = buf[start:stop]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            entry = Ingestor._parse(line, base + start, parse, log, counters)
-            if entry is not None:
-                out.append(entry)
-            i = buf.find(needle, stop + 1, end)
-
-    @staticmethod
-    def _parse(line: bytes, offset: int, parse, log: LogFile,
-               counters: _Counters) -> UsageEntry | None:  # fmt: skip
-        """One line through the adapter's parser; a bad line is counted, never raised."""
-        import orjson
-
-        try:
-            return parse(line, log, offset)
-        except orjson.JSONDecodeError as exc:
-            if "UTF-8" in str(exc) or "utf-8" in str(exc):
-                counters.invalid_utf8 += 1
-            else:
-                counters.malformed += 1
-            counters.last_error = f"offset {offset}: {exc}"[:300]
-        except (ValueError, TypeError, KeyError) as exc:
-            counters.malformed += 1
-            counters.last_error = f"offset {offset}: {exc}"[:300]
-        return None
 
 
 _SESSION_OF = operator.itemgetter(3)  # UsageEntry.as_row: session_id

@@ -45,13 +45,64 @@ class LineError(ValueError):
     """A line that should carry usage but cannot be understood (counted as malformed)."""
 
 
+class OutOfRange(LineError):
+    """A usage line with a number outside `Bounds` (counted as out of range, not stored)."""
+
+
+class Bounds:
+    """The numbers ingest trusts, decided once for both readers (the Python parsers check
+    them; the C scanner gets them through `_scan.set_bounds` and hands any line outside them
+    back to Python). A line outside them is skipped and counted, never the file.
+
+    - tokens, per field of one message: 0 ≤ n ≤ 10^9. The largest context window is ~10^6
+      tokens; 10^9 leaves room for any real count while a store of 9·10^9 such entries still
+      sums without overflowing SQLite's 64-bit integers (2^63 aborted every ingest, negative
+      counts lowered totals).
+    - timestamps: 1970-01-01 ≤ ts < 2100-01-01 UTC, so every local-time conversion of a report
+      (years 1 and 9999 overflow there) stays valid.
+    - costUSD as logged: 0 ≤ cost ≤ $10^6 for one message, finite.
+    """
+
+    TOKENS_MAX = 1_000_000_000
+    TS_MIN_MS = 0
+    TS_MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+    COST_MAX_USD = 1e6
+    #: the C scanner converts a cost itself only below 10^COST_DIGITS (≤ COST_MAX_USD)
+    COST_DIGITS = 6
+
+
+def check_tokens(*counts: int) -> None:
+    for n in counts:
+        if not 0 <= n <= Bounds.TOKENS_MAX:
+            raise OutOfRange(f"token count {n} outside 0..{Bounds.TOKENS_MAX}")
+
+
+def check_timestamp(ts_ms: int) -> None:
+    if not Bounds.TS_MIN_MS <= ts_ms < Bounds.TS_MAX_MS:
+        raise OutOfRange(f"timestamp {ts_ms} ms outside 1970..2100")
+
+
+def check_cost(cost: float) -> None:
+    if not 0 <= cost <= Bounds.COST_MAX_USD:  # NaN and ±inf fail too
+        raise OutOfRange(f"costUSD {cost} outside 0..{Bounds.COST_MAX_USD:g}")
+
+
+#: Bytes that start a `\u` escape of a printable ASCII character (`\u0020`–`\u007f`). A JSON
+#: key can be spelled with them (`"us\u0061ge"`), and they are the only way to spell an ASCII
+#: key without its literal bytes: so a line holds the needle or one of these, or it cannot
+#: parse to usage. Both readers parse such lines too (JSON writers never escape printable ASCII).
+ESCAPE_PREFIX = b"\\u00"
+ESCAPE_ASCII_DIGITS = frozenset(b"234567")
+
+
 class LogAdapter:
     """A source of usage logs in JSON Lines form (Claude Code's today; Codex or Gemini CLI
     logs would be another subclass)."""
 
     #: short stable name stored with each entry and file ("claude")
     name: str
-    #: bytes every usage-carrying line contains; lines without it are never parsed
+    #: bytes every usage-carrying line contains unless it spells them with \\u escapes (see
+    #: ESCAPE_PREFIX); other lines are never parsed
     needle: bytes
 
     def roots(self) -> list[str]:

@@ -12,11 +12,22 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from podium.usage.adapters.base import LineError, LogAdapter, LogFile
+from podium.usage.adapters.base import (
+    Bounds,
+    LineError,
+    LogAdapter,
+    LogFile,
+    OutOfRange,
+    check_cost,
+    check_timestamp,
+    check_tokens,
+)
 from podium.usage.models import UsageEntry
 
 try:  # the C scanner (podium/usage/_scan.c); optional, parse_line is the reference
     from podium.usage import _scan
+
+    _scan.set_bounds(Bounds.TOKENS_MAX, Bounds.TS_MIN_MS, Bounds.TS_MAX_MS, Bounds.COST_DIGITS)
 except ImportError:  # pragma: no cover - only without a compiler at install time
     _scan = None
 
@@ -62,12 +73,14 @@ def _int(value: object, field: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, float) and value - value != 0:  # ±inf (1e400 parses as inf)
+        raise OutOfRange(f"{field} is {value}")
     raise LineError(f"{field} is not an integer: {value!r}")
 
 
 class ClaudeCodeAdapter(LogAdapter):
     name = "claude"
-    needle = b'"usage":{'
+    needle = b'"usage"'  # the key, whatever spacing follows (see LogAdapter.needle)
 
     def __init__(self, config_dirs: list[str] | None = None) -> None:
         self._config_dirs = config_dirs
@@ -115,21 +128,23 @@ class ClaudeCodeAdapter(LogAdapter):
         return self._scan_native
 
     def _scan_native(self, fd: int, offset: int, limit: int, max_line: int, chunk_size: int,
-                     file_id: int, log: LogFile) -> tuple:  # fmt: skip
+                     file_id: int, log: LogFile, end: int = -1) -> tuple:  # fmt: skip
         return _scan.scan_claude(
             fd, offset, limit, max_line, chunk_size, self.needle, file_id, log.project,
-            self.name, _file_session(log.name), log.name,
+            self.name, _file_session(log.name), log.name, end,
         )  # fmt: skip
 
     def prefetch_native(self, logs: list[LogFile], offsets: list[int], limit: int,
-                        max_line: int, chunk_size: int, max_held: int, threads: int = 1):  # fmt: skip
+                        max_line: int, chunk_size: int, max_held: int, threads: int = 1,
+                        ends: list[int] | None = None):  # fmt: skip
         """Scan these files from these offsets on native threads (no GIL) while the caller
         handles earlier ones. Returns `next_chunk(file_id, log)` giving each file's first
         `_scan_native` result in file order, or None without the C scanner."""
         if _scan is None or not hasattr(_scan, "Prefetcher"):
             return None
         prefetcher = _scan.Prefetcher([log.name for log in logs], offsets, limit, max_line,
-                                      chunk_size, self.needle, max_held, threads)  # fmt: skip
+                                      chunk_size, self.needle, max_held, threads,
+                                      ends)  # fmt: skip
         name = self.name
 
         def next_chunk(file_id: int, log: LogFile) -> tuple:
@@ -165,8 +180,9 @@ class ClaudeCodeAdapter(LogAdapter):
             raise LineError("usage line without a timestamp")
         try:
             ts = parse_timestamp_ms(ts_raw)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise LineError(f"bad timestamp {ts_raw!r}") from exc
+        check_timestamp(ts)
         if "input_tokens" not in usage or "output_tokens" not in usage:
             raise LineError("usage without input_tokens/output_tokens")
         i = usage["input_tokens"]
@@ -198,7 +214,12 @@ class ClaudeCodeAdapter(LogAdapter):
         if type(split) is dict:
             cache_5m = _int(split.get("ephemeral_5m_input_tokens"), "ephemeral_5m_input_tokens")
             cache_1h = _int(split.get("ephemeral_1h_input_tokens"), "ephemeral_1h_input_tokens")
+            check_tokens(i, o, cc, cr, cache_5m, cache_1h)
+        else:
+            check_tokens(i, o, cc, cr)
         cost = obj.get("costUSD")
+        if type(cost) in (int, float):
+            check_cost(cost)
         cwd = obj.get("cwd")
         speed = usage.get("speed")
         return UsageEntry(

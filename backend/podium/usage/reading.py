@@ -1,0 +1,227 @@
+"""Reading log files safely: regular files only, up to a known size, lines counted by reason.
+
+The pure-Python reader lives here (the C scanner in `_scan.c` is its fast twin, with the same
+results; tests/usage/scan_parity.py checks both). `podium.usage.ingest` decides what to read and
+writes what was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from podium.usage.adapters import LogAdapter, LogFile
+from podium.usage.adapters.base import ESCAPE_ASCII_DIGITS, ESCAPE_PREFIX, OutOfRange
+from podium.usage.models import UsageEntry
+
+FINGERPRINT_BYTES = 128  # from the head of a file and from just before its offset
+
+
+class NotRegularFile(OSError):
+    """A log path that is a FIFO, device, socket or directory: never opened for reading."""
+
+
+class Counters:
+    """Lines skipped, by reason (the reasons `podium doctor` shows)."""
+
+    __slots__ = ("invalid_utf8", "last_error", "malformed", "out_of_range", "oversized")
+
+    def __init__(self) -> None:
+        self.malformed = 0  # not JSON, not an object, or a usage line missing what it needs
+        self.invalid_utf8 = 0
+        self.out_of_range = 0  # a number outside adapters.base.Bounds
+        self.oversized = 0  # longer than the reader's max_line
+        self.last_error: str | None = None
+
+    def take(self) -> Counters:
+        """A copy of the counts so far; these start again from zero."""
+        taken = Counters()
+        for name in Counters.__slots__:
+            setattr(taken, name, getattr(self, name))
+        self.__init__()
+        return taken
+
+
+def file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISDIR, "directory")):  # fmt: skip
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: str) -> int:
+    """A read-only fd on `path`, which must be a regular file once opened. O_NONBLOCK makes
+    opening a FIFO return at once (a plain open waits for a writer forever); fstat of the fd,
+    not of the path, decides, so a path swapped after an earlier stat is still caught."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegularFile(f"not a regular file ({file_kind(mode)})")
+    return fd
+
+
+def fingerprint(fd: int, offset: int) -> int:
+    """A 64-bit hash of the bytes at the head of a file and just before `offset`: when a file
+    keeps its inode and has grown but these changed, it was rewritten, not appended to."""
+    head = os.pread(fd, min(offset, FINGERPRINT_BYTES), 0)
+    start = max(offset - FINGERPRINT_BYTES, 0)
+    tail = os.pread(fd, offset - start, start)
+    digest = hashlib.blake2b(head + b"\0" + tail, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # fits SQLite's INTEGER
+
+
+def rewritten(path: str, offset: int, known: int | None) -> bool:
+    """Did the bytes before `offset` change since their fingerprint `known` was taken (a file
+    rewritten in place keeps its inode)? False when unknown or unreadable (the read reports)."""
+    if known is None or offset == 0:
+        return False
+    try:
+        fd = open_regular(path)
+    except OSError:
+        return False
+    try:
+        return fingerprint(fd, offset) != known
+    finally:
+        os.close(fd)
+
+
+def parse_counted(line: bytes, offset: int, parse: Callable[..., UsageEntry | None],
+                  log: LogFile, counters: Counters) -> UsageEntry | None:  # fmt: skip
+    """One line through the adapter's parser; a bad line is counted by reason, never raised:
+    whatever a line holds, the lines after it are still read."""
+    import orjson
+
+    try:
+        return parse(line, log, offset)
+    except OutOfRange as exc:
+        counters.out_of_range += 1
+        error: Exception = exc
+    except orjson.JSONDecodeError as exc:
+        text = str(exc)
+        if "UTF-8" in text or "utf-8" in text:
+            counters.invalid_utf8 += 1
+        elif "infinity" in text:  # 1e400: valid JSON, no finite number
+            counters.out_of_range += 1
+        else:
+            counters.malformed += 1
+        error = exc
+    except Exception as exc:  # anything else a hostile line provokes counts as malformed
+        counters.malformed += 1
+        error = exc
+    counters.last_error = f"offset {offset}: {error}"[:300]
+    return None
+
+
+def _candidate_lines(buf: bytes, end: int, needle: bytes) -> list[tuple[int, int]]:
+    """(start, stop) of the lines in buf[:end] holding the needle or a \\u escape of an ASCII
+    character (see adapters.base.ESCAPE_PREFIX), in order."""
+    lines = []
+    i = buf.find(needle, 0, end)
+    while i >= 0:
+        start = buf.rfind(b"\n", 0, i) + 1
+        stop = buf.find(b"\n", i, end)
+        lines.append((start, stop))
+        i = buf.find(needle, stop + 1, end)
+    j = buf.find(ESCAPE_PREFIX, 0, end)
+    if j < 0:
+        return lines
+    escaped = []
+    while j >= 0:
+        if j + 4 < end and buf[j + 4] in ESCAPE_ASCII_DIGITS:
+            start = buf.rfind(b"\n", 0, j) + 1
+            stop = buf.find(b"\n", j, end)
+            escaped.append((start, stop))
+            j = buf.find(ESCAPE_PREFIX, stop + 1, end)
+        else:
+            j = buf.find(ESCAPE_PREFIX, j + 1, end)
+    return sorted(set(lines).union(escaped)) if escaped else lines
+
+
+def scan_buffer(buf: bytes, end: int, base: int, needle: bytes, parse, log: LogFile,
+                counters: Counters, out: list[UsageEntry]) -> None:  # fmt: skip
+    """Parse the candidate lines of buf[:end] (complete lines) into `out`."""
+    for start, stop in _candidate_lines(buf, end, needle):
+        line = buf[start:stop]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        entry = parse_counted(line, base + start, parse, log, counters)
+        if entry is not None:
+            out.append(entry)
+
+
+def read_lines(fh: BinaryIO, offset: int, end: int, adapter: LogAdapter, log: LogFile,
+               counters: Counters, *, chunk_size: int,
+               max_line: int) -> Iterator[tuple[int, list[UsageEntry]]]:  # fmt: skip
+    """Yield (offset after the last complete line consumed, entries) per chunk, reading no
+    further than `end` (the size the file had when it was looked at: a file that keeps growing
+    is read up to there, the rest next time). Lines longer than `max_line` are skipped without
+    being held in memory and counted as oversized; a half-written last line is left unread."""
+    fh.seek(offset)
+    needle = adapter.needle
+    parse = adapter.parse_line
+    pieces: list[bytes] = []  # the current incomplete line, in pieces (no quadratic joins)
+    pending_len = 0
+    skipping = False  # inside an oversized line: drop bytes until its newline
+    base = offset  # file offset of the first byte of pieces / of the next chunk
+    at = offset  # file offset of the next byte to read
+    while at < end:
+        chunk = fh.read(min(chunk_size, end - at))
+        if not chunk:
+            return
+        at += len(chunk)
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                base += len(chunk)
+                continue
+            skipping = False
+            counters.oversized += 1
+            base += nl + 1
+            chunk = chunk[nl + 1 :]
+            yield base, []
+        last_nl = chunk.rfind(b"\n")
+        if last_nl < 0:
+            pieces.append(chunk)
+            pending_len += len(chunk)
+            if pending_len > max_line:
+                skipping = True
+                base += pending_len
+                pieces.clear()
+                pending_len = 0
+            continue
+        entries: list[UsageEntry] = []
+        if pieces:
+            first_nl = chunk.find(b"\n")
+            pieces.append(chunk[: first_nl + 1])
+            line_start = base
+            head = b"".join(pieces)
+            pieces.clear()
+            pending_len = 0
+            if len(head) - 1 > max_line:
+                counters.oversized += 1
+            else:
+                scan_buffer(head, len(head), line_start, needle, parse, log, counters, entries)
+            base += len(head)
+            chunk = chunk[first_nl + 1 :]
+            last_nl -= first_nl + 1
+        if last_nl >= 0:
+            stop = last_nl + 1
+            scan_buffer(chunk, stop, base, needle, parse, log, counters, entries)
+            base += stop
+            rest = chunk[stop:]
+        else:
+            rest = chunk
+        if rest:
+            pieces.append(rest)
+            pending_len = len(rest)
+        yield base, entries
