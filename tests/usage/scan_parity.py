@@ -148,6 +148,30 @@ def edge_lines() -> list[bytes]:
         b'{"message":{"usage":{}}}',
         b'"usage":{',
         b"\xef\xbb\xbf" + raw,
+        # spacing and escapes: the same usage whatever the writer's style
+        raw.replace(b'"usage":{', b'"usage": {'),
+        raw.replace(b'"usage":{', b'"usage"\t:\r{'),
+        raw.replace(b'"usage":{', b'"us\\u0061ge":{'),
+        raw.replace(b'"message":{', b'"m\\u0065ssage":{'),
+        raw.replace(b'"input_tokens"', b'"input_t\\u006fkens"'),
+        raw.replace(b'"type":"text"', b'"type":"\\u001b[0m"'),  # escaped, not ASCII: not parsed
+        raw.replace(b'"usage":{', b'"usage":"none","u":{'),
+        # bounds (adapters.base.Bounds): at the edges, and past them
+        variant(message__usage__input_tokens=10**9),
+        variant(message__usage__input_tokens=10**9 + 1),
+        variant(message__usage__cache_creation={"ephemeral_1h_input_tokens": -1}),
+        variant(costUSD=999999.99),
+        variant(costUSD=10**6),
+        variant(costUSD=1000000.5),
+        variant(costUSD=-0.0),
+        variant(costUSD=-1),
+        raw.replace(b'"costUSD":0.125', b'"costUSD":1.5e-7'),
+        raw.replace(b'"costUSD":0.125', b'"costUSD":1.5e+2'),
+        raw.replace(b'"costUSD":0.125', b'"costUSD":1e400'),
+        variant(timestamp="1970-01-01T00:00:00.000Z"),
+        variant(timestamp="1969-12-31T23:59:59.999Z"),
+        variant(timestamp="2099-12-31T23:59:59.999Z"),
+        variant(timestamp="2100-01-01T00:00:00.000Z"),
     ]
 
 

@@ -317,3 +317,67 @@ def test_both_readers_agree_on_mutated_files_with_small_buffers(tmp_path, seed):
         seen_rows += len(rows)
         seen_skipped += sum(skipped)
     assert seen_rows > 50 and seen_skipped > 10
+
+
+# -- hostile input (issue 15): bounds, spelling, files ------------------------------------------
+
+
+def test_bounds_reach_the_scanner_and_it_never_builds_a_row_outside_them(tmp_path):
+    """The C scanner takes the bounds from adapters.base.Bounds (set at import): a value at
+    the edge is a native row, one past it goes to Python, which counts it out of range."""
+    from podium.usage.adapters.base import Bounds, OutOfRange
+
+    base = base_line()
+    inside = orjson.loads(orjson.dumps(base))
+    inside["message"]["usage"]["input_tokens"] = Bounds.TOKENS_MAX
+    outside = orjson.loads(orjson.dumps(inside))
+    outside["message"]["usage"]["input_tokens"] = Bounds.TOKENS_MAX + 1
+    lines = [orjson.dumps(inside), orjson.dumps(outside)]
+    adapter, log, items = scan_lines(lines, tmp_path)
+    assert len(items) == 2 and len(items[0]) == 20 and items[0][7] == Bounds.TOKENS_MAX
+    assert items[1] == (len(lines[0]) + 1, lines[1])
+    with pytest.raises(OutOfRange):
+        adapter.parse_line(lines[1], log, 0)
+    from podium.usage import _scan
+
+    with pytest.raises(ValueError):
+        _scan.set_bounds(-1, 0, 1, 6)
+
+
+def test_escaped_and_spaced_keys_are_read_by_both_readers(tmp_path):
+    raw = orjson.dumps(base_line())
+    lines = [raw.replace(b'"usage":{', b'"usage" : {'), raw.replace(b'"usage"', b'"\\u0075sage"'),
+             raw.replace(b'"message"', b'"m\\u0065ssage"')]  # fmt: skip
+    for i, line in enumerate(lines):
+        path = tmp_path / "projects" / "-p" / f"e{i}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(line + b"\n")
+        rows, _, skipped = reader_parity(path, chunk_size=4096, max_line=1 << 20, limit=1 << 30)
+        assert len(rows) == 1 and rows[0][8] == 42 and skipped == (0, 0, 0, 0), line[:80]
+
+
+def test_reads_stop_at_the_given_end_and_the_prefetcher_skips_a_fifo(tmp_path):
+    """`end` bounds a read (a file that keeps growing is read up to the size it had); a FIFO
+    given to the Prefetcher is refused at once, not opened for a writer that never comes."""
+    from podium.usage import _scan
+
+    path = tmp_path / "projects" / "-p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    lines = [orjson.dumps(line) for line in message(T0, out=5, blocks=3)]
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    end = len(lines[0]) + 1 + len(lines[1]) // 2  # inside the second line
+    adapter = ClaudeCodeAdapter([str(tmp_path)])
+    log = LogFile(path, "-p")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        items, new_offset, _, eof = adapter.scan_native(fd, 0, 1 << 30, 1 << 20, 64, 1, log, end)
+    finally:
+        os.close(fd)
+    assert (len(items), new_offset, eof) == (1, len(lines[0]) + 1, True)
+    fifo = tmp_path / "projects" / "-p" / "fifo.jsonl"
+    os.mkfifo(fifo)
+    prefetcher = _scan.Prefetcher([str(fifo), str(path)], [0, 0], 1 << 30, 1 << 20, 4096,
+                                  b'"usage"', 1 << 30, 1, [1 << 20, end])  # fmt: skip
+    with pytest.raises(OSError):
+        prefetcher.next(1, "-p", "claude", "fifo", str(fifo))
+    assert prefetcher.next(2, "-p", "claude", "s", str(path))[1:] == (len(lines[0]) + 1, 0, True)

@@ -133,33 +133,6 @@ static inline const unsigned char *skip_plain(const unsigned char *p, const unsi
     return p;
 }
 
-/* memmem for the needle; with SSE2, candidates are positions whose first and last bytes
- * match (16 at a time), which in JSON text is rare enough to beat a general memmem */
-static const unsigned char *find_needle(const unsigned char *hay, Py_ssize_t n,
-                                        const unsigned char *needle, Py_ssize_t k) {
-#ifdef __SSE2__
-    if (k >= 2 && n >= k) {
-        const __m128i first = _mm_set1_epi8((char)needle[0]);
-        const __m128i last = _mm_set1_epi8((char)needle[k - 1]);
-        Py_ssize_t i = 0;
-        for (; i + 16 + k - 1 <= n; i += 16) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(hay + i));
-            __m128i b = _mm_loadu_si128((const __m128i *)(hay + i + k - 1));
-            int mask = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first),
-                                                       _mm_cmpeq_epi8(b, last)));
-            while (mask) {
-                int bit = __builtin_ctz(mask);
-                if (memcmp(hay + i + bit + 1, needle + 1, k - 2) == 0) return hay + i + bit;
-                mask &= mask - 1;
-            }
-        }
-        if (i >= n) return NULL;
-        return memmem(hay + i, n - i, needle, k);
-    }
-#endif
-    return memmem(hay, n, needle, k);
-}
-
 /* at the opening quote; on success ps->p is past the closing quote */
 static int parse_string(Parser *ps, Val *out) {
     const unsigned char *p = ps->p + 1, *end = ps->end;
@@ -609,16 +582,60 @@ static int hits_push(Hits *h) {
     return 0;
 }
 
-/* the next \u escape of a printable ASCII character (\u0020-\u007f) in p[0:n), or NULL */
-static const unsigned char *find_escape(const unsigned char *p, Py_ssize_t n) {
-    const unsigned char *end = p + n;
-    while (p < end) {
-        const unsigned char *e = find_needle(p, end - p, (const unsigned char *)ESCAPE, 4);
-        if (!e) return NULL;
+static inline int is_escape(const unsigned char *p) {
+    return p[0] == '\\' && p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] >= '2' && p[4] <= '7';
+}
+
+/* the first \u escape of a printable ASCII character (\u0020-\u007f) in hay[0:n) starting
+ * before `limit`, or NULL */
+static const unsigned char *find_escape(const unsigned char *hay, Py_ssize_t n,
+                                        const unsigned char *limit) {
+    const unsigned char *p = hay, *end = hay + n;
+    while (p < limit) {
+        const unsigned char *e = memmem(p, end - p, ESCAPE, 4);
+        if (!e || e >= limit) return NULL;
         if (e + 4 < end && e[4] >= '2' && e[4] <= '7') return e;
         p = e + 1;
     }
     return NULL;
+}
+
+/* Where the next line to parse is found in hay[0:n): the needle, or a \u escape of a printable
+ * ASCII character, whichever comes first (NULL: neither). With SSE2 both are looked for in one
+ * pass: candidates are positions where two bytes of the needle match (its second and its third
+ * from last: for "usage", `u` and `g`), or a backslash before a `u`. */
+static const unsigned char *find_candidate(const unsigned char *hay, Py_ssize_t n,
+                                           const unsigned char *needle, Py_ssize_t k) {
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    if (k >= 5) {
+        /* two bytes inside the key, away from its quotes (quotes are everywhere in JSON) */
+        const Py_ssize_t fa = 1, fb = k - 3;
+        const Py_ssize_t span = k > 5 ? k : 5; /* bytes a candidate is checked over */
+        const __m128i na = _mm_set1_epi8((char)needle[fa]), nb = _mm_set1_epi8((char)needle[fb]);
+        const __m128i bslash = _mm_set1_epi8('\\'), u = _mm_set1_epi8('u');
+        for (; i + 16 + span <= n; i += 16) {
+            const unsigned char *q = hay + i;
+            const __m128i second = _mm_loadu_si128((const __m128i *)(q + fa)); /* fa == 1 */
+            __m128i m1 = _mm_and_si128(
+                _mm_cmpeq_epi8(second, na),
+                _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + fb)), nb));
+            __m128i m2 = _mm_and_si128(
+                _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)q), bslash),
+                _mm_cmpeq_epi8(second, u));
+            int mask = _mm_movemask_epi8(_mm_or_si128(m1, m2));
+            while (mask) {
+                const unsigned char *p = q + __builtin_ctz(mask);
+                if (memcmp(p, needle, k) == 0 || is_escape(p)) return p;
+                mask &= mask - 1;
+            }
+        }
+    }
+#endif
+    /* the rest (all of it without SSE2): the needle, then an escape only before it */
+    const unsigned char *hit = i < n ? memmem(hay + i, n - i, needle, k) : NULL;
+    const unsigned char *esc = find_escape(hay + i, n - i, hit ? hit : hay + n);
+    return esc ? esc : hit;
 }
 
 /* scan buf[0:len) (complete lines); no Python calls, runs without the GIL.
@@ -628,20 +645,8 @@ static const unsigned char *find_escape(const unsigned char *p, Py_ssize_t n) {
 static int scan_region(const unsigned char *buf, Py_ssize_t len, long long base,
                        const unsigned char *needle, Py_ssize_t nlen, Hits *hits) {
     Py_ssize_t pos = 0;
-    /* the next match of each, kept while it lies ahead (each search stays linear) */
-    const unsigned char *next_needle = NULL, *next_escape = NULL;
-    int needle_known = 0, escape_known = 0;
     while (pos < len) {
-        if (!needle_known || (next_needle && next_needle < buf + pos)) {
-            next_needle = find_needle(buf + pos, len - pos, needle, nlen);
-            needle_known = 1;
-        }
-        if (!escape_known || (next_escape && next_escape < buf + pos)) {
-            next_escape = find_escape(buf + pos, len - pos);
-            escape_known = 1;
-        }
-        const unsigned char *hit = next_needle;
-        if (next_escape && (!hit || next_escape < hit)) hit = next_escape;
+        const unsigned char *hit = find_candidate(buf + pos, len - pos, needle, nlen);
         if (!hit) break;
         const unsigned char *ls = memrchr(buf + pos, '\n', hit - (buf + pos));
         ls = ls ? ls + 1 : buf + pos;
