@@ -126,7 +126,9 @@ def last_line_in_tail(path: str, start: int, end: int, needle: bytes, accept,
     the file's complete lines [start, end) that reach into its last `tail` bytes."""
     if end <= start:
         return None
-    fd = os.open(path, os.O_RDONLY)
+    from podium.usage.reading import open_regular  # never blocks on a FIFO swapped in
+
+    fd = open_regular(path)
     try:
         lo = max(start, end - tail)
         buf = os.pread(fd, end - lo, lo)
