@@ -321,3 +321,44 @@ async def test_server_with_a_fifo_and_devices_in_projects_answers_and_ingests(ho
         assert "mode" in await client.request("podium/usageSummary", {}, timeout=30)
     finally:
         await client.close()
+
+
+def test_a_file_whose_reading_fails_is_skipped_with_its_reason_and_the_others_are_read(tmp_path):
+    """Whatever error a file provokes while being read (here the scanner raises for one
+    file), the run goes on with the others, records why that one was not read, and reads it
+    again next time."""
+
+    class Flaky(ClaudeCodeAdapter):
+        fail = True
+
+        @property
+        def scan_native(self):
+            inner = super().scan_native
+
+            def scan(fd, offset, limit, max_line, chunk_size, file_id, log, end=-1):
+                if self.fail and log.name.endswith("boom.jsonl"):
+                    raise RuntimeError("scanner broke")
+                return inner(fd, offset, limit, max_line, chunk_size, file_id, log, end)
+
+            return scan
+
+    root = tmp_path / "claude"
+    project = root / "projects" / "-p"
+    project.mkdir(parents=True)
+    (project / "boom.jsonl").write_bytes(orjson.dumps(_line(1)) + b"\n")
+    (project / "fine.jsonl").write_bytes(orjson.dumps(_line(2)) + b"\n")
+    adapter = Flaky([str(root)])
+    store = Store(tmp_path / "podium.db")
+    try:
+        with no_hang():
+            r = Ingestor(store, [adapter], native=True).run()
+        assert r.files_read == 1 and r.files_skipped == 1 and _totals(store)[0] == 1
+        assert any("scanner broke" in e for e in r.errors)
+        assert store.conn.execute("SELECT skipped FROM files WHERE path LIKE '%boom.jsonl'"
+                                  ).fetchone() == ("not read: RuntimeError: scanner broke",)  # fmt: skip
+        adapter.fail = False
+        with no_hang():
+            again = Ingestor(store, [adapter], native=True).run()
+        assert again.files_read == 1 and _totals(store)[0] == 2
+    finally:
+        store.close()

@@ -32,20 +32,18 @@ from podium.store.migrations import REBUILD_BUCKETS
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
 from podium.usage.dedupe import Deduper
 from podium.usage.reading import (
-    Counters,
+    NATIVE_LIMIT,
+    Chunk,
+    FileJob,
     NotRegularFile,
+    chunks,
     file_kind,
-    fingerprint,
-    open_regular,
-    parse_counted,
-    read_lines,
     rewritten,
 )
 
 CHUNK_SIZE = 4 << 20  # 4 MiB reads
 MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held in memory
 COMMIT_BYTES = 64 << 20  # commit at least every 64 MiB read
-NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)
 BULK_BYTES = 32 << 20  # a first load at least this big builds the entry indexes at the end
 BULK_FLUSH_BYTES = 4 << 20  # a first load writes its rows every this many bytes read
 FEW_ROWS_BYTES = 16 << 20  # below this, dedupe asks the store per row instead of loading it
@@ -98,31 +96,6 @@ _FILE_SKIPPED = (
     "INSERT INTO files(path, adapter, dev, ino, size, offset, mtime_ns, skipped) "
     "VALUES (?, ?, 0, 0, 0, 0, 0, ?) ON CONFLICT(path) DO UPDATE SET skipped = excluded.skipped"
 )
-
-
-class _Job:
-    """One file to read in this run."""
-
-    __slots__ = ("adapter", "file_id", "fingerprint", "log", "native", "offset", "st")
-
-    def __init__(self, adapter: LogAdapter, log: LogFile, st: os.stat_result, file_id: int,
-                 offset: int, native: Callable[..., tuple] | None) -> None:  # fmt: skip
-        self.adapter, self.log, self.st = adapter, log, st
-        self.file_id, self.offset, self.native = file_id, offset, native
-        self.fingerprint: int | None = None  # of the bytes before the offset reached
-
-
-class _Chunk:
-    """Consecutive complete lines of one file, as row tuples (`UsageEntry.as_row`)."""
-
-    __slots__ = ("counters", "end_offset", "eof", "items")
-
-    def __init__(self, items: list[tuple], end_offset: int, oversized: int, eof: bool) -> None:
-        self.items = items
-        self.end_offset = end_offset  # just past the last complete line consumed
-        self.eof = eof
-        self.counters = Counters()
-        self.counters.oversized = oversized
 
 
 class _FileState:
@@ -247,6 +220,13 @@ class Ingestor:
                         result.errors.append(f"{job.log.name}: {reason}")
                         self._skip(job.adapter, job.log, None, reason, result)
                         read = 0
+                    except sqlite3.Error:
+                        raise  # the store's trouble, not this file's: the run stops, rolled back
+                    except Exception as exc:  # whatever a file provokes, the others are read
+                        reason = f"not read: {type(exc).__name__}: {exc}"[:300]
+                        result.errors.append(f"{job.log.name}: {reason}")
+                        self._skip(job.adapter, job.log, None, reason, result)
+                        read = 0
                     since_commit += read
                     since_flush += read
                     if since_commit >= COMMIT_BYTES and not bulk:
@@ -314,7 +294,7 @@ class Ingestor:
                 break
         return pending + extra
 
-    def _prepare_files(self, pending: list[_Pending], result: IngestResult) -> list[_Job]:
+    def _prepare_files(self, pending: list[_Pending], result: IngestResult) -> list[FileJob]:
         """Row ids for the files (new ones get one), after forgetting what truncated or
         replaced files contributed."""
         conn = self.store.conn
@@ -346,11 +326,11 @@ class Ingestor:
                     result.files_reset += 1
                     offset = 0
             native = getattr(adapter, "scan_native", None) if self.native else None
-            jobs.append(_Job(adapter, log, st, file_id, offset, native))
+            jobs.append(FileJob(adapter, log, st, file_id, offset, native))
         return jobs
 
     # -- scanning ---------------------------------------------------------------------------------
-    def _scanned(self, jobs: list[_Job]) -> Iterator[tuple[_Job, Iterator[_Chunk]]]:
+    def _scanned(self, jobs: list[FileJob]) -> Iterator[tuple[FileJob, Iterator[Chunk]]]:
         """Each job with its chunks, in order. With enough bytes to read, an adapter's native
         prefetcher reads and parses the next files on its own thread (no GIL) while this
         thread dedupes and writes; it stays a bounded number of bytes ahead."""
@@ -358,7 +338,7 @@ class Ingestor:
         pending_bytes = sum(max(j.st.st_size - j.offset, 0) for j in native)
         if self.workers < 2 or pending_bytes < PARALLEL_BYTES or len(native) < PREFETCH_MIN_FILES:
             for job in jobs:
-                yield job, self._chunks(job)
+                yield job, chunks(job, None, self.chunk_size, self.max_line)
             return
         fetchers: dict[int, Callable[..., tuple] | None] = {}
         for adapter in {id(j.adapter): j.adapter for j in native}.values():
@@ -374,70 +354,13 @@ class Ingestor:
             if fetch is not None:
                 try:
                     items, end_offset, oversized, eof = fetch(job.file_id, job.log)
-                    first = _Chunk(items, end_offset, oversized, eof)
+                    first = Chunk(items, end_offset, oversized, eof)
                 except OSError:
                     first = None  # read again below, where the error is recorded for the file
-            yield job, self._chunks(job, first)
-
-    def _chunks(self, job: _Job, first: _Chunk | None = None) -> Iterator[_Chunk]:
-        """The file's new lines as chunks of row tuples (and, from the native scanner,
-        (offset, line) pairs the Python parser must decide), read up to the size the file had
-        when stat'ed. Sets `job.fingerprint` for the offset reached."""
-        fd = open_regular(job.log.name)
-        try:
-            end = job.st.st_size
-            offset = job.offset
-            if job.native is None:
-                with open(fd, "rb", closefd=False) as fh:
-                    counters = Counters()
-                    for offset, entries in read_lines(
-                        fh, job.offset, end, job.adapter, job.log, counters,
-                        chunk_size=self.chunk_size, max_line=self.max_line,
-                    ):  # fmt: skip
-                        chunk = _Chunk([e.as_row(job.file_id, job.adapter.name) for e in entries],
-                                       offset, 0, False)  # fmt: skip
-                        chunk.counters = counters.take()
-                        yield chunk
-            else:
-                chunk = first
-                if chunk is None:
-                    chunk = self._native_chunk(job, fd, offset, end)
-                while True:
-                    self._decide_fallbacks(job, chunk)
-                    yield chunk
-                    offset = chunk.end_offset
-                    if chunk.eof:
-                        break
-                    chunk = self._native_chunk(job, fd, offset, end)
-            job.fingerprint = fingerprint(fd, offset)
-        finally:
-            os.close(fd)
-
-    def _native_chunk(self, job: _Job, fd: int, offset: int, end: int) -> _Chunk:
-        items, new_offset, oversized, eof = job.native(
-            fd, offset, NATIVE_LIMIT, self.max_line, self.chunk_size, job.file_id, job.log, end
-        )
-        return _Chunk(items, new_offset, oversized, eof)
-
-    def _decide_fallbacks(self, job: _Job, chunk: _Chunk) -> None:
-        """Lines the native scanner left to Python: parse them like the pure-Python path."""
-        items = chunk.items
-        if 2 not in map(len, items):  # (offset, line) pairs; rows are longer (C-speed check)
-            return
-        counters = chunk.counters
-        rows = []
-        for item in items:
-            if len(item) != 2:
-                rows.append(item)
-                continue
-            offset, line = item
-            entry = parse_counted(line, offset, job.adapter.parse_line, job.log, counters)
-            if entry is not None:
-                rows.append(entry.as_row(job.file_id, job.adapter.name))
-        chunk.items = rows
+            yield job, chunks(job, first, self.chunk_size, self.max_line)
 
     # -- writing ----------------------------------------------------------------------------------
-    def _ingest_file(self, job: _Job, chunks: Iterator[_Chunk], dedupe: Deduper,
+    def _ingest_file(self, job: FileJob, chunks: Iterator[Chunk], dedupe: Deduper,
                      result: IngestResult) -> int:  # fmt: skip
         """Apply one file's new rows (in line order) and queue its new offset; returns the
         bytes consumed. Both reach the store at the next flush, always before the transaction

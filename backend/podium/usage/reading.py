@@ -1,8 +1,9 @@
 """Reading log files safely: regular files only, up to a known size, lines counted by reason.
 
-The pure-Python reader lives here (the C scanner in `_scan.c` is its fast twin, with the same
-results; tests/usage/scan_parity.py checks both). `podium.usage.ingest` decides what to read and
-writes what was read.
+The pure-Python reader lives here, and `chunks`, which reads one file of an ingest run with it
+or with an adapter's native scanner (`_scan.c`, its fast twin with the same results;
+tests/usage/scan_parity.py checks both). `podium.usage.ingest` decides what to read and writes
+what was read.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from podium.usage.models import UsageEntry
 _ESCAPED_ASCII = re.compile(
     re.escape(ESCAPE_PREFIX) + b"[" + bytes(sorted(ESCAPE_ASCII_DIGITS)) + b"]"
 )
-FINGERPRINT_BYTES = 128  # from the head of a file and from just before its offset
+FINGERPRINT_BYTES = 128
+NATIVE_LIMIT = 16 << 20  # a native scan call returns after about this many bytes (bounds memory)  # from the head of a file and from just before its offset
 
 
 class NotRegularFile(OSError):
@@ -228,3 +230,92 @@ def read_lines(fh: BinaryIO, offset: int, end: int, adapter: LogAdapter, log: Lo
             pieces.append(rest)
             pending_len = len(rest)
         yield base, entries
+
+
+# -- a file of an ingest run, in chunks ---------------------------------------------------------
+
+
+class FileJob:
+    """One file to read in this run."""
+
+    __slots__ = ("adapter", "file_id", "fingerprint", "log", "native", "offset", "st")
+
+    def __init__(self, adapter: LogAdapter, log: LogFile, st: os.stat_result, file_id: int,
+                 offset: int, native: Callable[..., tuple] | None) -> None:  # fmt: skip
+        self.adapter, self.log, self.st = adapter, log, st
+        self.file_id, self.offset, self.native = file_id, offset, native
+        self.fingerprint: int | None = None  # of the bytes before the offset reached
+
+
+class Chunk:
+    """Consecutive complete lines of one file, as row tuples (`UsageEntry.as_row`)."""
+
+    __slots__ = ("counters", "end_offset", "eof", "items")
+
+    def __init__(self, items: list[tuple], end_offset: int, oversized: int, eof: bool) -> None:
+        self.items = items
+        self.end_offset = end_offset  # just past the last complete line consumed
+        self.eof = eof
+        self.counters = Counters()
+        self.counters.oversized = oversized
+
+
+def chunks(job: FileJob, first: Chunk | None, chunk_size: int, max_line: int) -> Iterator[Chunk]:
+    """The file's new lines as chunks of row tuples (and, from the native scanner,
+    (offset, line) pairs the Python parser must decide), read up to the size the file had
+    when stat'ed. Sets `job.fingerprint` for the offset reached."""
+    fd = open_regular(job.log.name)
+    try:
+        end = job.st.st_size
+        offset = job.offset
+        if job.native is None:
+            with open(fd, "rb", closefd=False) as fh:
+                counters = Counters()
+                for offset, entries in read_lines(
+                    fh, job.offset, end, job.adapter, job.log, counters,
+                    chunk_size=chunk_size, max_line=max_line,
+                ):  # fmt: skip
+                    rows = [e.as_row(job.file_id, job.adapter.name) for e in entries]
+                    chunk = Chunk(rows, offset, 0, False)
+                    chunk.counters = counters.take()
+                    yield chunk
+        else:
+            chunk = first
+            if chunk is None:
+                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+            while True:
+                decide_fallbacks(job, chunk)
+                yield chunk
+                offset = chunk.end_offset
+                if chunk.eof:
+                    break
+                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+        job.fingerprint = fingerprint(fd, offset)
+    finally:
+        os.close(fd)
+
+
+def _native_chunk(job: FileJob, fd: int, offset: int, end: int, chunk_size: int,
+                  max_line: int) -> Chunk:  # fmt: skip
+    items, new_offset, oversized, eof = job.native(
+        fd, offset, NATIVE_LIMIT, max_line, chunk_size, job.file_id, job.log, end
+    )
+    return Chunk(items, new_offset, oversized, eof)
+
+
+def decide_fallbacks(job: FileJob, chunk: Chunk) -> None:
+    """Lines the native scanner left to Python: parse them like the pure-Python path."""
+    items = chunk.items
+    if 2 not in map(len, items):  # (offset, line) pairs; rows are longer (C-speed check)
+        return
+    counters = chunk.counters
+    rows = []
+    for item in items:
+        if len(item) != 2:
+            rows.append(item)
+            continue
+        offset, line = item
+        entry = parse_counted(line, offset, job.adapter.parse_line, job.log, counters)
+        if entry is not None:
+            rows.append(entry.as_row(job.file_id, job.adapter.name))
+    chunk.items = rows
