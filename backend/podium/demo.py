@@ -64,6 +64,7 @@ class Printer:
         self._emit("status", f"STATUS  {bar['text']}  ({bar['severity']})")
 
     def card(self, card: dict[str, Any]) -> None:
+        from podium.protocol.models import Usage
         from podium.views.format import format_agent_usage
 
         diff = card["diff"]
@@ -73,7 +74,7 @@ class Printer:
         self._emit(
             card["agentId"],
             f"CARD    {card['name']:<8} {card['status']:<8} "
-            f"{format_agent_usage(card['source'], card['usage']):<26} "
+            f"{format_agent_usage(card['source'], Usage.model_validate(card['usage'])):<26} "
             f"+{diff['added']} -{diff['removed']} ({diff['files']} files){limit_text}{reason}",
         )
 

@@ -8,6 +8,7 @@ from podium.agents.models import AgentStatus
 from podium.limits import LimitsEngine
 from podium.settings import Limits, Settings, parse_settings
 from podium.store import Store
+from podium.views.alerts import limit_alert
 
 from .helpers import NOW, Feed, insert_agent_row, make_agent
 
@@ -66,9 +67,11 @@ def test_pause_when_a_005_budget_is_crossed_and_the_event_says_why(feed: Feed) -
     assert event.used == pytest.approx(0.051) and event.limit == 0.05
     assert event.pct == pytest.approx(102.0)
     assert "alpha" in event.message and "$0.05" in event.message and "paused" in event.message
-    assert event.as_alert()["level"] == "critical"  # protocol: exceeded is sent as critical
+    alert = limit_alert(event, "pause")
+    assert alert.level == "critical"  # protocol: exceeded is sent as critical
+    assert (alert.scope, alert.agent_id, alert.action, alert.pct) == ("agent", agent.id, "pause", 102.0)
     limit = engine.agent_limit(agent, feed.usage_of(agent))
-    assert limit is not None and limit.action == "pause" and limit.usedPct == pytest.approx(102.0)
+    assert limit is not None and limit.action == "pause" and limit.used_pct == pytest.approx(102.0)
 
 
 @pytest.mark.parametrize("on_limit", ["stop", "warn"])
@@ -88,8 +91,10 @@ def test_settings_agent_usd_applies_unless_the_agent_has_its_own_limit(feed: Fee
     step(feed, engine, [default, own], 0.03, NOW, agent=default)
     events = step(feed, engine, [default, own], 0.03, NOW + 1, agent=own)
     assert events == []  # bravo: $0.03 of its own $1.00
-    assert engine.agent_limit(own, feed.usage_of(own)).limitUSD == 1.0
-    assert engine.agent_limit(default, feed.usage_of(default)).limitUSD == 0.02
+    assert engine.agent_limit(own, feed.usage_of(own)).limit_usd == 1.0
+    assert engine.agent_limit(default, feed.usage_of(default)).limit_usd == 0.02
+    # 0 is "no budget of its own": the agent gets none, not the default
+    assert engine.agent_limit(make_agent(limit_usd=0), feed.usage_of(own)) is None
     fired = feed.store.conn.execute("SELECT scope_key, level FROM alerts").fetchall()
     assert fired == [("ag-1", "exceeded")]
 
@@ -229,21 +234,6 @@ def test_api_spend_counts_api_agents_or_everything_in_api_mode(feed: Feed) -> No
     assert today == pytest.approx(0.03) and month == pytest.approx(0.03)
     api = engine_for(feed.store, authMode="api")
     assert api.api_spend(now=NOW) == (pytest.approx(0.05), pytest.approx(0.05))
-
-
-def test_budget_status_reports_rate_projection_and_time_to_limit(feed: Feed) -> None:
-    engine = engine_for(feed.store, limits={"dailyUSD": 1.0})
-    agent = make_agent(limit_usd=0.5)
-    feed.spend(0.1, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 3600)
-    feed.spend(0.1, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW)
-    statuses = {s.scope: s for s in engine.budget_status([agent], {agent.id: feed.usage_of(agent)},
-                                                          now=NOW)}  # fmt: skip
-    daily = statuses["daily"]
-    assert daily.used == pytest.approx(0.2) and daily.burn_per_hour == pytest.approx(0.2)
-    assert daily.minutes_to_limit == pytest.approx(0.8 / 0.2 * 60)
-    end_of_day = 1_795_478_400  # 2026-11-24T00:00Z
-    assert daily.projected_at_window_end == pytest.approx(0.2 + 0.2 * (end_of_day - NOW) / 3600)
-    assert statuses["agent"].minutes_to_limit == pytest.approx(0.3 / 0.2 * 60)
 
 
 def test_daily_warn_is_one_alert_and_no_per_agent_events(feed: Feed) -> None:

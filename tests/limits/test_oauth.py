@@ -14,6 +14,7 @@ import pytest
 from podium.limits import LimitsEngine
 from podium.limits.oauth import OAuthUsage, read_token
 from podium.settings import parse_settings
+from podium.views.summary import plan_info
 
 from .helpers import NOW, Feed
 
@@ -131,11 +132,9 @@ def test_error_status_is_shown_cached_and_never_leaks_the_token(
     assert status.five_hour.source == "estimate"  # the fallback, labelled as such
     engine.plan_status(now=NOW + 100)
     assert len(server.requests) == 1  # failures are cached too
-    assert TOKEN not in caplog.text and TOKEN not in json.dumps(status.as_dict())
     # the editor gets the reason with the plan figures (podium/usageSummary, the tooltip)
-    from podium.server.protocol import PlanInfo
-
-    wire = PlanInfo.model_validate(status.as_dict()).wire()
+    wire = plan_info(status).wire()
+    assert TOKEN not in caplog.text and TOKEN not in json.dumps(wire)
     assert wire["errors"] == ["oauth usage: HTTP 401 Unauthorized"]
     stored = "\n".join(str(r) for r in feed.store.conn.execute("SELECT * FROM meta"))
     assert TOKEN not in stored

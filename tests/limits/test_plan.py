@@ -10,6 +10,7 @@ from podium.limits import LimitsEngine, plans
 from podium.limits.statusline import build_line
 from podium.settings import Settings, parse_settings
 from podium.usage.queries import totals
+from podium.views.summary import plan_info
 
 from .helpers import NOW, Feed, make_agent
 
@@ -37,7 +38,8 @@ def test_statusline_67_is_recorded_and_reported_as_official(feed: Feed) -> None:
     assert status.five_hour.resets_at == NOW + 3600
     assert status.five_hour.stale is False and status.five_hour.stale_reason is None
     assert status.seven_day is not None and status.seven_day.used_pct == 12.5
-    assert status.as_dict()["fiveHour"]["usedPct"] == 67.0
+    wire = plan_info(status).wire()  # podium/usageSummary's `plan`: times in epoch ms
+    assert wire["fiveHour"]["usedPct"] == 67.0 and wire["fiveHour"]["resetsAt"] == (NOW + 3600) * 1000
 
 
 @pytest.mark.parametrize(

@@ -1,113 +1,122 @@
-"""The protocol is written three times (docs/protocol.md, server/protocol.py, editor-client's
-protocol.ts): check the copies agree field by field, so a change to one that misses another
-fails here rather than in an editor."""
+"""The protocol is written once, as pydantic models (podium.protocol.models); the editor client's
+TypeScript types are generated from them and docs/protocol.md describes them. Check that the
+generated file is up to date, that the docs still name every method and field (and that their
+examples validate), and that what a real server sent (the client's recorded fixture) is exactly
+what the models write."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from podium.server import protocol as proto
+from podium.protocol import models as proto
+from podium.protocol.schema import EXTENSION_SETTING_KEYS, protocol_schema
 from podium.settings import SETTING_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ROOT / "editor-client"
+GENERATED = CLIENT / "src" / "protocol.generated.ts"
 DOC = (ROOT / "docs" / "protocol.md").read_text()
-TS = (ROOT / "editor-client" / "src" / "protocol.ts").read_text()
+REGENERATE = "cd editor-client && npm run gen:protocol"
 
-#: TS interface → pydantic model (same name unless noted)
-MODELS: dict[str, type[BaseModel]] = {
-    name: getattr(proto, name)
-    for name in (
-        "Usage", "Diff", "Limit", "AgentCard", "StatusBar", "AgentCardNotification",
-        "AgentRemovedNotification", "Alert", "SpawnAgentParams", "AgentIdParams",
-        "RemoveAgentParams", "RemoveAgentResult", "ListAgentsResult", "PlanWindowInfo",
-        "PlanInfo", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportParams", "ExportResult",
-    )
-}  # fmt: skip
+MODELS: list[type[BaseModel]] = sorted(
+    {m for pair in proto.REQUESTS.values() for m in pair} | set(proto.NOTIFICATIONS.values()),
+    key=lambda m: m.__name__,
+)
 
 
-def ts_interfaces() -> dict[str, dict[str, tuple[bool, str]]]:
-    """interface name → {field: (optional, type text)}, with `extends` resolved."""
-    out: dict[str, dict[str, tuple[bool, str]]] = {}
-    for m in re.finditer(r"export interface (\w+)(?: extends (\w+))? \{(.*?)\n\}", TS, re.S):
-        name, base, body = m.groups()
-        members = dict(out.get(base, {})) if base else {}
-        body = re.sub(r"/\*\*.*?\*/", "", body, flags=re.S)
-        for fm in re.finditer(r"^\s*(\w+)(\??):\s*(.+?);\s*$", body, re.M):
-            members[fm.group(1)] = (fm.group(2) == "?", fm.group(3))
-        out[name] = members
-    return out
+def _nested(model: type[BaseModel]) -> set[type[BaseModel]]:
+    """`model` and every model its fields hold."""
+    found = {model}
+    for field in model.model_fields.values():
+        for arg in (field.annotation, *typing.get_args(field.annotation)):
+            for inner in (arg, *typing.get_args(arg)):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in found:
+                    found |= _nested(inner)
+    return found
 
 
-def ts_union(name: str) -> set[str]:
-    m = re.search(rf"export type {name} =(.*?);", TS, re.S)
-    assert m, name
-    return set(re.findall(r"'([^']*)'", m.group(1)))
+ALL_MODELS = sorted(set().union(*(_nested(m) for m in MODELS)), key=lambda m: m.__name__)
 
 
-def ts_const(name: str) -> dict[str, Any]:
-    m = re.search(rf"export const {name} = \{{(.*?)\}} as const;", TS, re.S)
-    assert m, name
-    return {k: json.loads(v.replace("'", '"')) for k, v in re.findall(r"(\w+): ([^,\n]+),", m.group(1))}
+@pytest.fixture(scope="module")
+def generator() -> list[str]:
+    """`node scripts/gen-protocol.mjs`, with the client's node_modules installed if missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node/npm not installed: cannot check editor-client/src/protocol.generated.ts")
+    if not (CLIENT / "node_modules" / "json-schema-to-typescript").is_dir():
+        # the same install `make test-client` runs; npm caches packages outside the repo
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=CLIENT,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"`npm ci` in editor-client failed, so the generator is missing:\n"
+                        f"{done.stderr[-2000:]}")  # fmt: skip
+    return [node, str(CLIENT / "scripts" / "gen-protocol.mjs")]
 
 
-def wire_fields(model: type[BaseModel]) -> dict[str, Any]:
+def test_the_generated_typescript_is_up_to_date(generator: list[str], tmp_path: Path) -> None:
+    schema = tmp_path / "protocol.schema.json"
+    schema.write_text(json.dumps(protocol_schema(), indent=2))
+    out = tmp_path / "protocol.generated.ts"
+    subprocess.run([*generator, str(schema), "--out", str(out)], cwd=CLIENT, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    assert out.read_text() == GENERATED.read_text(), (
+        f"editor-client/src/protocol.generated.ts is out of date: run `{REGENERATE}`")
+
+
+def test_the_client_uses_the_generated_types() -> None:
+    ts = (CLIENT / "src" / "protocol.ts").read_text()
+    assert "export * from './protocol.generated';" in ts
+    generated = GENERATED.read_text()
+    for model in ALL_MODELS:
+        assert f"export interface {model.__name__} " in generated, model.__name__
+        # a hand-written copy next to the generated one would drift again
+        assert not re.search(rf"\b(interface|type) {model.__name__}\b", ts), model.__name__
+    for name in proto.NAMED_ENUMS:
+        assert f"export type {name} =" in generated
+
+
+def test_the_schema_matches_what_is_sent() -> None:
+    schema = protocol_schema()
+    card = schema["$defs"]["AgentCard"]
+    # results are described as sent: every key present, nullable where the server sends null
+    assert set(card["required"]) == set(card["properties"])
+    assert card["properties"]["status"] == {"$ref": "#/$defs/AgentStatus"}
+    spawn = schema["$defs"]["SpawnAgentParams"]
+    assert spawn["required"] == ["task"]  # params as validated: the rest may be left out
+    constants = schema["x-podium"]
+    methods = {**constants["Methods"], **constants["Notifications"]}
+    assert set(methods.values()) == set(proto.REQUESTS) | set(proto.NOTIFICATIONS)
+    assert constants["SERVER_SETTING_KEYS"] == list(EXTENSION_SETTING_KEYS)
+
+
+def _wire_fields(model: type[BaseModel]) -> dict[str, Any]:
     return {f.alias or n: f for n, f in model.model_fields.items()}
 
 
-def nullable(annotation: Any) -> bool:
-    return type(None) in typing.get_args(annotation) or annotation is type(None)
-
-
-def literal_values(annotation: Any) -> set[str]:
-    for arg in (annotation, *typing.get_args(annotation)):
-        if typing.get_origin(arg) is Literal:
-            return set(typing.get_args(arg))
-    return set()
-
-
-def test_ts_interfaces_match_the_pydantic_models() -> None:
-    interfaces = ts_interfaces()
-    assert set(MODELS) <= set(interfaces), set(MODELS) - set(interfaces)
-    for name, model in MODELS.items():
-        ts = interfaces[name]
-        py = wire_fields(model)
-        assert set(ts) == set(py), f"{name}: only TS {set(ts) - set(py)}, only py {set(py) - set(ts)}"
-        for key, field in py.items():
-            optional, ts_type = ts[key]
-            if field.is_required():
-                assert not optional, f"{name}.{key} is required in protocol.py"
-            # what the server may send as null, the client must accept as null
-            if not issubclass(model, proto.ParamsModel) and nullable(field.annotation):
-                assert "null" in ts_type, f"{name}.{key} may be null (protocol.py)"
-
-
-def test_enums_methods_and_error_codes_match() -> None:
-    assert ts_union("AgentStatus") == set(typing.get_args(proto.Status))
-    assert ts_union("Source") == set(typing.get_args(proto.Source))
-    assert ts_union("Severity") == set(typing.get_args(proto.Severity))
-    assert ts_union("AlertLevel") == set(typing.get_args(proto.AlertLevel))
-    export = wire_fields(proto.ExportParams)
-    assert ts_union("ExportFormat") == literal_values(export["format"].annotation)
-    assert ts_union("ExportGroupBy") == literal_values(export["groupBy"].annotation)
-    methods = {v for k, v in vars(proto).items() if k.isupper() and isinstance(v, str)
-               and v.startswith("podium/")}  # fmt: skip
-    assert set(ts_const("Methods").values()) | set(ts_const("Notifications").values()) == methods
-    codes = ts_const("ErrorCodes")
-    assert codes["invalidParams"] == proto.INVALID_PARAMS
-    assert codes["internalError"] == proto.INTERNAL_ERROR
-    assert codes["notFound"] == proto.NOT_FOUND and codes["gitError"] == proto.GIT_ERROR
-    assert codes["agentError"] == proto.AGENT_ERROR and codes["podiumError"] == proto.PODIUM_ERROR
-    documented = {int(c) for c in re.findall(r"^\| (-\d+) \|", DOC, re.M)}
-    assert documented == set(codes.values())
+def test_the_docs_name_every_method_command_error_and_field() -> None:
+    for method in (*proto.REQUESTS, *proto.NOTIFICATIONS):
+        assert re.search(rf"^### `{re.escape(method)}`", DOC, re.M), f"no section for {method}"
     for method, command in proto.COMMANDS.items():
         assert f"| `{command}` | `{method}` |" in DOC
+    documented = {int(c) for c in re.findall(r"^\| (-\d+) \|", DOC, re.M)}
+    codes = {v for k, v in vars(proto).items() if k.isupper() and isinstance(v, int)}
+    assert documented == codes
+    for model in ALL_MODELS:
+        for key in _wire_fields(model):
+            assert f"`{key}`" in DOC or f'"{key}"' in DOC, f"docs/protocol.md: {model.__name__}.{key}"
+    for name, values in proto.NAMED_ENUMS.items():
+        for value in typing.get_args(values):
+            assert f"`{value}`" in DOC or f'"{value}"' in DOC, f"docs/protocol.md: {name} {value}"
 
 
 def doc_json_after(heading: str) -> Any:
@@ -119,7 +128,7 @@ def doc_json_after(heading: str) -> Any:
 
 
 def assert_same_keys(value: Any, model: type[BaseModel], where: str) -> None:
-    py = wire_fields(model)
+    py = _wire_fields(model)
     assert set(value) == set(py), f"{where}: only doc {set(value) - set(py)}, only py {set(py) - set(value)}"
     for key, item in value.items():
         nested = [a for a in (py[key].annotation, *typing.get_args(py[key].annotation))
@@ -145,7 +154,7 @@ def test_doc_examples_have_the_models_fields(heading: str, model: type[BaseModel
     for key in path:
         value = value[key]
     assert_same_keys(value, model, heading)
-    model.model_validate(value)
+    assert model.model_validate(value).wire() == value
 
 
 def test_documented_params_match_the_params_models() -> None:
@@ -155,22 +164,37 @@ def test_documented_params_match_the_params_models() -> None:
         table = section[: section.index("```")]
         documented = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", table, re.M))
         names = {n for pair in documented for n in pair if n}
-        assert names == set(wire_fields(model)), method
+        assert names == set(_wire_fields(model)), method
     for method, model in ((proto.PAUSE_AGENT, proto.AgentIdParams),
                           (proto.REMOVE_AGENT, proto.RemoveAgentParams)):  # fmt: skip
         heading = re.search(rf"### `{re.escape(method)}` `\{{(.*?)\}}`", DOC)
         assert heading, method
         names = {n.strip().rstrip("?") for n in heading.group(1).split(",")}
-        assert names == set(wire_fields(model)), method
+        assert names == set(_wire_fields(model)), method
 
 
-def test_documented_settings_match_the_server_and_the_client() -> None:
+def test_documented_settings_match_the_server_and_the_extension() -> None:
     table = DOC[DOC.index("### Settings"):DOC.index("Unknown keys are ignored")]
     documented = {k for row in re.findall(r"^\| (`.*?) \|", table, re.M)
                   for k in re.findall(r"`(\w+)`", row)}  # fmt: skip
-    server = set(SETTING_KEYS)
-    client = set(re.findall(r"'(\w+)'", TS[TS.index("SERVER_SETTING_KEYS"):]))
-    assert documented == server, (documented ^ server)
+    assert documented == set(SETTING_KEYS), documented ^ set(SETTING_KEYS)
+    manifest = json.loads((CLIENT / "package.json").read_text())
+    contributed = {key.removeprefix("podium.")
+                   for key in manifest["contributes"]["configuration"]["properties"]}  # fmt: skip
     # oauthBaseUrl on purpose: workspace settings must not pick where the login's token goes
-    assert client == server - {"oauthBaseUrl"}, (client ^ server)
+    assert set(EXTENSION_SETTING_KEYS) <= contributed and "oauthBaseUrl" not in contributed
 
+
+def test_what_a_real_server_sent_is_exactly_what_the_models_write() -> None:
+    # editor-client/test/fixtures/notifications.json: recorded from `podium serve`
+    recorded = json.loads((CLIENT / "test" / "fixtures" / "notifications.json").read_text())
+    seen = set()
+    for note in recorded:
+        model = proto.NOTIFICATIONS.get(note["method"])
+        if model is None:
+            continue
+        seen.add(note["method"])
+        params = note["params"]
+        assert model.model_validate(params).wire() == params, note["method"]
+        assert list(model.model_validate(params).wire()) == list(params)  # key order too
+    assert seen == set(proto.NOTIFICATIONS)

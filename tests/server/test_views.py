@@ -1,11 +1,19 @@
-"""Pure view functions: status bar text by mode, tooltip table, severity, cards, formatting."""
+"""Pure view functions: status bar text by mode, tooltip table, severity, cards, the usage
+summary, alerts, formatting; every payload is a protocol model with strict JSON."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+import sys
+from dataclasses import dataclass, field, replace
 
 import pytest
 
+from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, PlanWindow
+from podium.protocol.models import AgentCard, Alert, Usage
+from podium.settings import Limits
+from podium.views.alerts import limit_alert, usage_limit_alert
 from podium.views.cards import render_card
 from podium.views.format import (
     format_agent_usage,
@@ -15,19 +23,22 @@ from podium.views.format import (
     format_usd,
 )
 from podium.views.status import PlanFigure, StatusInputs, render_status_bar
+from podium.views.summary import render_usage_summary
 
 NOW = 1_800_000_000.0
 
 
 def card(name: str, status: str = "working", *, since: float = NOW - 125, source: str = "subscription",
-         messages: int = 23, cost: float = 0.32, reason: str | None = None, limit=None) -> dict:
-    return {
-        "agentId": f"ag-{name}", "name": name, "status": status, "statusSince": int(since * 1000),
-        "statusReason": reason, "startedAt": int((NOW - 600) * 1000), "source": source,
+         messages: int = 23, cost: float = 0.32, reason: str | None = None, limit=None) -> AgentCard:
+    return AgentCard.model_validate({
+        "agentId": f"ag-{name}", "name": name, "task": "t", "status": status,
+        "statusSince": int(since * 1000), "statusReason": reason,
+        "startedAt": int((NOW - 600) * 1000), "worktree": f"/w/{name}", "branch": f"podium/{name}",
+        "profile": "fake", "source": source,
         "usage": {"inputTokens": 40_000, "outputTokens": 5_000, "cacheCreationTokens": 0,
                   "cacheReadTokens": 0, "costUSD": cost, "messages": messages},
         "diff": {"added": 142, "removed": 38, "files": 3}, "limit": limit,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 PLAN = PlanFigure(window="five_hour", used_pct=67.2, source="official", observed_at=NOW - 60)
@@ -155,15 +166,8 @@ class FakeDiff:
     files: int = 2
 
 
-@dataclass
-class FakeLimit:
-    usedPct: float = 2.469
-    limitUSD: float = 5.0
-    action: str = "pause"
-
-
 def test_render_card_fields() -> None:
-    c = render_card(FakeAgent(), FakeUsage(), FakeDiff(), FakeLimit())
+    c = render_card(FakeAgent(), FakeUsage(), FakeDiff(), AgentLimit(2.469, 5.0, "pause")).wire()
     assert c["agentId"] == "ag-1" and c["statusSince"] == int(NOW * 1000)
     assert c["startedAt"] == int((NOW - 10) * 1000)
     assert c["usage"] == {"inputTokens": 10, "outputTokens": 20, "cacheCreationTokens": 30,
@@ -171,7 +175,7 @@ def test_render_card_fields() -> None:
     assert c["diff"] == {"added": 5, "removed": 1, "files": 2}
     assert c["limit"] == {"usedPct": 2.47, "limitUSD": 5.0, "action": "pause"}
     assert c["model"] == "claude-sonnet-4-5-20250929"  # from usage when the agent has none
-    empty = render_card(FakeAgent(pid=None), None, None, None)
+    empty = render_card(FakeAgent(pid=None), None, None, None).wire()
     assert empty["usage"]["messages"] == 0 and empty["limit"] is None and empty["pid"] is None
 
 
@@ -181,14 +185,18 @@ def test_render_card_fields() -> None:
 def test_an_ended_agent_card_has_no_pid(status: str, has_pid: bool) -> None:
     # protocol.md: `pid` is null when no process runs (the old pid may be someone else's now)
     card = render_card(FakeAgent(status=status), None, None, None)
-    assert (card["pid"] is not None) is has_pid
+    assert (card.pid is not None) is has_pid
 
 
-def test_render_card_matches_protocol_model() -> None:
-    from podium.server.protocol import AgentCard
-
-    c = render_card(FakeAgent(), FakeUsage(), FakeDiff(), FakeLimit())
-    assert AgentCard.model_validate(c).wire() == c
+def test_a_stop_reason_overrides_the_agents_and_the_wire_keys_keep_their_order() -> None:
+    c = render_card(FakeAgent(status="stopped", status_reason="stopped"), None, None, None,
+                    status_reason="stopped by limit: agent $5.00 reached")  # fmt: skip
+    wire = c.wire()
+    assert wire["statusReason"] == "stopped by limit: agent $5.00 reached"
+    assert list(wire) == ["agentId", "name", "task", "status", "statusSince", "statusReason",
+                          "startedAt", "worktree", "branch", "pid", "exitCode", "profile",
+                          "source", "model", "usage", "diff", "limit"]  # fmt: skip
+    assert AgentCard.model_validate(wire) == c
 
 
 def test_formatters() -> None:
@@ -198,7 +206,7 @@ def test_formatters() -> None:
     assert [format_tokens(n) for n in (950, 1000, 1500, 45_000, 1_200_000, 12_000_000)] == [
         "950", "1K", "1.5K", "45K", "1.2M", "12M"]  # fmt: skip
     assert format_usd(2.468) == "$2.47" and format_usd(0) == "$0.00" and format_usd(0.001) == "<$0.01"
-    assert format_agent_usage("proxy", {"inputTokens": 500, "costUSD": 1}) == "500 tok $1.00 (Proxy)"
+    assert format_agent_usage("proxy", Usage(input_tokens=500, cost_usd=1)) == "500 tok $1.00 (Proxy)"
 
 
 def test_an_estimate_is_labelled_in_the_status_bar_text_too() -> None:
@@ -212,3 +220,57 @@ def test_an_estimate_is_labelled_in_the_status_bar_text_too() -> None:
     oauth = PlanFigure(window="five_hour", used_pct=40, source="oauth", observed_at=NOW)
     assert render_status_bar(StatusInputs(mode="subscription", plan=oauth, now=NOW)).text == (
         "Plan: 40%")
+
+
+def test_usage_summary_is_built_from_the_figures() -> None:
+    five = PlanWindow("five_hour", 67.004, "official", NOW - 60.0004, NOW + 3600, False, None)
+    plan = PlanStatus("max5", five, None, 3.14159, 1520.04, 18.40004, 95.04, ["oauth: x"])
+    today = FakeUsage(cost_usd=4.9000004)
+    limits = Limits(agent_usd=5.0, daily_tokens=2e6)
+    summary = render_usage_summary(
+        mode="both", now=NOW, plan=plan, api_spend=(2.4700004, 31.2), today=today,
+        limits=limits, on_limit="pause", cards=[card("alpha", limit={"usedPct": 6.2,
+        "limitUSD": 5.0, "action": "pause"})])  # fmt: skip
+    wire = json.loads(json.dumps(summary.wire(), allow_nan=False))
+    assert wire["generatedAt"] == int(NOW * 1000) and wire["mode"] == "both"
+    assert wire["plan"] == {
+        "plan": "max5", "sevenDay": None, "burnUSDPerHour": 3.1416, "tokensPerMin": 1520.0,
+        "projectedUSDAtWindowEnd": 18.4, "minutesToLimit": 95.0, "errors": ["oauth: x"],
+        "fiveHour": {"usedPct": 67.0, "source": "official", "observedAt": int((NOW - 60.0004) * 1000),
+                     "resetsAt": int((NOW + 3600) * 1000), "stale": False, "staleReason": None},
+    } and list(wire["plan"])[:3] == ["plan", "fiveHour", "sevenDay"]  # fmt: skip
+    assert wire["api"] == {"todayUSD": 2.47, "monthUSD": 31.2}
+    assert wire["today"]["costUSD"] == 4.9 and wire["today"]["messages"] == 2
+    assert wire["limits"] == {"agentUSD": 5.0, "sessionUSD": None, "dailyUSD": None,
+                              "monthlyUSD": None, "agentTokens": None, "sessionTokens": None,
+                              "dailyTokens": 2e6, "monthlyTokens": None, "onLimit": "pause"}  # fmt: skip
+    (row,) = wire["agents"]
+    assert list(row) == ["agentId", "name", "status", "source", "usage", "limit"]
+    assert row["limit"] == {"usedPct": 6.2, "limitUSD": 5.0, "action": "pause"}
+    no_engine = render_usage_summary(mode="api", now=NOW, plan=None, api_spend=(0.0, 0.0),
+                                     today=None, limits=Limits(), on_limit="warn", cards=[])  # fmt: skip
+    assert no_engine.plan is None and no_engine.today == Usage() and no_engine.agents == []
+
+
+def test_alerts_from_limit_events_and_the_usage_limit() -> None:
+    event = LimitEvent("exceeded", "daily", "2026-11-23", None, 50.0123456789, 50, 100.02468,
+                       "daily spend reached its $50.00 limit ($50.01)", "pause")  # fmt: skip
+    wire = limit_alert(event, None).wire()
+    assert wire == {"level": "critical", "message": "daily spend reached its $50.00 limit ($50.01)",
+                    "agentId": None, "scope": "daily", "scopeKey": "2026-11-23", "action": None,
+                    "used": 50.012346, "limit": 50.0, "pct": 100.02}  # fmt: skip
+    assert limit_alert(replace(event, level="warning"), "warn").level == "warning"
+    hit = usage_limit_alert("ag-1", "agent alpha hit the plan's usage limit reached").wire()
+    assert (hit["scope"], hit["scopeKey"], hit["level"], hit["used"], hit["pct"]) == (
+        "usage_limit", "ag-1", "critical", None, None)  # fmt: skip
+
+
+def test_non_finite_figures_never_reach_the_wire() -> None:
+    # a log line's absurd cost (1e400 parses as inf) must degrade one number, not the JSON
+    huge = render_card(FakeAgent(), FakeUsage(cost_usd=math.inf), None,
+                       AgentLimit(math.inf, 5.0, "pause")).wire()  # fmt: skip
+    text = json.dumps(huge, allow_nan=False)
+    assert huge["usage"]["costUSD"] == sys.float_info.max == huge["limit"]["usedPct"]
+    assert json.loads(text) == huge
+    assert Usage(cost_usd=math.nan).cost_usd == 0.0
+    assert Alert(level="info", message="m", scope="plan", pct=-math.inf).pct == -sys.float_info.max

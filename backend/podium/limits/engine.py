@@ -30,7 +30,14 @@ from typing import Any
 
 from podium.agents.models import Agent, AgentStatus
 from podium.limits import plans
-from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, PlanWindow
+from podium.limits.models import (
+    AgentLimit,
+    LimitEvent,
+    PlanStatus,
+    PlanWindow,
+    agent_limit,
+    agent_limit_usd,
+)
 from podium.limits.periods import day_bounds, month_bounds, resolve_tz
 from podium.redact import scrub
 from podium.settings import Settings
@@ -45,32 +52,6 @@ PLAN_META_KEY = "limits.plan"
 ACTED_KEEP = 1000
 LEVEL_RANK = {"warning": 0, "critical": 1, "exceeded": 2}
 ACTION_VERB = {"pause": "paused", "stop": "stopped", "warn": "still running"}
-
-
-@dataclass
-class BudgetStatus:
-    """One budget's position, with rate and projection (for tooltips and the status bar)."""
-
-    scope: str
-    scope_key: str
-    used: float
-    limit: float
-    pct: float
-    unit: str
-    burn_per_hour: float
-    projected_at_window_end: float | None
-    minutes_to_limit: float | None
-
-    def as_dict(self) -> dict:
-        return {
-            "scope": self.scope, "scopeKey": self.scope_key, "unit": self.unit,
-            "used": round(self.used, 6), "limit": self.limit, "pct": round(self.pct, 2),
-            "burnPerHour": round(self.burn_per_hour, 4),
-            "projectedAtWindowEnd": None if self.projected_at_window_end is None
-            else round(self.projected_at_window_end, 4),
-            "minutesToLimit": None if self.minutes_to_limit is None
-            else round(self.minutes_to_limit, 1),
-        }  # fmt: skip
 
 
 @dataclass
@@ -148,17 +129,9 @@ class LimitsEngine:
         return OAuthUsage(base_url=settings.oauth_base_url)
 
     # -- agent budgets ---------------------------------------------------------------------------
-    def agent_limit_usd(self, agent: Agent) -> float | None:
-        """The agent's own `limit_usd` overrides `limits.agent_usd`; 0 means no limit."""
-        limit = agent.limit_usd if agent.limit_usd is not None else self.settings.limits.agent_usd
-        return float(limit) if limit and limit > 0 else None
-
     def agent_limit(self, agent: Agent, usage: UsageTotals) -> AgentLimit | None:
-        limit = self.agent_limit_usd(agent)
-        if limit is None:
-            return None
-        return AgentLimit(usedPct=100.0 * usage.cost_usd / limit, limitUSD=limit,
-                          action=self.settings.on_limit)  # fmt: skip
+        return agent_limit(agent.limit_usd, self.settings.limits.agent_usd, usage.cost_usd,
+                           self.settings.on_limit)  # fmt: skip
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(
@@ -187,7 +160,7 @@ class LimitsEngine:
         empty = UsageTotals()
         for agent in agents:
             usage = usage_by_agent.get(agent.id, empty)
-            limit = self.agent_limit_usd(agent)
+            limit = agent_limit_usd(agent.limit_usd, lim.agent_usd)
             label = f"agent {agent.name}"
             if limit is not None:
                 checks.append(_Check("agent", agent.id, f"${limit:g}", usage.cost_usd, limit,
@@ -349,17 +322,6 @@ class LimitsEngine:
             )  # fmt: skip
             return cursor.rowcount == 1
 
-    def alerts(self, limit: int = 100) -> list[dict]:
-        """Stored alerts, newest first."""
-        rows = self.store.conn.execute(
-            "SELECT ts, level, scope, scope_key, window, used, limit_value, message, agent_id, "
-            "action FROM alerts ORDER BY ts DESC, id DESC LIMIT ?",
-            (limit,),
-        )
-        keys = ("ts", "level", "scope", "scopeKey", "window", "used", "limit", "message",
-                "agentId", "action")  # fmt: skip
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
     # -- user resume -------------------------------------------------------------------------------
     def user_resumed(self, agent_id: str) -> None:
         """The user resumed `agent_id`: no budget exceeded now acts on it again; the next
@@ -482,51 +444,6 @@ class LimitsEngine:
         month = totals(self.store, since_ms=month_start, until_ms=month_end,
                        session_ids=sessions, cwd_prefixes=prefixes, prices=self.prices)  # fmt: skip
         return today.cost_usd, month.cost_usd
-
-    # -- budgets with rates --------------------------------------------------------------------------
-    def budget_status(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
-                      now: float | None = None) -> list[BudgetStatus]:  # fmt: skip
-        """Every USD budget in force: used, %, burn rate ($/h over the window's activity so far),
-        projected spend at the window's end (daily/monthly) and minutes to the limit."""
-        now = time.time() if now is None else now
-        out: list[BudgetStatus] = []
-        empty = UsageTotals()
-        for agent in agents:
-            limit = self.agent_limit_usd(agent)
-            if limit is not None:
-                out.append(_budget("agent", agent.id, usage_by_agent.get(agent.id, empty), limit,
-                                   None, now))  # fmt: skip
-        lim = self.settings.limits
-        if lim.session_usd:
-            for sid in sorted({a.claude_session_id for a in agents if a.claude_session_id}):
-                usage = totals(self.store, session_ids=[sid], prices=self.prices)
-                out.append(_budget("session", sid, usage, lim.session_usd, None, now))
-        for scope, (start, end, key), limit in (
-            ("daily", day_bounds(now, self.tz), lim.daily_usd),
-            ("monthly", month_bounds(now, self.tz), lim.monthly_usd),
-        ):
-            if limit:
-                usage = totals(self.store, since_ms=start, until_ms=end, prices=self.prices)
-                out.append(_budget(scope, key, usage, limit, end / 1000, now))
-        return out
-
-
-def _budget(scope: str, key: str, usage: UsageTotals, limit: float, window_end: float | None,
-            now: float) -> BudgetStatus:  # fmt: skip
-    burn = 0.0
-    if usage.first_ts is not None and usage.last_ts is not None:
-        hours = (usage.last_ts - usage.first_ts) / 3_600_000
-        burn = usage.cost_usd / hours if hours > 0 else 0.0
-    projected = None
-    if window_end is not None:
-        projected = usage.cost_usd + burn * max(0.0, window_end - now) / 3600
-    minutes = None
-    if usage.cost_usd >= limit:
-        minutes = 0.0
-    elif burn > 0:
-        minutes = (limit - usage.cost_usd) / burn * 60
-    return BudgetStatus(scope, key, usage.cost_usd, limit, 100 * usage.cost_usd / limit, "usd",
-                        burn, projected, minutes)  # fmt: skip
 
 
 def _estimate_pct(usage: UsageTotals, table: dict[str, float], tokens_key: str, cost_key: str,

@@ -21,17 +21,6 @@ class PlanWindow:
     stale: bool
     stale_reason: str | None
 
-    def as_dict(self) -> dict:
-        """camelCase, times in epoch ms (docs/protocol.md `UsageSummary.plan`)."""
-        return {
-            "usedPct": round(self.used_pct, 2),
-            "source": self.source,
-            "observedAt": int(self.observed_at * 1000),
-            "resetsAt": int(self.resets_at * 1000) if self.resets_at is not None else None,
-            "stale": self.stale,
-            "staleReason": self.stale_reason,
-        }
-
 
 @dataclass
 class PlanStatus:
@@ -49,18 +38,6 @@ class PlanStatus:
     def headline(self) -> PlanWindow | None:
         """The figure the status bar shows: the 5-hour window, else the 7-day one."""
         return self.five_hour or self.seven_day
-
-    def as_dict(self) -> dict:
-        return {
-            "plan": self.plan,
-            "fiveHour": self.five_hour.as_dict() if self.five_hour else None,
-            "sevenDay": self.seven_day.as_dict() if self.seven_day else None,
-            "burnUSDPerHour": round(self.burn_usd_per_hour, 4),
-            "tokensPerMin": round(self.tokens_per_min, 1),
-            "projectedUSDAtWindowEnd": _round(self.projected_usd_at_window_end, 4),
-            "minutesToLimit": _round(self.minutes_to_limit, 1),
-            "errors": list(self.errors),
-        }
 
 
 @dataclass
@@ -85,30 +62,25 @@ class LimitEvent:
     unit: str = "usd"  # "usd" | "tokens" | "pct"
     alert: bool = True
 
-    def as_alert(self) -> dict:
-        """The `podium/alert` params (docs/protocol.md): `exceeded` is sent as `critical`."""
-        return {
-            "level": "critical" if self.level == "exceeded" else self.level,
-            "message": self.message,
-            "agentId": self.agent_id,
-            "scope": self.scope,
-            "scopeKey": self.scope_key,
-            "action": self.action,
-            "used": round(self.used, 6),
-            "limit": round(self.limit, 6),
-            "pct": round(self.pct, 2),
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class AgentLimit:
-    usedPct: float
-    limitUSD: float
-    action: str
+    """An agent's budget and how much of it is used."""
 
-    def as_dict(self) -> dict:
-        return {"usedPct": round(self.usedPct, 2), "limitUSD": self.limitUSD, "action": self.action}
+    used_pct: float  # 0..100+
+    limit_usd: float
+    action: str  # settings.on_limit: warn | pause | stop
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+def agent_limit_usd(own: float | None, default: float | None) -> float | None:
+    """The agent's own budget (`limitUSD` at spawn) overrides `limits.agentUSD`; 0 = none."""
+    limit = own if own is not None else default
+    return float(limit) if limit and limit > 0 else None
+
+
+def agent_limit(own: float | None, default: float | None, cost_usd: float,
+                action: str) -> AgentLimit | None:  # fmt: skip
+    limit = agent_limit_usd(own, default)
+    if limit is None:
+        return None
+    return AgentLimit(used_pct=100.0 * cost_usd / limit, limit_usd=limit, action=action)

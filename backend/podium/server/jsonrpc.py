@@ -10,7 +10,8 @@ which renames keys that are not identifiers (an `env` entry such as `MY-VAR` wou
 after `shutdown`; a client would wait for ever. This protocol answers both with an error, holds
 the LSP lifecycle rules (nothing but `initialize`/`exit` before `initialize`, each of
 `initialize`/`initialized` once) and writes strict JSON only. Frames are read by
-`podium.server.transport`, which hands each checked message to `dispatch`.
+`podium.server.transport`, which hands each checked message to `dispatch`. Results and
+notifications are the protocol's pydantic models (podium.protocol): serialised once, here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import attrs
 import cattrs
 from cattrs import Converter
 from lsprotocol import converters, types
+from pydantic import BaseModel
 from pygls.exceptions import (
     JsonRpcException,
     JsonRpcInternalError,
@@ -135,6 +137,12 @@ class PodiumProtocol(LanguageServerProtocol):
         return True
 
     # -- outbound -------------------------------------------------------------------------------
+    def _serialize_message(self, data: Any) -> Any:
+        # json.dumps(default=...) hook: a protocol model anywhere in a message → camelCase JSON
+        if isinstance(data, BaseModel):
+            return data.model_dump(by_alias=True, mode="json")
+        return super()._serialize_message(data)
+
     def _send_data(self, data: Any) -> None:
         """pygls' writer, made strict: no NaN/Infinity (replaced by null, logged), a message
         that cannot be serialised becomes an InternalError answer when it was one, and the

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from podium.errors import PodiumError
+from podium.protocol.models import AgentCard, Alert, StatusBar
 from podium.server.scheduler import CHECKPOINT_IDLE_S, NEVER, Scheduler
 from podium.settings import Settings
 from podium.store import Store
-from podium.views.status import StatusBar
 
 if TYPE_CHECKING:
     from podium.agents import AgentManager
@@ -43,9 +43,9 @@ class AgentAction:
 class TickResult:
     """What one tick wants pushed; each feature publishes its own fields."""
 
-    cards: list[dict[str, Any]] = field(default_factory=list)
+    cards: list[AgentCard] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     actions: list[AgentAction] = field(default_factory=list)
     status: StatusBar | None = None
     logs: list[str] = field(default_factory=list)

@@ -1,10 +1,11 @@
-"""Agent → AgentCard payload (the `podium/agentCard` shape of docs/protocol.md)."""
+"""Agent → AgentCard (the `podium/agentCard` payload of docs/protocol.md)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from podium.agents.models import TERMINAL_STATUSES
+from podium.protocol.models import AgentCard, AgentUsageRow, Diff, Limit, Usage
 
 
 class _AgentLike(Protocol):
@@ -24,81 +25,66 @@ class _AgentLike(Protocol):
     model: str | None
 
 
-def epoch_ms(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
+def epoch_ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
-def usage_payload(usage: Any | None) -> dict[str, Any]:
-    """UsageTotals (or None) → the card's `usage` object."""
+def usage_of(usage: Any | None) -> Usage:
+    """UsageTotals (or None: nothing yet) → the `usage` object of cards and the summary."""
     if usage is None:
-        return {
-            "inputTokens": 0, "outputTokens": 0, "cacheCreationTokens": 0,
-            "cacheReadTokens": 0, "costUSD": 0.0, "messages": 0,
-        }  # fmt: skip
-    return {
-        "inputTokens": int(usage.input),
-        "outputTokens": int(usage.output),
-        "cacheCreationTokens": int(usage.cache_create),
-        "cacheReadTokens": int(usage.cache_read),
-        "costUSD": round(float(usage.cost_usd), 6),
-        "messages": int(usage.messages),
-    }
+        return Usage()
+    return Usage(
+        input_tokens=usage.input,
+        output_tokens=usage.output,
+        cache_creation_tokens=usage.cache_create,
+        cache_read_tokens=usage.cache_read,
+        cost_usd=round(float(usage.cost_usd), 6),
+        messages=usage.messages,
+    )
 
 
-def diff_payload(diff: Any | None) -> dict[str, int]:
+def diff_of(diff: Any | None) -> Diff:
     if diff is None:
-        return {"added": 0, "removed": 0, "files": 0}
-    return {"added": int(diff.added), "removed": int(diff.removed), "files": int(diff.files)}
+        return Diff()
+    return Diff(added=diff.added, removed=diff.removed, files=diff.files)
 
 
-def limit_payload(limit: Any | None) -> dict[str, Any] | None:
-    """AgentLimit (usedPct, limitUSD, action) or a ready dict → the card's `limit`."""
+def limit_of(limit: Any | None) -> Limit | None:
+    """limits.AgentLimit (used_pct, limit_usd, action) → the card's `limit`."""
     if limit is None:
         return None
-    if isinstance(limit, dict):
-        return {
-            "usedPct": round(float(limit["usedPct"]), 2),
-            "limitUSD": float(limit["limitUSD"]),
-            "action": str(limit["action"]),
-        }
-    return {
-        "usedPct": round(float(limit.usedPct), 2),
-        "limitUSD": float(limit.limitUSD),
-        "action": str(limit.action),
-    }
+    return Limit(used_pct=round(float(limit.used_pct), 2), limit_usd=float(limit.limit_usd),
+                 action=limit.action)  # fmt: skip
 
 
-def render_card(
-    agent: _AgentLike, usage: Any | None, diff: Any | None, limit: Any | None
-) -> dict[str, Any]:
-    """The AgentCard dict for one agent (camelCase, JSON-ready)."""
+def render_card(agent: _AgentLike, usage: Any | None, diff: Any | None, limit: Any | None,
+                *, status_reason: str | None = None) -> AgentCard:  # fmt: skip
+    """The AgentCard of one agent; `status_reason` overrides the agent's (a stop by a limit)."""
     models = list(getattr(usage, "models", None) or [])
-    return {
-        "agentId": agent.id,
-        "name": agent.name,
-        "task": agent.task,
-        "status": str(agent.status),
-        "statusSince": epoch_ms(agent.status_since),
-        "statusReason": agent.status_reason,
-        "startedAt": epoch_ms(agent.started_at),
-        "worktree": agent.worktree,
-        "branch": agent.branch,
+    status = str(agent.status)
+    return AgentCard(
+        agent_id=agent.id,
+        name=agent.name,
+        task=agent.task,
+        status=status,
+        status_since=epoch_ms(agent.status_since),
+        status_reason=status_reason or agent.status_reason,
+        started_at=epoch_ms(agent.started_at),
+        worktree=agent.worktree,
+        branch=agent.branch,
         # protocol: null once it ended (the old pid may be someone else's by now)
-        "pid": None if str(agent.status) in TERMINAL_STATUSES else agent.pid,
-        "exitCode": agent.exit_code,
-        "profile": agent.profile,
-        "source": agent.source,
-        "model": agent.model or (models[-1] if models else None),
-        "usage": usage_payload(usage),
-        "diff": diff_payload(diff),
-        "limit": limit_payload(limit),
-    }
+        pid=None if status in TERMINAL_STATUSES else agent.pid,
+        exit_code=agent.exit_code,
+        profile=agent.profile,
+        source=agent.source,
+        model=agent.model or (models[-1] if models else None),
+        usage=usage_of(usage),
+        diff=diff_of(diff),
+        limit=limit_of(limit),
+    )
 
 
-def fallback_agent_limit(
-    limit_usd: float | None, cost_usd: float, action: str
-) -> dict[str, Any] | None:
-    """An agent's budget figure when the limits engine is not available."""
-    if not limit_usd:
-        return None
-    return {"usedPct": 100.0 * cost_usd / limit_usd, "limitUSD": limit_usd, "action": action}
+def usage_row(card: AgentCard) -> AgentUsageRow:
+    """One agent's line of `podium/usageSummary`."""
+    return AgentUsageRow(agent_id=card.agent_id, name=card.name, status=card.status,
+                         source=card.source, usage=card.usage, limit=card.limit)  # fmt: skip

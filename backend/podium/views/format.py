@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from podium.protocol.models import Usage
+
 
 def format_duration(seconds: float) -> str:
     """45s, 12m, 2h 5m, 3d 4h — the time an agent has been in its state."""
@@ -50,15 +54,11 @@ def format_pct(pct: float) -> str:
 SOURCE_LABEL = {"subscription": "Sub", "api": "API", "proxy": "Proxy"}
 
 
-def format_agent_usage(source: str, usage: dict) -> str:
+def format_agent_usage(source: str, usage: Usage) -> str:
     """Seed 004's per-agent usage line: `23 msgs (Sub)`, `45K tok $0.32 (API)`."""
     label = SOURCE_LABEL.get(source, source)
     if source == "subscription":
-        return f"{usage.get('messages', 0)} msgs ({label})"
-    tokens = (
-        usage.get("inputTokens", 0)
-        + usage.get("outputTokens", 0)
-        + usage.get("cacheCreationTokens", 0)
-        + usage.get("cacheReadTokens", 0)
-    )
-    return f"{format_tokens(tokens)} tok {format_usd(usage.get('costUSD', 0.0))} ({label})"
+        return f"{usage.messages} msgs ({label})"
+    tokens = (usage.input_tokens + usage.output_tokens + usage.cache_creation_tokens
+              + usage.cache_read_tokens)  # fmt: skip
+    return f"{format_tokens(tokens)} tok {format_usd(usage.cost_usd)} ({label})"

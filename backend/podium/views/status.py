@@ -8,9 +8,10 @@ single plan % applies). Agent counts come first when agents exist.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
+from podium.agents.models import TERMINAL_STATUSES
+from podium.protocol.models import AgentCard, StatusBar
 from podium.views.format import (
     format_agent_usage,
     format_duration_coarse,
@@ -34,7 +35,7 @@ class PlanFigure:
 @dataclass(frozen=True)
 class StatusInputs:
     mode: str
-    cards: list[dict[str, Any]] = field(default_factory=list)
+    cards: list[AgentCard] = field(default_factory=list)
     plan: PlanFigure | None = None
     api_today_usd: float = 0.0
     api_month_usd: float = 0.0
@@ -48,17 +49,6 @@ class StatusInputs:
     #: models used today with no price and no figure of the CLI's own: the dollar figures
     #: lack their share, shown as `API: $2.47+` and named in the tooltip
     unpriced_models: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StatusBar:
-    text: str
-    tooltip: str
-    severity: str  # ok | warning | error
-    mode: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 _WINDOW_LABEL = {"five_hour": "5-hour", "seven_day": "7-day"}
@@ -87,18 +77,15 @@ def mode_text(state: StatusInputs) -> str:
     return plan_text(state.plan)
 
 
-#: agents that ended: their cards stay (history, diff stats) but they are not counted as running
-ENDED_STATUSES = frozenset({"stopped", "exited", "error"})
-
-
-def agent_counts_text(cards: list[dict[str, Any]]) -> str:
-    """`3 agents | 2 waiting | 1 paused` over the agents still alive; '' when none is."""
-    live = [c for c in cards if c.get("status") not in ENDED_STATUSES]
+def agent_counts_text(cards: list[AgentCard]) -> str:
+    """`3 agents | 2 waiting | 1 paused` over the agents still alive; '' when none is (agents
+    that ended keep their cards, for history and diff stats, but are not counted as running)."""
+    live = [c for c in cards if c.status not in TERMINAL_STATUSES]
     if not live:
         return ""
     parts = [f"{len(live)} agent{'s' if len(live) != 1 else ''}"]
-    waiting = sum(1 for c in live if c.get("status") == "waiting")
-    paused = sum(1 for c in live if c.get("status") == "paused")
+    waiting = sum(1 for c in live if c.status == "waiting")
+    paused = sum(1 for c in live if c.status == "paused")
     if waiting:
         parts.append(f"{waiting} waiting")
     if paused:
@@ -110,14 +97,11 @@ def severity_of(state: StatusInputs) -> str:
     pcts = list(state.budget_pcts)
     if state.plan is not None and state.mode in ("subscription", "both"):
         pcts.append(state.plan.used_pct)
-    for card in state.cards:
-        limit = card.get("limit")
-        if limit:
-            pcts.append(float(limit.get("usedPct", 0.0)))
-    if any(c.get("status") == "error" for c in state.cards) or any(p >= 100.0 for p in pcts):
+    pcts.extend(card.limit.used_pct for card in state.cards if card.limit is not None)
+    if any(c.status == "error" for c in state.cards) or any(p >= 100.0 for p in pcts):
         return "error"
     paused_by_limit = any(
-        c.get("status") in ("paused", "stopped") and "limit" in (c.get("statusReason") or "")
+        c.status in ("paused", "stopped") and "limit" in (c.status_reason or "")
         for c in state.cards
     )
     if paused_by_limit or any(p >= 100.0 * state.warning_at for p in pcts):
@@ -166,16 +150,15 @@ def tooltip_text(state: StatusInputs) -> str:
         lines.append("| Agent | Status | For | Changes | Usage |")
         lines.append("|---|---|---|---|---|")
         for card in state.cards:
-            since = (card.get("statusSince") or 0) / 1000.0
-            diff = card.get("diff") or {}
-            status = str(card.get("status"))
-            if card.get("statusReason") and status in ("paused", "stopped", "error"):
-                status += f" ({_md_cell(card['statusReason'])})"
+            since = card.status_since / 1000.0
+            status: str = card.status
+            if card.status_reason and status in ("paused", "stopped", "error"):
+                status += f" ({_md_cell(card.status_reason)})"
             lines.append(
-                f"| {_md_cell(str(card.get('name')))} | {status} | "
+                f"| {_md_cell(card.name)} | {status} | "
                 f"{format_duration_coarse(state.now - since) if since else '-'} | "
-                f"+{diff.get('added', 0)} −{diff.get('removed', 0)} | "
-                f"{format_agent_usage(str(card.get('source')), card.get('usage') or {})} |"
+                f"+{card.diff.added} −{card.diff.removed} | "
+                f"{format_agent_usage(card.source, card.usage)} |"
             )
     else:
         lines.append("")
@@ -184,6 +167,7 @@ def tooltip_text(state: StatusInputs) -> str:
 
 
 def render_status_bar(state: StatusInputs) -> StatusBar:
+    """The `podium/statusBar` payload; cards are listed oldest first."""
     counts = agent_counts_text(state.cards)
     text = mode_text(state)
     if counts:

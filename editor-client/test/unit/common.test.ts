@@ -57,7 +57,10 @@ describe('alerts', () => {
     expect(m.message).toBe(`Podium: ${paused.message}`);
     expect(m.actions).toEqual(['Resume', 'Open Card', 'Raise Limit']);
     expect(settingsQueryFor(paused)).toBe('podium.limits');
-    const plan = alertModel({ level: 'warning', message: 'plan at 80%', scope: 'plan' });
+    const plan = alertModel({
+      level: 'warning', message: 'plan at 80%', scope: 'plan', agentId: null, scopeKey: null,
+      action: null, used: null, limit: null, pct: null,
+    });
     expect(plan).toMatchObject({ severity: 'warning', actions: ['Open Settings'] });
   });
 

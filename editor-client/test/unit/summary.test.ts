@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { cacheHits, planBar, summaryModel } from '../../src/views/summary';
-import type { UsageSummary } from '../../src/protocol';
+import type { LimitsInfo, UsageSummary } from '../../src/protocol';
 import { summary } from './fixtures';
+
+const NO_LIMITS: LimitsInfo = {
+  agentUSD: null, sessionUSD: null, dailyUSD: null, monthlyUSD: null, agentTokens: null,
+  sessionTokens: null, dailyTokens: null, monthlyTokens: null, onLimit: 'pause',
+};
 
 describe('summaryModel', () => {
   it('renders the recorded summary (mode both): plan with source, API spend, per-agent bars', () => {
@@ -41,7 +46,7 @@ describe('summaryModel', () => {
 
   it('lists token budgets next to the USD ones', () => {
     const s = summary();
-    const m = summaryModel({ ...s, limits: { agentUSD: 5, dailyTokens: 2_000_000, onLimit: 'stop' } }, s.generatedAt);
+    const m = summaryModel({ ...s, limits: { ...NO_LIMITS, agentUSD: 5, dailyTokens: 2_000_000, onLimit: 'stop' } }, s.generatedAt);
     expect(m.limitsLine).toBe('Limits: agent $5.00, daily 2,000,000 tokens · on limit: stop');
   });
 
@@ -67,13 +72,16 @@ describe('summaryModel', () => {
     const s: UsageSummary = {
       mode: 'api',
       generatedAt: 0,
-      plan: { plan: 'pro', fiveHour: null, sevenDay: null },
+      plan: {
+        plan: 'pro', fiveHour: null, sevenDay: null, burnUSDPerHour: 0, tokensPerMin: 0,
+        projectedUSDAtWindowEnd: null, minutesToLimit: null, errors: [],
+      },
       api: { todayUSD: 2.47, monthUSD: 31.2 },
       today: { inputTokens: 285_000, outputTokens: 27_450, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 2.47, messages: 47 },
-      limits: {},
+      limits: NO_LIMITS,
       agents: [
-        { agentId: 'a', name: 'Agent-2', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.89, messages: 3 } },
-        { agentId: 'b', name: 'Agent-3', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.445, messages: 3 } },
+        { agentId: 'a', name: 'Agent-2', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.89, messages: 3 }, limit: null },
+        { agentId: 'b', name: 'Agent-3', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.445, messages: 3 }, limit: null },
       ],
     };
     const m = summaryModel(s, 0);

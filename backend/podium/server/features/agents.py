@@ -19,12 +19,13 @@ from lsprotocol import types
 
 from podium.agents.models import TERMINAL_STATUSES
 from podium.errors import NotFound, PodiumError
+from podium.limits.models import agent_limit
 from podium.server import protocol as proto
 from podium.server.features.base import Feature, Handler, Host
 from podium.server.scheduler import FULL_SWEEP_S, POLL_EVERY_S, USAGE_REFRESH_S
 from podium.server.state import AgentAction, Core, Tick, TickResult
 from podium.settings import Settings
-from podium.views.cards import fallback_agent_limit, render_card
+from podium.views.cards import render_card
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,10 @@ class AgentsFeature(Feature):
         self.refresh = host.scheduler.timer("agents.usage", USAGE_REFRESH_S)
         # core lane only
         self.usage: dict[str, Any] = {}
-        self.cards: dict[str, dict[str, Any]] = {}  # the last card sent, per agent
+        self.cards: dict[str, proto.AgentCard] = {}  # the last card sent, per agent
         self.stop_reasons: dict[str, str] = {}
         # replaced whole on the core lane, only read on the loop (no lock: never mutated)
-        self.listing: tuple[dict[str, Any], ...] = ()
+        self.listing: tuple[proto.AgentCard, ...] = ()
         # loop only
         self._turns = _Turns()
 
@@ -90,7 +91,7 @@ class AgentsFeature(Feature):
             self.host.log_message(f"diff watchers stopped: {exc}", types.MessageType.Error)
 
     # -- requests (loop) ------------------------------------------------------------------------
-    async def spawn_agent(self, params: Any) -> dict[str, Any]:
+    async def spawn_agent(self, params: Any) -> proto.AgentCard:
         p = proto.parse_params(proto.SpawnAgentParams, params)
         core = await self.host.ready()
         kwargs: dict[str, Any] = {
@@ -116,20 +117,20 @@ class AgentsFeature(Feature):
 
     async def _answer(
         self, core: Core, agent_id: str, before: Callable[[str], object] | None = None
-    ) -> dict[str, Any]:
+    ) -> proto.AgentCard:
         """The card after an action (core lane), pushed and returned."""
         card = await self.host.lanes.core.run(self.fresh_card, core, agent_id, before)
-        self.host.notify(proto.AGENT_CARD, {"card": card})
+        self.host.notify(proto.AGENT_CARD, proto.AgentCardNotification(card=card))
         self.host.wake()  # counts in the status bar may have changed
         return card
 
-    async def pause_agent(self, params: Any) -> dict[str, Any]:
+    async def pause_agent(self, params: Any) -> proto.AgentCard:
         p = proto.parse_params(proto.AgentIdParams, params)
         core = await self.host.ready()
         await self._act(p.agent_id, core.require_manager().pause, p.agent_id)
         return await self._answer(core, p.agent_id)
 
-    async def resume_agent(self, params: Any) -> dict[str, Any]:
+    async def resume_agent(self, params: Any) -> proto.AgentCard:
         p = proto.parse_params(proto.AgentIdParams, params)
         core = await self.host.ready()
         await self._act(p.agent_id, core.require_manager().resume, p.agent_id)
@@ -140,7 +141,7 @@ class AgentsFeature(Feature):
 
         return await self._answer(core, p.agent_id, user_resumed)
 
-    async def stop_agent(self, params: Any) -> dict[str, Any]:
+    async def stop_agent(self, params: Any) -> proto.AgentCard:
         p = proto.parse_params(proto.AgentIdParams, params)
         core = await self.host.ready()
         await self._act(p.agent_id, core.require_manager().stop, p.agent_id)
@@ -149,21 +150,21 @@ class AgentsFeature(Feature):
     def _stopped_by_user(self, agent_id: str) -> None:
         self.stop_reasons.pop(agent_id, None)
 
-    async def remove_agent(self, params: Any) -> dict[str, Any]:
+    async def remove_agent(self, params: Any) -> proto.RemoveAgentResult:
         p = proto.parse_params(proto.RemoveAgentParams, params)
         core = await self.host.ready()
         manager = core.require_manager()
         await self._act(p.agent_id, manager.remove, p.agent_id, delete_branch=p.delete_branch,
                         force=p.force)  # fmt: skip
         if await self.host.lanes.core.run(self.forget, p.agent_id):  # else a tick told already
-            self.host.notify(proto.AGENT_REMOVED, {"agentId": p.agent_id})
+            self.host.notify(proto.AGENT_REMOVED, proto.AgentRemovedNotification(agent_id=p.agent_id))
         self.host.wake()
-        return {"removed": p.agent_id}
+        return proto.RemoveAgentResult(removed=p.agent_id)
 
-    async def list_agents(self, params: Any) -> dict[str, Any]:
+    async def list_agents(self, params: Any) -> proto.ListAgentsResult:
         proto.parse_params(proto.EmptyParams, params)
         await self.host.ready()
-        return {"agents": list(self.listing)}
+        return proto.ListAgentsResult(agents=list(self.listing))
 
     # -- limit actions (loop → action lane) -----------------------------------------------------
     async def carry_out(self, action: AgentAction) -> None:
@@ -178,9 +179,9 @@ class AgentsFeature(Feature):
 
     def publish(self, result: TickResult) -> None:
         for card in result.cards:
-            self.host.notify(proto.AGENT_CARD, {"card": card})
+            self.host.notify(proto.AGENT_CARD, proto.AgentCardNotification(card=card))
         for agent_id in result.removed:
-            self.host.notify(proto.AGENT_REMOVED, {"agentId": agent_id})
+            self.host.notify(proto.AGENT_REMOVED, proto.AgentRemovedNotification(agent_id=agent_id))
         for action in result.actions:
             self.host.spawn_task(self.carry_out(action), f"podium-limit-{action.action}")
 
@@ -236,21 +237,18 @@ class AgentsFeature(Feature):
         self._publish_listing()
 
     def _publish_listing(self) -> None:
-        self.listing = tuple(sorted(self.cards.values(), key=lambda c: c.get("startedAt") or 0))
+        self.listing = tuple(sorted(self.cards.values(), key=lambda c: c.started_at))
 
     def note_stop_reason(self, agent_id: str, reason: str) -> None:
         """The card of an agent a limit stops says so (core lane)."""
         self.stop_reasons[agent_id] = reason
 
     def agent_usage(self, core: Core, agent: Any) -> Any:
-        """The agent's usage: entries of its Claude session or with a cwd inside its worktree
-        (the attribution rule of AgentManager.usage), read on the core connection."""
+        """The agent's usage (podium.domain.attribution), read on the core connection."""
         from podium.usage.queries import totals
 
-        sessions = [agent.claude_session_id] if agent.claude_session_id else []
         with core.store.lock:
-            return totals(core.store, session_ids=sessions, cwd_prefixes=[agent.worktree],
-                          prices=core.prices)  # fmt: skip
+            return totals(core.store, agents=[agent], prices=core.prices)
 
     def _limit_for(self, core: Core, agent: Any, usage: Any) -> Any:
         if core.limits is not None:
@@ -258,22 +256,21 @@ class AgentsFeature(Feature):
                 return core.limits.agent_limit(agent, usage)
             except Exception:
                 log.exception("agent_limit failed")
-        limit = agent.limit_usd or core.settings.limits.agent_usd
-        return fallback_agent_limit(limit, usage.cost_usd if usage else 0.0, core.settings.on_limit)
+        return agent_limit(agent.limit_usd, core.settings.limits.agent_usd,
+                           usage.cost_usd if usage else 0.0, core.settings.on_limit)  # fmt: skip
 
-    def card_for(self, core: Core, agent: Any) -> dict[str, Any]:
+    def card_for(self, core: Core, agent: Any) -> proto.AgentCard:
         usage = self.usage.get(agent.id)
         if usage is None and core.manager is not None:
             usage = self.usage[agent.id] = self.agent_usage(core, agent)
-        card = render_card(agent, usage, agent.diff, self._limit_for(core, agent, usage))
-        stopped_by_limit = card["status"] == "stopped" and agent.id in self.stop_reasons
-        if stopped_by_limit:
-            card["statusReason"] = self.stop_reasons[agent.id]
-        return card
+        stopped_by_limit = str(agent.status) == "stopped" and agent.id in self.stop_reasons
+        reason = self.stop_reasons[agent.id] if stopped_by_limit else None
+        return render_card(agent, usage, agent.diff, self._limit_for(core, agent, usage),
+                           status_reason=reason)  # fmt: skip
 
     def fresh_card(
         self, core: Core, agent_id: str, before: Callable[[str], object] | None = None
-    ) -> dict[str, Any]:
+    ) -> proto.AgentCard:
         """The card after an action: re-read the agent and its usage, record it as sent."""
         manager = core.require_manager()
         if before is not None:

@@ -15,12 +15,13 @@ class ExportFeature(Feature):
     def handlers(self) -> dict[str, Handler]:
         return {proto.EXPORT: self.export}
 
-    async def export(self, params: Any) -> dict[str, Any]:
+    async def export(self, params: Any) -> proto.ExportResult:
         p = proto.parse_params(proto.ExportParams, params)
         core = await self.host.ready()
         return await self.host.lanes.core.run(_export, core, p.options())
 
 
-def _export(core: Core, options: dict[str, Any]) -> dict[str, Any]:
+def _export(core: Core, options: dict[str, Any]) -> proto.ExportResult:
     with core.store.lock:
-        return export_usage(core.store, options, workspace=core.workspace)
+        return proto.ExportResult.model_validate(
+            export_usage(core.store, options, workspace=core.workspace))

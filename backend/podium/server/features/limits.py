@@ -19,10 +19,9 @@ from podium.server.features.base import Feature, Host
 from podium.server.scheduler import LIMITS_AFTER_INGEST_S, LIMITS_EVERY_S
 from podium.server.state import AgentAction, Core, Tick, TickResult
 from podium.settings import Settings
+from podium.views.alerts import limit_alert, usage_limit_alert
 
 log = logging.getLogger(__name__)
-
-ALERT_LEVEL = {"warning": "warning", "critical": "critical", "exceeded": "critical"}
 
 _SHOW_TYPE = {
     "info": types.MessageType.Info,
@@ -74,19 +73,7 @@ class LimitsFeature(Feature):
             elif action == "warn":
                 done = "warn"
             if event.alert:
-                out.alerts.append(
-                    {
-                        "level": ALERT_LEVEL.get(event.level, "warning"),
-                        "message": event.message,
-                        "agentId": event.agent_id,
-                        "scope": event.scope,
-                        "scopeKey": event.scope_key,
-                        "action": done or action,
-                        "used": round(float(event.used), 6),
-                        "limit": float(event.limit),
-                        "pct": round(float(event.pct), 2),
-                    }
-                )
+                out.alerts.append(limit_alert(event, done or action))
 
     def _decide(self, core: Core, agent_id: str, action: str, message: str,
                 out: TickResult) -> str | None:  # fmt: skip
@@ -125,18 +112,14 @@ class LimitsFeature(Feature):
             except Exception:
                 log.exception("recording the usage-limit alert failed")
         if first:
-            out.alerts.append({
-                "level": "critical", "message": message, "agentId": agent.id,
-                "scope": "usage_limit", "scopeKey": agent.id, "action": None,
-                "used": None, "limit": None, "pct": None,
-            })  # fmt: skip
+            out.alerts.append(usage_limit_alert(agent.id, message))
 
     # -- loop -----------------------------------------------------------------------------------
     def publish(self, result: TickResult) -> None:
         for alert in result.alerts:
             self.host.notify(proto.ALERT, alert)
-            self.host.show_message(f"Podium: {alert['message']}",
-                                   _SHOW_TYPE.get(alert["level"], types.MessageType.Warning))  # fmt: skip
+            self.host.show_message(f"Podium: {alert.message}",
+                                   _SHOW_TYPE.get(alert.level, types.MessageType.Warning))  # fmt: skip
 
     def settings_changed(self, core: Core, old: Settings, new: Settings) -> list[str]:
         if core.limits is not None:

@@ -14,7 +14,7 @@ from podium.server import protocol as proto
 from podium.server.features.base import Feature, Host
 from podium.server.scheduler import NEVER, STATUS_EVERY_S, STATUS_MIN_GAP_S
 from podium.server.state import Core, Tick, TickResult
-from podium.views.status import PlanFigure, StatusBar, StatusInputs, render_status_bar
+from podium.views.status import PlanFigure, StatusInputs, render_status_bar
 
 
 class StatusFeature(Feature):
@@ -26,9 +26,9 @@ class StatusFeature(Feature):
                                            min_gap=STATUS_MIN_GAP_S)  # fmt: skip
         usage.figures_timer.within = self.render  # figures are refreshed by the render
         # loop only: the send gate
-        self._sent: dict[str, Any] | None = None
+        self._sent: proto.StatusBar | None = None
         self._sent_at = -NEVER
-        self._pending: dict[str, Any] | None = None
+        self._pending: proto.StatusBar | None = None
 
     # -- the tick (core lane) -------------------------------------------------------------------
     def tick(self, t: Tick) -> None:
@@ -42,11 +42,11 @@ class StatusFeature(Feature):
                 self.usage.refresh_figures(t.core, t.now, self.usage.working())
             t.out.status = self.status_bar(t.core, t.now)
 
-    def status_bar(self, core: Core, now: float) -> StatusBar:
-        cards = sorted(self.agents.cards.values(), key=lambda c: (c.get("startedAt") or 0))
+    def status_bar(self, core: Core, now: float) -> proto.StatusBar:
+        cards = sorted(self.agents.cards.values(), key=lambda c: c.started_at)
         return render_status_bar(self.status_inputs(core, now, cards))
 
-    def status_inputs(self, core: Core, now: float, cards: list[dict[str, Any]]) -> StatusInputs:
+    def status_inputs(self, core: Core, now: float, cards: list[proto.AgentCard]) -> StatusInputs:
         figures = self.usage.figures
         settings = core.settings
         plan_status = figures.get("plan_status")
@@ -88,7 +88,7 @@ class StatusFeature(Feature):
     # -- sending (loop) -------------------------------------------------------------------------
     def publish(self, result: TickResult) -> None:
         if result.status is not None:
-            status = result.status.as_dict()
+            status = result.status
             changed = result.forced or status != self._sent
             self._pending = status if changed else None
         self.flush()

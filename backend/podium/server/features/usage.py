@@ -21,6 +21,7 @@ from podium.server.scheduler import FIGURES_AFTER_INGEST_S, FIGURES_EVERY_S
 from podium.server.state import Core, Tick
 from podium.server.tail import LogTail
 from podium.settings import Settings
+from podium.views.summary import render_usage_summary
 
 log = logging.getLogger(__name__)
 
@@ -188,40 +189,21 @@ class UsageFeature(Feature):
         return day, month
 
     def working(self) -> bool:
-        return any(c.get("status") == "working" for c in self.agents.cards.values())
+        return any(c.status == "working" for c in self.agents.cards.values())
 
     # -- podium/usageSummary --------------------------------------------------------------------
-    async def usage_summary_request(self, params: Any) -> dict[str, Any]:
+    async def usage_summary_request(self, params: Any) -> proto.UsageSummary:
         proto.parse_params(proto.EmptyParams, params)
         core = await self.host.ready()
         return await self.host.lanes.core.run(self.usage_summary, core)
 
-    def usage_summary(self, core: Core) -> dict[str, Any]:
-        from podium.views.cards import usage_payload
-
+    def usage_summary(self, core: Core) -> proto.UsageSummary:
         now = time.time()
         self.refresh_figures(core, now, self.working())
         self.figures_timer.ran(time.monotonic())
-        plan_status = self.figures.get("plan_status")
-        api_today, api_month = self.figures["api"]
-        cards = list(self.agents.listing)
-        limits = core.settings.limits
-        return {
-            "mode": core.settings.auth_mode,
-            "generatedAt": int(now * 1000),
-            "plan": plan_status.as_dict() if plan_status is not None else None,
-            "api": {"todayUSD": round(api_today, 6), "monthUSD": round(api_month, 6)},
-            "today": usage_payload(self.figures.get("today")),
-            "limits": {
-                "agentUSD": limits.agent_usd, "sessionUSD": limits.session_usd,
-                "dailyUSD": limits.daily_usd, "monthlyUSD": limits.monthly_usd,
-                "agentTokens": limits.agent_tokens, "sessionTokens": limits.session_tokens,
-                "dailyTokens": limits.daily_tokens, "monthlyTokens": limits.monthly_tokens,
-                "onLimit": core.settings.on_limit,
-            },
-            "agents": [
-                {k: c[k] for k in ("agentId", "name", "status", "source", "usage", "limit")}
-                for c in cards
-            ],
-        }
-
+        return render_usage_summary(
+            mode=core.settings.auth_mode, now=now, plan=self.figures.get("plan_status"),
+            api_spend=self.figures["api"], today=self.figures.get("today"),
+            limits=core.settings.limits, on_limit=core.settings.on_limit,
+            cards=list(self.agents.listing),
+        )  # fmt: skip

@@ -1,0 +1,345 @@
+"""Every message of docs/protocol.md as a pydantic model: request params in, results and
+notifications out. camelCase on the wire, snake_case attributes.
+
+Outbound payloads are built only through these models (the views render them, the server sends
+them), so the wire format is written once; editor-client/src/protocol.generated.ts is generated
+from their JSON Schema (`podium.protocol.schema`).
+
+Strict JSON out: a float field never carries NaN or ±Infinity (Python's json would write them,
+and no JSON parser reads them back). `Num` clamps ±inf to the largest finite float and NaN to 0 at
+the model, so one absurd figure (a log line's `costUSD: 1e400`) degrades one number instead of
+stopping every push.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from podium.agents.spec import SpawnSpec
+from podium.textlimits import MAX_AGENT_IDS, AgentId, PathText
+
+__all__ = [  # noqa: RUF022 (grouped as in the module)
+    "SPAWN_AGENT", "PAUSE_AGENT", "RESUME_AGENT", "STOP_AGENT", "REMOVE_AGENT", "LIST_AGENTS",
+    "USAGE_SUMMARY", "EXPORT", "STATUS_BAR", "AGENT_CARD", "AGENT_REMOVED", "ALERT", "COMMANDS",
+    "PARSE_ERROR", "INVALID_PARAMS", "INTERNAL_ERROR", "METHOD_NOT_FOUND", "INVALID_REQUEST",
+    "SERVER_NOT_INITIALIZED", "NOT_FOUND", "GIT_ERROR", "AGENT_ERROR", "PODIUM_ERROR",
+    "AgentStatus", "Status", "Source", "Severity", "AlertLevel", "AlertScope", "AuthMode",
+    "LimitAction", "PlanSource", "ExportFormat", "ExportGroupBy", "NAMED_ENUMS", "Num", "Model",
+    "ParamsModel", "SpawnAgentParams", "AgentIdParams", "RemoveAgentParams", "EmptyParams",
+    "ExportParams", "Usage", "Diff", "Limit", "AgentCard", "ListAgentsResult", "RemoveAgentResult",
+    "StatusBar", "AgentCardNotification", "AgentRemovedNotification", "Alert", "PlanWindowInfo",
+    "PlanInfo", "ApiSpend", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportResult",
+    "REQUESTS", "NOTIFICATIONS",
+]
+
+# -- method names -----------------------------------------------------------------------------
+SPAWN_AGENT = "podium/spawnAgent"
+PAUSE_AGENT = "podium/pauseAgent"
+RESUME_AGENT = "podium/resumeAgent"
+STOP_AGENT = "podium/stopAgent"
+REMOVE_AGENT = "podium/removeAgent"
+LIST_AGENTS = "podium/listAgents"
+USAGE_SUMMARY = "podium/usageSummary"
+EXPORT = "podium/export"
+
+STATUS_BAR = "podium/statusBar"
+AGENT_CARD = "podium/agentCard"
+AGENT_REMOVED = "podium/agentRemoved"
+ALERT = "podium/alert"
+
+#: request method → workspace/executeCommand command name
+COMMANDS: dict[str, str] = {
+    SPAWN_AGENT: "podium.spawnAgent",
+    PAUSE_AGENT: "podium.pauseAgent",
+    RESUME_AGENT: "podium.resumeAgent",
+    STOP_AGENT: "podium.stopAgent",
+    REMOVE_AGENT: "podium.removeAgent",
+    LIST_AGENTS: "podium.listAgents",
+    USAGE_SUMMARY: "podium.usageSummary",
+    EXPORT: "podium.export",
+}
+
+# -- error codes ------------------------------------------------------------------------------
+PARSE_ERROR = -32700
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+METHOD_NOT_FOUND = -32601
+INVALID_REQUEST = -32600
+SERVER_NOT_INITIALIZED = -32002
+NOT_FOUND = -31001
+GIT_ERROR = -31002
+AGENT_ERROR = -31003
+PODIUM_ERROR = -31000
+
+# -- enumerations (named types in the generated TypeScript) ------------------------------------
+AgentStatus = Literal[
+    "starting", "working", "waiting", "idle", "paused", "stopped", "exited", "error"
+]
+Status = AgentStatus  # the older name
+Source = Literal["subscription", "api", "proxy"]
+Severity = Literal["ok", "warning", "error"]
+AlertLevel = Literal["info", "warning", "critical"]
+AlertScope = Literal["agent", "session", "daily", "monthly", "plan", "usage_limit"]
+AuthMode = Literal["subscription", "api", "both", "proxy"]
+LimitAction = Literal["warn", "pause", "stop"]
+PlanSource = Literal["official", "oauth", "estimate"]
+ExportFormat = Literal["csv", "json"]
+ExportGroupBy = Literal["entry", "day", "agent", "model"]
+
+#: TypeScript name → the Literal it names (podium.protocol.schema turns each into a named type)
+NAMED_ENUMS: dict[str, Any] = {
+    "AgentStatus": AgentStatus, "Source": Source, "Severity": Severity,
+    "AlertLevel": AlertLevel, "AlertScope": AlertScope, "AuthMode": AuthMode,
+    "LimitAction": LimitAction, "PlanSource": PlanSource, "ExportFormat": ExportFormat,
+    "ExportGroupBy": ExportGroupBy,
+}  # fmt: skip
+
+
+def _finite(value: float) -> float:
+    if math.isnan(value):
+        return 0.0
+    if math.isinf(value):
+        return math.copysign(sys.float_info.max, value)
+    return value
+
+
+#: a JSON number: never NaN or ±Infinity (see the module doc)
+Num = Annotated[float, AfterValidator(_finite)]
+
+
+class Model(BaseModel):
+    """camelCase aliases on the wire; Python attribute names in snake_case."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        # what the server sends always has every key: required in the generated types
+        json_schema_serialization_defaults_required=True,
+        # the docstrings under fields become the generated TypeScript's doc comments
+        use_attribute_docstrings=True,
+    )
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready payload (camelCase keys, in field order)."""
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class ParamsModel(Model):
+    """Request params: strict types (no silent "5" → 5), no NaN/Infinity, unknown keys ignored."""
+
+    model_config = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+# -- requests ---------------------------------------------------------------------------------
+class SpawnAgentParams(ParamsModel, SpawnSpec):
+    """The agents' own spawn rules (`podium.agents.spec`), written once for both doors."""
+
+
+class AgentIdParams(ParamsModel):
+    agent_id: AgentId
+
+
+class RemoveAgentParams(AgentIdParams):
+    delete_branch: bool = False
+    force: bool = False
+
+
+class EmptyParams(ParamsModel):
+    pass
+
+
+class ExportParams(ParamsModel):
+    format: ExportFormat = "csv"
+    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    agent_ids: list[AgentId] | None = Field(default=None, max_length=MAX_AGENT_IDS)
+    group_by: ExportGroupBy = "entry"
+    path: PathText | None = None
+    overwrite: bool = False
+
+    def options(self) -> dict[str, Any]:
+        """The options dict of `podium.export.export_usage` (camelCase keys, no Nones)."""
+        return {k: v for k, v in self.model_dump(by_alias=True).items() if v is not None}
+
+
+# -- results and notifications ----------------------------------------------------------------
+class Usage(Model):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost_usd: Num = Field(default=0.0, alias="costUSD")
+    """API-equivalent cost of the entries"""
+    messages: int = 0
+    """Model responses"""
+
+
+class Diff(Model):
+    """Against the agent's base commit, uncommitted and untracked files included."""
+
+    added: int = 0
+    removed: int = 0
+    files: int = 0
+
+
+class Limit(Model):
+    used_pct: Num
+    limit_usd: Num = Field(alias="limitUSD")
+    action: LimitAction
+
+
+class AgentCard(Model):
+    agent_id: str
+    name: str
+    task: str
+    status: AgentStatus
+    status_since: int
+    """Epoch ms: when the current status began"""
+    status_reason: str | None = None
+    """Why, e.g. `paused by limit: agent $5.00 reached`"""
+    started_at: int
+    """Epoch ms"""
+    worktree: str
+    branch: str
+    pid: int | None = None
+    """Null when no process runs"""
+    exit_code: int | None = None
+    """Set when `exited`"""
+    profile: str
+    source: Source
+    """Who pays"""
+    model: str | None = None
+    """Last model seen"""
+    usage: Usage
+    diff: Diff
+    limit: Limit | None = None
+    """Null when no budget applies"""
+
+
+class ListAgentsResult(Model):
+    agents: list[AgentCard]
+
+
+class RemoveAgentResult(Model):
+    removed: str
+
+
+class StatusBar(Model):
+    text: str
+    tooltip: str
+    """Markdown"""
+    severity: Severity
+    mode: AuthMode
+    """The authMode it was rendered for"""
+
+
+class AgentCardNotification(Model):
+    card: AgentCard
+
+
+class AgentRemovedNotification(Model):
+    agent_id: str
+
+
+class Alert(Model):
+    level: AlertLevel
+    message: str
+    agent_id: str | None = None
+    scope: AlertScope
+    scope_key: str | None = None
+    action: LimitAction | None = None
+    """What the server did to `agentId`"""
+    used: Num | None = None
+    limit: Num | None = None
+    pct: Num | None = None
+
+
+class PlanWindowInfo(Model):
+    used_pct: Num
+    source: PlanSource
+    observed_at: int
+    """Epoch ms"""
+    resets_at: int | None = None
+    stale: bool = False
+    stale_reason: str | None = None
+
+
+class PlanInfo(Model):
+    plan: str
+    five_hour: PlanWindowInfo | None = None
+    seven_day: PlanWindowInfo | None = None
+    burn_usd_per_hour: Num = Field(default=0.0, alias="burnUSDPerHour")
+    tokens_per_min: Num = 0.0
+    projected_usd_at_window_end: Num | None = Field(default=None, alias="projectedUSDAtWindowEnd")
+    minutes_to_limit: Num | None = None
+    errors: list[str] = []
+    """Why a figure could not be had (e.g. "oauth usage: HTTP 401 Unauthorized")"""
+
+
+class ApiSpend(Model):
+    today_usd: Num = Field(alias="todayUSD")
+    month_usd: Num = Field(alias="monthUSD")
+
+
+class LimitsInfo(Model):
+    agent_usd: Num | None = Field(default=None, alias="agentUSD")
+    session_usd: Num | None = Field(default=None, alias="sessionUSD")
+    daily_usd: Num | None = Field(default=None, alias="dailyUSD")
+    monthly_usd: Num | None = Field(default=None, alias="monthlyUSD")
+    agent_tokens: Num | None = None
+    session_tokens: Num | None = None
+    daily_tokens: Num | None = None
+    monthly_tokens: Num | None = None
+    on_limit: LimitAction = "pause"
+
+
+class AgentUsageRow(Model):
+    agent_id: str
+    name: str
+    status: AgentStatus
+    source: Source
+    usage: Usage
+    limit: Limit | None = None
+
+
+class UsageSummary(Model):
+    mode: AuthMode
+    generated_at: int
+    plan: PlanInfo | None
+    api: ApiSpend
+    today: Usage
+    limits: LimitsInfo
+    agents: list[AgentUsageRow]
+
+
+class ExportResult(Model):
+    path: str
+    rows: int
+    format: ExportFormat
+
+
+#: request method → (params model, result model)
+REQUESTS: dict[str, tuple[type[ParamsModel], type[Model]]] = {
+    SPAWN_AGENT: (SpawnAgentParams, AgentCard),
+    PAUSE_AGENT: (AgentIdParams, AgentCard),
+    RESUME_AGENT: (AgentIdParams, AgentCard),
+    STOP_AGENT: (AgentIdParams, AgentCard),
+    REMOVE_AGENT: (RemoveAgentParams, RemoveAgentResult),
+    LIST_AGENTS: (EmptyParams, ListAgentsResult),
+    USAGE_SUMMARY: (EmptyParams, UsageSummary),
+    EXPORT: (ExportParams, ExportResult),
+}
+#: notification method → params model
+NOTIFICATIONS: dict[str, type[Model]] = {
+    STATUS_BAR: StatusBar,
+    AGENT_CARD: AgentCardNotification,
+    AGENT_REMOVED: AgentRemovedNotification,
+    ALERT: Alert,
+}
