@@ -41,8 +41,7 @@ class Feed:
         self.ingestor.run()
 
     def usage_of(self, agent: Agent) -> UsageTotals:
-        sessions = [agent.claude_session_id] if agent.claude_session_id else []
-        return totals(self.store, session_ids=sessions, cwd_prefixes=[agent.worktree])
+        return totals(self.store, agents=[agent])
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from podium.domain.periods import day_bounds, month_bounds, resolve_tz
 from podium.errors import InvalidInput
-from podium.limits.periods import day_bounds, month_bounds, resolve_tz
 
 NY = ZoneInfo("America/New_York")
 

@@ -165,9 +165,7 @@ class AgentManager:
         return self._refresh_diff(agent_id, notify=False) or cached or DiffStats()
 
     def usage(self, agent_id: str) -> UsageTotals:
-        agent = self.get(agent_id)
-        session_ids = [agent.claude_session_id] if agent.claude_session_id else []
-        return totals(self.store, session_ids=session_ids, cwd_prefixes=[agent.worktree])
+        return totals(self.store, agents=[self.get(agent_id)])
 
     # -- control --------------------------------------------------------------------------------
     def pause(self, agent_id: str, reason: str | None = None) -> Agent:

@@ -14,7 +14,7 @@ from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.agents.process import ProcessHandle
 from podium.agents.record import AgentRecord
 from podium.agents.registry import AgentRegistry
-from podium.agents.watcher import inside
+from podium.domain.attribution import touched
 from podium.errors import AgentError
 from podium.redact import scrub
 
@@ -122,8 +122,7 @@ class Supervisor:
         with self.lock:
             for record in self.registry.records_locked():
                 agent = record.agent
-                hit = bool(agent.claude_session_id and agent.claude_session_id in session_ids)
-                if not hit and not any(inside(cwd, agent.worktree) for cwd in cwds):
+                if not touched(agent, session_ids, cwds):
                     continue
                 matched.append(agent.id)
                 if agent.status in (AgentStatus.STARTING, AgentStatus.IDLE):

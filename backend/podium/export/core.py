@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from podium.domain.periods import date_range_ms
 from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
@@ -22,7 +23,7 @@ from podium.usage.queries import (
     price_group,
     where_sql,
 )
-from podium.usage.reports import day_range_ms, parse_day, resolve_tz
+from podium.usage.reports import parse_day, resolve_tz
 
 FORMATS = ("csv", "json")
 GROUPINGS = ("entry", "day", "agent", "model")
@@ -118,7 +119,7 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     if since is not None and until is not None and since > until:
         # swapped dates: say so rather than write an empty file and call it a success
         raise InvalidInput(f"since {since} is after until {until}", field="since")
-    lo, hi = day_range_ms(since, until, zone)
+    lo, hi = date_range_ms(since, until, zone)
     prices = prices or default_prices()
 
     target = resolve_export_path(workspace, raw_path, group_by, fmt)

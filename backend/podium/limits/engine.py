@@ -29,6 +29,9 @@ from datetime import tzinfo
 from typing import Any
 
 from podium.agents.models import Agent, AgentStatus
+from podium.domain.attribution import Owner
+from podium.domain.periods import day_bounds, month_bounds, resolve_tz
+from podium.domain.plan_estimate import SEVEN_DAY_KEYS, estimate_pct
 from podium.limits import plans
 from podium.limits.models import (
     AgentLimit,
@@ -38,7 +41,6 @@ from podium.limits.models import (
     agent_limit,
     agent_limit_usd,
 )
-from podium.limits.periods import day_bounds, month_bounds, resolve_tz
 from podium.redact import scrub
 from podium.settings import Settings
 from podium.store import Store
@@ -129,6 +131,10 @@ class LimitsEngine:
         return OAuthUsage(base_url=settings.oauth_base_url)
 
     # -- agent budgets ---------------------------------------------------------------------------
+    def agent_limit_usd(self, agent: Agent) -> float | None:
+        """The agent's own `limit_usd`, else `limits.agent_usd`; None: no budget."""
+        return agent_limit_usd(agent.limit_usd, self.settings.limits.agent_usd)
+
     def agent_limit(self, agent: Agent, usage: UsageTotals) -> AgentLimit | None:
         return agent_limit(agent.limit_usd, self.settings.limits.agent_usd, usage.cost_usd,
                            self.settings.on_limit)  # fmt: skip
@@ -160,7 +166,7 @@ class LimitsEngine:
         empty = UsageTotals()
         for agent in agents:
             usage = usage_by_agent.get(agent.id, empty)
-            limit = agent_limit_usd(agent.limit_usd, lim.agent_usd)
+            limit = self.agent_limit_usd(agent)
             label = f"agent {agent.name}"
             if limit is not None:
                 checks.append(_Check("agent", agent.id, f"${limit:g}", usage.cost_usd, limit,
@@ -386,17 +392,18 @@ class LimitsEngine:
     @staticmethod
     def _estimate_five_hour(block: plans.Block | None, usage: UsageTotals,
                             table: dict[str, float], now: float) -> PlanWindow:  # fmt: skip
-        pct = _estimate_pct(usage, table, "tokens", "costUSD", "messages")
+        pct = estimate_pct(table, usage.input + usage.output, usage.cost_usd, usage.messages)
         resets = block.end_ms / 1000 if block else None
         return PlanWindow("five_hour", pct, "estimate", now, resets, False, None)
 
     def _estimate_seven_day(self, table: dict[str, float], now: float) -> PlanWindow | None:
-        if not any(k in table for k in ("weeklyTokens", "weeklyCostUSD", "weeklyMessages")):
+        if not any(k in table for k in SEVEN_DAY_KEYS):
             return None
         since = int((now - plans.WINDOW_SECONDS["seven_day"]) * 1000)
         usage = totals(self.store, since_ms=since, until_ms=int(now * 1000) + 1,
                        prices=self.prices)  # fmt: skip
-        pct = _estimate_pct(usage, table, "weeklyTokens", "weeklyCostUSD", "weeklyMessages")
+        pct = estimate_pct(table, usage.input + usage.output, usage.cost_usd, usage.messages,
+                           weekly=True)  # fmt: skip
         return PlanWindow("seven_day", pct, "estimate", now, None, False, None)
 
     @staticmethod
@@ -426,8 +433,7 @@ class LimitsEngine:
         id or cwd inside the agent's worktree. Removed agents still count (their spend
         happened)."""
         now = time.time() if now is None else now
-        sessions: list[str] | None = None
-        prefixes: list[str] | None = None
+        owners: list[Owner] | None = None  # None: all usage
         if self.settings.auth_mode != "api":
             rows = self.store.conn.execute(
                 "SELECT claude_session_id, worktree FROM agents "
@@ -435,28 +441,14 @@ class LimitsEngine:
             ).fetchall()
             if not rows:
                 return 0.0, 0.0
-            sessions = [r[0] for r in rows if r[0]]
-            prefixes = [r[1] for r in rows if r[1]]
+            owners = [Owner(*row) for row in rows]
         day_start, day_end, _ = day_bounds(now, self.tz)
         month_start, month_end, _ = month_bounds(now, self.tz)
-        today = totals(self.store, since_ms=day_start, until_ms=day_end, session_ids=sessions,
-                       cwd_prefixes=prefixes, prices=self.prices)  # fmt: skip
-        month = totals(self.store, since_ms=month_start, until_ms=month_end,
-                       session_ids=sessions, cwd_prefixes=prefixes, prices=self.prices)  # fmt: skip
+        today = totals(self.store, since_ms=day_start, until_ms=day_end, agents=owners,
+                       prices=self.prices)  # fmt: skip
+        month = totals(self.store, since_ms=month_start, until_ms=month_end, agents=owners,
+                       prices=self.prices)  # fmt: skip
         return today.cost_usd, month.cost_usd
-
-
-def _estimate_pct(usage: UsageTotals, table: dict[str, float], tokens_key: str, cost_key: str,
-                  messages_key: str) -> float:  # fmt: skip
-    """The highest of tokens (input + output), cost and messages against the plan table."""
-    pcts = []
-    if table.get(tokens_key):
-        pcts.append(100.0 * (usage.input + usage.output) / table[tokens_key])
-    if table.get(cost_key):
-        pcts.append(100.0 * usage.cost_usd / table[cost_key])
-    if table.get(messages_key):
-        pcts.append(100.0 * usage.messages / table[messages_key])
-    return max(pcts) if pcts else 0.0
 
 
 def _plan_window_key(fig: PlanWindow) -> str:

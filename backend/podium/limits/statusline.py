@@ -221,14 +221,6 @@ def _ingest_transcript(store: Any, transcript: Any) -> None:
     Ingestor(store, [ClaudeCodeAdapter([root])]).run(paths=[path])
 
 
-def _local_day_ms(now: float) -> tuple[int, int]:
-    """[local midnight, next local midnight) in ms, without zoneinfo (kept off this path)."""
-    t = time.localtime(now)
-    start = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
-    end = time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1))
-    return int(start * 1000), int(end * 1000)
-
-
 CACHE_META_KEY = "statusline.cache"
 CACHE_MAX_S = 60.0
 
@@ -238,9 +230,10 @@ def _figures(store: Any, now: float) -> dict[str, Any]:
     the newest entry, the local day and the price table override, for at most a minute: when
     nothing was ingested since the last call, no pricing code is even imported (~15 ms a
     process)."""
+    from podium.domain.periods import day_bounds
     from podium.limits import plans
 
-    day_start, day_end = _local_day_ms(now)
+    day_start, day_end, _ = day_bounds(now, None)  # the same "today" as the status bar
     newest = store.conn.execute("SELECT MAX(ts) FROM entries").fetchone()[0]
     key = [newest, day_start, os.environ.get("PODIUM_PRICES", "")]
     raw = store.get_meta(CACHE_META_KEY)
@@ -312,15 +305,11 @@ def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], pl
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             published = json.loads(store.get_meta("limits.plan") or "{}")
             plan, overrides = published.get("plan"), published.get("planLimits")
+    from podium.domain.plan_estimate import estimate_pct
+
     table = plans.plan_limits(plan or "max5", overrides)
-    pcts = []
-    if table.get("tokens"):
-        pcts.append(100.0 * (block["input"] + block["output"]) / table["tokens"])
-    if table.get("costUSD"):
-        pcts.append(100.0 * block["cost"] / table["costUSD"])
-    if table.get("messages"):
-        pcts.append(100.0 * block["messages"] / table["messages"])
-    return f"Plan: ~{max(pcts, default=0.0):.0f}% est"
+    pct = estimate_pct(table, block["input"] + block["output"], block["cost"], block["messages"])
+    return f"Plan: ~{pct:.0f}% est"
 
 
 # -- installation ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podium.agents.models import Agent
-from podium.limits.periods import day_bounds, month_bounds
+from podium.domain.periods import day_bounds, month_bounds
 from podium.metrics.aggregate import UsageAggregate
 from podium.metrics.config import budget_limits
 from podium.store import Store

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from podium.domain.attribution import owned_sql, owner_keys
 from podium.store import Store
 from podium.usage.pricing import COST_MODES, PriceTable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from podium.domain.attribution import AgentKeys
 
 _DEFAULT_PRICES: PriceTable | None = None
 
@@ -66,20 +71,6 @@ class UsageTotals:
     def total_tokens(self) -> int:
         return self.input + self.output + self.cache_create + self.cache_read
 
-    def as_dict(self) -> dict:
-        return {
-            "inputTokens": self.input,
-            "outputTokens": self.output,
-            "cacheCreationTokens": self.cache_create,
-            "cacheReadTokens": self.cache_read,
-            "totalTokens": self.total_tokens,
-            "costUSD": round(self.cost_usd, 6),
-            "messages": self.messages,
-            "models": list(self.models),
-            "firstActivity": self.first_ts,
-            "lastActivity": self.last_ts,
-        }
-
 
 def long_context_sql(prices: PriceTable) -> str:
     """SQL: the request's long-context level, how many of the table's breakpoints its total
@@ -119,7 +110,7 @@ def entry_filters(since_ms: int | None = None, until_ms: int | None = None,
                   session_ids: list[str] | None = None,
                   cwd_prefixes: list[str] | None = None) -> tuple[list[str], list]:  # fmt: skip
     """WHERE clauses (AND-ed) and parameters selecting entries in [since, until) that belong
-    to the given sessions or lie under the given directories."""
+    to the given sessions or lie under the given directories (podium.domain.attribution)."""
     clauses: list[str] = []
     params: list = []
     if since_ms is not None:
@@ -128,20 +119,10 @@ def entry_filters(since_ms: int | None = None, until_ms: int | None = None,
     if until_ms is not None:
         clauses.append("ts < ?")
         params.append(int(until_ms))
-    owners: list[str] = []
-    sessions = [s for s in (session_ids or []) if s]
-    if sessions:
-        owners.append(f"session_id IN ({', '.join('?' * len(sessions))})")
-        params.extend(sessions)
-    for prefix in cwd_prefixes or []:
-        if not prefix:
-            continue
-        prefix = prefix.rstrip("/")
-        # inside the directory: the directory itself or below it (not a sibling "dir-2")
-        owners.append("(cwd = ? OR (cwd >= ? AND cwd < ?))")
-        params.extend([prefix, prefix + "/", prefix + "0"])  # "0" sorts right after "/"
     if session_ids is not None or cwd_prefixes is not None:
-        clauses.append("(" + (" OR ".join(owners) if owners else "0") + ")")
+        owned, owned_params = owned_sql(session_ids or [], cwd_prefixes or [])
+        clauses.append(owned)
+        params.extend(owned_params)
     return clauses, params
 
 
@@ -156,12 +137,18 @@ def totals(
     until_ms: int | None = None,
     session_ids: Iterable[str] | None = None,
     cwd_prefixes: Iterable[str] | None = None,
+    agents: Iterable[AgentKeys] | None = None,
     prices: PriceTable | None = None,
     cost_mode: str = "auto",
 ) -> UsageTotals:
     """Token, cost and message totals of the entries matching every given filter.
-    `session_ids` and `cwd_prefixes` are alternatives (an entry matches either)."""
+    `session_ids` and `cwd_prefixes` are alternatives (an entry matches either); `agents` are
+    the entries attributed to these agents (their sessions and worktrees)."""
     prices = prices or default_prices()
+    if agents is not None:
+        sessions, worktrees = owner_keys(agents)
+        session_ids = [*(session_ids or []), *sessions]
+        cwd_prefixes = [*(cwd_prefixes or []), *worktrees]
     clauses, params = entry_filters(
         since_ms,
         until_ms,

@@ -8,12 +8,12 @@ happens in Python with zoneinfo, so DST and half-hour zones come out right.
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, tzinfo
 
+from podium.domain import periods
+from podium.domain.periods import concrete_tz, date_range_ms
 from podium.errors import InvalidInput
 from podium.store import Store
 from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
@@ -32,43 +32,11 @@ BLOCK_MS = 5 * 3600 * 1000
 UNKNOWN_MODEL = "unknown"
 
 
-def local_zone():
-    """The machine's zone with its DST rules (`TZ`, else /etc/localtime), or None when it cannot
-    be read as a zoneinfo zone (then callers fall back to today's fixed offset). Read once per
-    `TZ` value: the server asks for every day bound it computes."""
-    return _zone_for(os.environ.get("TZ", ""))
-
-
-@functools.lru_cache(maxsize=8)
-def _zone_for(tz_env: str):
-    from zoneinfo import ZoneInfo
-
-    name = tz_env.removeprefix(":").strip()
-    try:
-        if name.startswith("/"):
-            with open(name, "rb") as fh:
-                return ZoneInfo.from_file(fh, key=name)
-        if name:
-            return ZoneInfo(name)
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except (OSError, ValueError, KeyError):  # KeyError: ZoneInfoNotFoundError (`TZ=EST+5`)
-        return None
-
-
-def resolve_tz(name: str | None):
-    if not name:
-        # not `datetime.now().astimezone().tzinfo`: that is today's fixed offset, which dates
-        # every entry from the other half of the DST year an hour off
-        return local_zone() or datetime.now().astimezone().tzinfo or UTC
-    if name.upper() == "UTC":
-        return UTC
-    from zoneinfo import ZoneInfo  # only for named zones: ~3 ms of start-up otherwise
-
-    try:
-        return ZoneInfo(name)
-    except Exception as exc:
-        raise InvalidInput(f"unknown time zone {name!r}", field="timezone") from exc
+def resolve_tz(name: str | None) -> tzinfo:
+    """A report's zone: `name`, else the machine's (podium.domain.periods: DST rules included;
+    not today's fixed offset, which dates every entry from the other half of the year an hour
+    off)."""
+    return concrete_tz(periods.resolve_tz(name, field="timezone"))
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -82,17 +50,6 @@ def parse_day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"{field} must be YYYY-MM-DD, got {value!r}", field=field) from exc
-
-
-def day_range_ms(since: date | None, until: date | None, tz) -> tuple[int | None, int | None]:
-    """Inclusive local days → [start ms, end ms)."""
-    lo = hi = None
-    if since is not None:
-        lo = int(datetime(since.year, since.month, since.day, tzinfo=tz).timestamp() * 1000)
-    if until is not None:
-        nxt = until + timedelta(days=1)
-        hi = int(datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).timestamp() * 1000)
-    return lo, hi
 
 
 class _Acc:
@@ -150,7 +107,7 @@ class ReportQuery:
         self.tz = resolve_tz(timezone)
         self.prices = prices or default_prices()
         self.cost_mode = cost_mode
-        lo, hi = day_range_ms(parse_day(since, "since"), parse_day(until, "until"), self.tz)
+        lo, hi = date_range_ms(parse_day(since, "since"), parse_day(until, "until"), self.tz)
         clauses, params = entry_filters(lo, hi)
         if project:
             clauses.append("(project = ? OR cwd = ?)")

@@ -14,7 +14,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from podium.limits.periods import day_bounds, month_bounds
+from podium.domain.periods import day_bounds, month_bounds
 from podium.server import protocol as proto
 from podium.server.features.base import Feature, Handler, Host
 from podium.server.scheduler import FIGURES_AFTER_INGEST_S, FIGURES_EVERY_S
@@ -180,11 +180,9 @@ class UsageFeature(Feature):
         api_agents = [a for a in (core.manager.list() if core.manager else []) if a.source == "api"]
         if not api_agents:
             return 0.0, 0.0
-        sessions = [a.claude_session_id for a in api_agents if a.claude_session_id]
-        cwds = [a.worktree for a in api_agents]
-        day = totals(core.store, since_ms=midnight_ms, session_ids=sessions, cwd_prefixes=cwds,
+        day = totals(core.store, since_ms=midnight_ms, agents=api_agents,
                      prices=core.prices).cost_usd  # fmt: skip
-        month = totals(core.store, since_ms=month_ms, session_ids=sessions, cwd_prefixes=cwds,
+        month = totals(core.store, since_ms=month_ms, agents=api_agents,
                        prices=core.prices).cost_usd  # fmt: skip
         return day, month
 
