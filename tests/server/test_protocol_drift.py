@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from podium.errors import InvalidInput
 from podium.protocol import models as proto
+from podium.protocol.params import parse_params
 from podium.protocol.schema import EXTENSION_SETTING_KEYS, protocol_schema
 from podium.settings import SETTING_KEYS
 
@@ -198,3 +200,11 @@ def test_what_a_real_server_sent_is_exactly_what_the_models_write() -> None:
         assert model.model_validate(params).wire() == params, note["method"]
         assert list(model.model_validate(params).wire()) == list(params)  # key order too
     assert seen == set(proto.NOTIFICATIONS)
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_param_is_invalid_params_naming_the_field(number: float) -> None:
+    # docs/protocol.md §Conventions: strict JSON both ways (Python's json reads NaN/Infinity)
+    with pytest.raises(InvalidInput) as err:
+        parse_params(proto.SpawnAgentParams, {"task": "x", "limitUSD": number})
+    assert err.value.field == "limitUSD" and "finite" in str(err.value)

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LEVELS: tuple[str, ...] = ("warning", "critical", "exceeded")
-SCOPES: tuple[str, ...] = ("agent", "session", "daily", "monthly", "plan")
-WINDOWS: tuple[str, ...] = ("five_hour", "seven_day")
-
 
 @dataclass
 class PlanWindow:
@@ -33,11 +29,6 @@ class PlanStatus:
     minutes_to_limit: float | None
     #: problems getting a figure, shown as such (e.g. "oauth usage: HTTP 401 Unauthorized")
     errors: list[str] = field(default_factory=list)
-
-    @property
-    def headline(self) -> PlanWindow | None:
-        """The figure the status bar shows: the 5-hour window, else the 7-day one."""
-        return self.five_hour or self.seven_day
 
 
 @dataclass

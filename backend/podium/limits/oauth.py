@@ -88,7 +88,6 @@ class OAuthUsage:
         #: fetch in a thread so plan_status never waits on the network
         self.background = background
         self.last_attempt: float | None = None
-        self.last_success: float | None = None
         self.last_error: str | None = None
         self.requests = 0
         self._pending: tuple[float, list[plans.Figure]] | None = None
@@ -137,7 +136,6 @@ class OAuthUsage:
             self.last_error = f"oauth usage failed: {type(exc).__name__}"
             return
         self.last_error = None
-        self.last_success = now
         with self._lock:
             self._pending = (now, figures)
 

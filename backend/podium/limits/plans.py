@@ -168,12 +168,6 @@ def record_snapshots(
     return written
 
 
-def prune_snapshots(store: Store, keep_days: float = 35.0, now: float | None = None) -> None:
-    now = time.time() if now is None else now
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM plan_snapshots WHERE ts < ?", (now - keep_days * 86400,))
-
-
 def latest_snapshot(store: Store, window: str, source: str) -> PlanWindow | None:
     from podium.limits.models import PlanWindow
 
