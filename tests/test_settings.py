@@ -41,13 +41,15 @@ def test_camel_case_keys_become_snake_case_attributes() -> None:
     ({"profiles": {"a": []}}, "setting profiles.a:"),
     ({"worktreeDir": 3}, "setting worktreeDir:"),
     ({"planLimits": []}, "setting planLimits:"),
+    ({"sourceOverrides": "api"}, "setting sourceOverrides:"),
 ])  # fmt: skip
 def test_an_invalid_value_is_reported_once_and_defaulted(raw: dict, named: str) -> None:
     base, _ = parse_settings({"authMode": "api", "plan": "pro", "warningAt": 0.6,
                               "criticalAt": 0.7, "keepAgentsRunning": True,
                               "oauthBaseUrl": "http://127.0.0.1:1", "claudeConfigDirs": ["/x"],
                               "profiles": {"b": ["b"]}, "worktreeDir": "/w",
-                              "planLimits": {"pro": {"tokens": 1}}})  # fmt: skip
+                              "planLimits": {"pro": {"tokens": 1}},
+                              "sourceOverrides": {"alpha": "api"}})  # fmt: skip
     settings, warnings = parse_settings(raw, base=base)
     assert len(warnings) == 1 and warnings[0].startswith(named), warnings
     assert warnings[0].endswith("; using the default")
@@ -55,7 +57,7 @@ def test_an_invalid_value_is_reported_once_and_defaulted(raw: dict, named: str) 
     name = {"authMode": "auth_mode", "warningAt": "warning_at", "criticalAt": "critical_at",
             "keepAgentsRunning": "keep_agents_running", "oauthBaseUrl": "oauth_base_url",
             "claudeConfigDirs": "claude_config_dirs", "worktreeDir": "worktree_dir",
-            "planLimits": "plan_limits"}.get(key, key)  # fmt: skip
+            "planLimits": "plan_limits", "sourceOverrides": "source_overrides"}.get(key, key)  # fmt: skip
     # the default, not the previous value (a live change must not keep the old one)
     assert getattr(settings, name) == getattr(DEFAULTS, name) != getattr(base, name)
 

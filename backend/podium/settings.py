@@ -10,6 +10,7 @@ Podium down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -172,46 +173,48 @@ def parse_settings(
         return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
     if isinstance(raw.get("podium"), dict):
         raw = raw["podium"]
-    names = _wire_names(Settings)
+    # applied key by key: `limits` merges into base's, a bad sourceOverrides entry goes alone
+    nested = {
+        "limits": lambda value: _parse_limits(value, base.limits, warnings),
+        "sourceOverrides": lambda value: _parse_source_overrides(value, warnings),
+    }
+    updates = _updates(Settings, raw, DEFAULTS, warnings, nested=nested)
+    return base.model_copy(update=updates), warnings
+
+
+def _updates(model: type[_SettingsModel], raw: dict[str, Any], defaults: _SettingsModel,
+             warnings: list[str], prefix: str = "",
+             nested: dict[str, Callable[[Any], Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """attribute → value for each key of `raw`: validated, else the default (and a warning)."""
+    names = _wire_names(model)
     updates: dict[str, Any] = {}
     for key, value in raw.items():
         name = names.get(key)
         if name is None:
-            warnings.append(f"unknown setting {key!r} ignored")
-        elif key == "limits":
-            updates[name] = _parse_limits(value, base.limits, warnings)
-        elif key == "sourceOverrides" and isinstance(value, dict):
-            updates[name] = _parse_source_overrides(value, warnings)
+            warnings.append(f"unknown setting {prefix}{key!r} ignored")
+        elif nested and key in nested:
+            updates[name] = nested[key](value)
         else:
             try:
-                updates[name] = _check(Settings, key, value)
+                updates[name] = _check(model, key, value)
             except ValidationError as exc:
-                warnings.append(f"setting {_problem(exc)}; using the default")
-                updates[name] = getattr(DEFAULTS, name)
-    return base.model_copy(update=updates), warnings
+                warnings.append(f"setting {_problem(exc, prefix)}; using the default")
+                updates[name] = getattr(defaults, name)
+    return updates
 
 
 def _parse_limits(value: Any, base: Limits, warnings: list[str]) -> Limits:
     if not isinstance(value, dict):
         warnings.append("setting limits: must be an object; using the default")
         return DEFAULTS.limits
-    names = _wire_names(Limits)
-    updates: dict[str, Any] = {}
-    for key, item in value.items():
-        name = names.get(key)
-        if name is None:
-            warnings.append(f"unknown setting limits.{key!r} ignored")
-            continue
-        try:
-            updates[name] = _check(Limits, key, item)
-        except ValidationError as exc:
-            warnings.append(f"setting {_problem(exc, 'limits.')}; using the default")
-            updates[name] = None
-    return base.model_copy(update=updates)
+    return base.model_copy(update=_updates(Limits, value, Limits(), warnings, prefix="limits."))
 
 
-def _parse_source_overrides(value: dict[str, Any], warnings: list[str]) -> dict[str, Source]:
+def _parse_source_overrides(value: Any, warnings: list[str]) -> dict[str, Source]:
     """A bad entry is dropped, not the others: spawn would refuse it as an unknown source."""
+    if not isinstance(value, dict):
+        warnings.append("setting sourceOverrides: must be an object; using the default")
+        return {}
     kept: dict[str, Source] = {}
     for name, source in value.items():
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,19 +35,6 @@ def test_unknown_zone_is_a_clear_error() -> None:
     with pytest.raises(InvalidInput) as err:
         resolve_tz("Mars/Olympus")
     assert err.value.field == "tz"
-
-
-@pytest.fixture
-def local_zone(monkeypatch: pytest.MonkeyPatch):
-    """Set the process's local zone (TZ) for one test; restored afterwards."""
-
-    def use(name: str) -> None:
-        monkeypatch.setenv("TZ", name)
-        time.tzset()
-
-    yield use
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.parametrize(

@@ -79,17 +79,6 @@ def test_the_estimate_is_the_highest_share_and_zero_without_limits() -> None:
     assert estimate_pct({}, 1e9, 1e9, 1e9) == 0.0
 
 
-@pytest.fixture
-def local_zone(monkeypatch: pytest.MonkeyPatch):
-    def use(name: str) -> None:
-        monkeypatch.setenv("TZ", name)
-        time.tzset()
-
-    yield use
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_the_status_line_and_the_server_agree_on_today_when_midnight_repeats(
     local_zone, feed: Feed
 ) -> None:
