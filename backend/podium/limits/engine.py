@@ -56,6 +56,16 @@ LEVEL_RANK = {"warning": 0, "critical": 1, "exceeded": 2}
 ACTION_VERB = {"pause": "paused", "stop": "stopped", "warn": "still running"}
 
 
+@dataclass(frozen=True)
+class BudgetStatus:
+    """One USD budget in force: its scope, key (agent id, session id, day, month) and spend."""
+
+    scope: str
+    scope_key: str
+    used: float
+    limit: float
+
+
 @dataclass
 class _Check:
     scope: str
@@ -159,8 +169,23 @@ class LimitsEngine:
                 self._save_acted()
             return events
 
+    def budget_status(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
+                      now: float | None = None) -> list[BudgetStatus]:  # fmt: skip
+        """Every USD budget in force and its spend (the metrics' budget gauges)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            checks = self._budget_checks(agents, usage_by_agent, now)
+        return [BudgetStatus(c.scope, c.scope_key, c.used, c.limit)
+                for c in checks if c.unit == "usd"]  # fmt: skip
+
     def _checks(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
                 now: float) -> list[_Check]:  # fmt: skip
+        checks = self._budget_checks(agents, usage_by_agent, now)
+        checks.extend(self._plan_checks(agents, now))
+        return checks
+
+    def _budget_checks(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
+                       now: float) -> list[_Check]:  # fmt: skip
         lim = self.settings.limits
         checks: list[_Check] = []
         empty = UsageTotals()
@@ -211,12 +236,16 @@ class LimitsEngine:
                 checks.append(_Check(scope, key, f"{key}|{tok:g} tokens",
                                      float(usage.input + usage.output), tok, "tokens",
                                      f"{scope} tokens", live))  # fmt: skip
+        return checks
+
+    def _plan_checks(self, agents: list[Agent], now: float) -> list[_Check]:
         working = any(AgentStatus(a.status) is AgentStatus.WORKING for a in agents)
         try:
             status = self.plan_status(now, agents_working=working)
         except Exception:  # plan figures must never stop budget enforcement
             log.exception("plan status failed; plan thresholds skipped this round")
-            return checks
+            return []
+        checks: list[_Check] = []
         for fig in (status.five_hour, status.seven_day):
             if fig is None or fig.stale:
                 continue
