@@ -267,14 +267,3 @@ def test_a_failing_plan_source_does_not_stop_budget_enforcement(feed: Feed, monk
     events = step(feed, engine, [agent], 0.06, NOW)
     assert [(e.scope, e.level, e.action) for e in events] == [("agent", "exceeded", "pause")]
 
-
-def test_budget_status_lists_each_usd_budget_with_its_spend(feed: Feed) -> None:
-    engine = engine_for(feed.store, limits={"dailyUSD": 1.0, "monthlyUSD": 10.0,
-                                            "sessionUSD": 2.0, "dailyTokens": 1e9})  # fmt: skip
-    agent = make_agent(limit_usd=0.5)
-    feed.spend(0.1, session=agent.claude_session_id, cwd=agent.worktree, ts=NOW - 60)
-    budgets = engine.budget_status([agent], {agent.id: feed.usage_of(agent)}, now=NOW)
-    got = {(b.scope, b.limit): b.used for b in budgets}
-    assert got == pytest.approx({("agent", 0.5): 0.1, ("session", 2.0): 0.1,
-                                 ("daily", 1.0): 0.1, ("monthly", 10.0): 0.1})  # fmt: skip
-    assert {b.scope_key for b in budgets} >= {agent.id, agent.claude_session_id}

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 if TYPE_CHECKING:
-    from podium.limits.engine import BudgetStatus, LimitsEngine
+    from podium.limits.engine import LimitsEngine
     from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, PlanWindow
 
 __all__ = [
     "AgentLimit",
-    "BudgetStatus",
     "LimitEvent",
     "LimitsEngine",
     "PlanStatus",
@@ -25,7 +24,6 @@ _HOME = {
     "PlanStatus": "podium.limits.models",
     "PlanWindow": "podium.limits.models",
     "LimitsEngine": "podium.limits.engine",
-    "BudgetStatus": "podium.limits.engine",
 }
 
 

@@ -56,16 +56,6 @@ LEVEL_RANK = {"warning": 0, "critical": 1, "exceeded": 2}
 ACTION_VERB = {"pause": "paused", "stop": "stopped", "warn": "still running"}
 
 
-@dataclass(frozen=True)
-class BudgetStatus:
-    """One USD budget in force: its scope, key (agent id, session id, day, month) and spend."""
-
-    scope: str
-    scope_key: str
-    used: float
-    limit: float
-
-
 @dataclass
 class _Check:
     scope: str
@@ -168,15 +158,6 @@ class LimitsEngine:
             if events:
                 self._save_acted()
             return events
-
-    def budget_status(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
-                      now: float | None = None) -> list[BudgetStatus]:  # fmt: skip
-        """Every USD budget in force and its spend (the metrics' budget gauges)."""
-        now = time.time() if now is None else now
-        with self._lock:
-            checks = self._budget_checks(agents, usage_by_agent, now)
-        return [BudgetStatus(c.scope, c.scope_key, c.used, c.limit)
-                for c in checks if c.unit == "usd"]  # fmt: skip
 
     def _checks(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
                 now: float) -> list[_Check]:  # fmt: skip
