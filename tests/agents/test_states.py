@@ -92,9 +92,11 @@ FAKE_CLAUDE = textwrap.dedent("""\
                                check=True)
     def out(obj):
         sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
+    message = json.loads(sys.stdin.readline())  # the task: the first message on stdin
+    open(sys.argv[0] + ".stdin", "w").write(json.dumps(message))
     out({"type": "system", "subtype": "init", "session_id": session, "model": "claude-opus-4-5",
          "cwd": ".", "apiKeySource": "none"})
-    hook("UserPromptSubmit", prompt=opt("-p"))
+    hook("UserPromptSubmit", prompt=message["message"]["content"])
     hook("Stop")
     time.sleep(60)  # alive, waiting for the user
 """)
@@ -113,13 +115,21 @@ def test_claude_profile_command_line_and_hooks(manager: AgentManager, tmp_path: 
     argv = json.loads(wait_for(lambda: (bin_dir / "claude.argv").exists()
                                and (bin_dir / "claude.argv").read_text()))  # fmt: skip
     assert argv[0] == "-p"
-    assert argv[-2:] == ["--", "-c secret task text"]
+    assert not any("secret task text" in a for a in argv)  # never in the process list
     assert argv[argv.index("--session-id") + 1] == agent.claude_session_id
+    assert argv[argv.index("--input-format") + 1] == "stream-json"
     assert argv[argv.index("--output-format") + 1] == "stream-json"
+    assert argv[argv.index("--permission-mode") + 1] == "default"
     assert "--verbose" in argv
     settings = Path(argv[argv.index("--settings") + 1])
     assert settings.parent == Path(agent.state_dir)
-    assert "<task>" in agent.command and "secret task text" not in agent.command
+    assert "PermissionRequest" in json.loads(settings.read_text())["hooks"]
+    assert not any("secret task text" in a for a in agent.command)
+    # the task is the first user message on the session's stdin
+    message = json.loads(wait_for(lambda: (bin_dir / "claude.stdin").exists()
+                                  and (bin_dir / "claude.stdin").read_text()))  # fmt: skip
+    assert message == {"type": "user",
+                       "message": {"role": "user", "content": "-c secret task text"}}
 
     wait_for(lambda: status_after_poll(manager, agent.id) == AgentStatus.WAITING,
              message="Stop hook → waiting")  # fmt: skip

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.agents.hooks import HOOKS_FILE
+from podium.agents.permission_hook import ANSWER_EVENT, REQUEST_EVENT
 
 STDOUT_FILE = "stdout.jsonl"
 STDERR_FILE = "stderr.log"
@@ -34,10 +35,22 @@ class SessionInit:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolUse:
+    """A tool the model asked to run (`tool_use` block): what a turn did, for its outcome."""
+
+    name: str
+    tool_use_id: str
+    path: str | None  # the file it writes (Write, Edit, MultiEdit, NotebookEdit)
+
+
+@dataclass(frozen=True, slots=True)
 class MessageSeen:
     """An `assistant` or `user` message: the agent is at work."""
 
     model: str | None  # a real model name (not a `<synthetic>` placeholder) or None
+    tools: tuple[ToolUse, ...] = ()
+    #: Claude Code's own stand-in for a failed API call (model `<synthetic>`)
+    synthetic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,42 @@ class TurnResult:
 
     is_error: bool
     text: str
+    #: Claude Code's cost of this turn (sum of `model_usage_since_last_result[].costUSD`)
+    turn_cost: float | None = None
+    #: the session's running total (`total_cost_usd`)
+    total_cost: float | None = None
+    api_error: str | None = None  # e.g. "usage_limit_reached"
+    api_error_status: int | None = None
+    #: tool_use ids the permission rules or hooks denied in this turn, with their tool
+    denied: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWindow:
+    """One window of a `rate_limit_event` (`unifiedWindows`)."""
+
+    window: str  # five_hour | seven_day
+    utilization: float  # 0–1
+    resets_at: float | None  # epoch s
+    status: str | None  # allowed | allowed_warning | rejected
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """`rate_limit_event`: the subscription's plan figures (official), sent when they change."""
+
+    status: str | None
+    limit_type: str | None  # the window the status is about (`rateLimitType`)
+    windows: tuple[PlanWindow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRetry:
+    """`system/api_retry`: an API call failed and is retried."""
+
+    error_status: int | None
+    attempt: int | None
+    max_retries: int | None
 
 
 # -- hooks ---------------------------------------------------------------------------------------
@@ -74,7 +123,26 @@ class AttentionNeeded(HookEvent):
     message: str | None = None
 
 
-StreamEvent = SessionInit | MessageSeen | TurnResult
+@dataclass(frozen=True, slots=True)
+class PermissionAsked(HookEvent):
+    """The permission hook logged a request and waits for an answer."""
+
+    request_id: str = ""
+    tool: str = ""
+    summary: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionAnswered(HookEvent):
+    """The permission hook answered a request (`by`: user, agent-rule, stop, fail-closed)."""
+
+    request_id: str = ""
+    decision: str = "deny"
+    by: str = ""
+
+
+StreamEvent = SessionInit | MessageSeen | TurnResult | RateLimitInfo | ApiRetry
 Event = StreamEvent | HookEvent
 
 #: hook name → its event class (names not listed are plain `HookEvent`s: activity only)
@@ -100,27 +168,110 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+#: tools whose `file_path` (or `notebook_path`) a turn writes
+EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+
+
+def _tool_uses(message: Any) -> tuple[ToolUse, ...]:
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return ()
+    tools = []
+    for block in content:
+        if not isinstance(block, dict) or block.get("type") != "tool_use":
+            continue
+        name, tool_input = _text(block.get("name")) or "?", block.get("input")
+        path = None
+        if name in EDIT_TOOLS and isinstance(tool_input, dict):
+            path = _text(tool_input.get("file_path")) or _text(tool_input.get("notebook_path"))
+        tools.append(ToolUse(name, _text(block.get("id")) or "", path))
+    return tuple(tools)
+
+
+def _turn_cost(model_usage: Any) -> float | None:
+    if not isinstance(model_usage, dict):
+        return None
+    costs = [_number(m.get("costUSD")) for m in model_usage.values() if isinstance(m, dict)]
+    return sum(c for c in costs if c is not None and c >= 0)
+
+
+def _result(obj: dict[str, Any]) -> TurnResult:
+    text = obj.get("result")
+    denied = []
+    for denial in obj.get("permission_denials") or []:
+        if isinstance(denial, dict):
+            denied.append((_text(denial.get("tool_name")) or "?",
+                           _text(denial.get("tool_use_id")) or ""))  # fmt: skip
+    total = _number(obj.get("total_cost_usd"))
+    return TurnResult(
+        is_error=bool(obj.get("is_error")), text=text if isinstance(text, str) else "",
+        turn_cost=_turn_cost(obj.get("model_usage_since_last_result")),
+        total_cost=total if total is not None and total >= 0 else None,
+        api_error=_text(obj.get("api_error")), api_error_status=_int(obj.get("api_error_status")),
+        denied=tuple(denied),
+    )  # fmt: skip
+
+
+def _rate_limit(obj: dict[str, Any]) -> RateLimitInfo | None:
+    info = obj.get("rate_limit_info")
+    if not isinstance(info, dict):
+        return None
+    windows = []
+    unified = info.get("unifiedWindows")
+    for name, window in (unified.items() if isinstance(unified, dict) else ()):
+        utilization = _number(window.get("utilization")) if isinstance(window, dict) else None
+        if utilization is None:
+            continue
+        resets = _number(window.get("resetsAt"))
+        windows.append(PlanWindow(str(name), utilization, resets if resets and resets > 0 else None,
+                                  _text(window.get("status"))))  # fmt: skip
+    return RateLimitInfo(status=_text(info.get("status")), limit_type=_text(info.get("rateLimitType")),
+                         windows=tuple(windows))  # fmt: skip
+
+
 def parse_stream_line(raw: bytes) -> StreamEvent | None:
     """One stdout line → its event; None for lines that change nothing."""
     obj = _json_object(raw)
     if obj is None:
         return None
     kind = obj.get("type")
-    if kind == "system" and obj.get("subtype") == "init":
-        key_source = obj.get("apiKeySource")
-        return SessionInit(
-            session_id=_text(obj.get("session_id")),
-            model=_text(obj.get("model")),
-            api_key_source=key_source if isinstance(key_source, str) else None,
-        )
+    if kind == "system":
+        subtype = obj.get("subtype")
+        if subtype == "init":
+            key_source = obj.get("apiKeySource")
+            return SessionInit(
+                session_id=_text(obj.get("session_id")),
+                model=_text(obj.get("model")),
+                api_key_source=key_source if isinstance(key_source, str) else None,
+            )
+        if subtype == "api_retry":
+            return ApiRetry(error_status=_int(obj.get("error_status")),
+                            attempt=_int(obj.get("attempt")),
+                            max_retries=_int(obj.get("max_retries")))  # fmt: skip
+        return None
     if kind in ("assistant", "user"):
         message = obj.get("message")
         model = _text(message.get("model")) if isinstance(message, dict) else None
-        return MessageSeen(model=None if model is None or model.startswith("<") else model)
+        synthetic = model is not None and model.startswith("<")
+        return MessageSeen(model=None if model is None or synthetic else model,
+                           tools=_tool_uses(message) if kind == "assistant" else (),
+                           synthetic=synthetic)  # fmt: skip
     if kind == "result":
-        text = obj.get("result")
-        return TurnResult(is_error=bool(obj.get("is_error")),
-                          text=text if isinstance(text, str) else "")  # fmt: skip
+        return _result(obj)
+    if kind == "rate_limit_event":
+        return _rate_limit(obj)
     return None
 
 
@@ -132,6 +283,22 @@ def parse_hook_line(raw: bytes) -> HookEvent | None:
     name = obj.get("podium_event") or obj.get("hook_event_name")
     name = name if isinstance(name, str) else ""
     session_id = _text(obj.get("session_id"))
+    if name == REQUEST_EVENT:
+        request_id = _text(obj.get("requestId"))
+        if request_id is None:
+            return None
+        at = _number(obj.get("ts"))
+        return PermissionAsked(name, session_id, request_id=request_id,
+                               tool=_text(obj.get("tool")) or "?",
+                               summary=obj["summary"] if isinstance(obj.get("summary"), str) else "",
+                               at=at if at is not None else 0.0)  # fmt: skip
+    if name == ANSWER_EVENT:
+        request_id = _text(obj.get("requestId"))
+        if request_id is None:
+            return None
+        return PermissionAnswered(name, session_id, request_id=request_id,
+                                  decision="allow" if obj.get("decision") == "allow" else "deny",
+                                  by=_text(obj.get("by")) or "")  # fmt: skip
     kind = HOOK_EVENT_KINDS.get(name, HookEvent)
     if kind is AttentionNeeded:
         return AttentionNeeded(name, session_id, message=_text(obj.get("message")))

@@ -3,6 +3,7 @@
 `claude --settings FILE` gets hooks that run a tiny script appending each event's JSON payload
 (one line, prompt text dropped) to `hooks.jsonl` in the agent's state dir; the manager reads
 that file incrementally to know precisely when a turn starts (working) and ends (waiting).
+The `PermissionRequest` hook is `permission_hook`: it blocks until Podium answers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ HOOK_EVENTS = ("UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Notific
                "SessionEnd")  # fmt: skip
 HOOKS_FILE = "hooks.jsonl"
 SETTINGS_FILE = "claude-settings.json"
+#: a person may take a day to answer; a timed-out hook would fall back to the permission mode
+PERMISSION_HOOK_TIMEOUT_S = 86400
 
 _HOOK_SCRIPT = '''\
 # Written by Podium: appends one Claude Code hook payload to hooks.jsonl (one line).
@@ -27,7 +30,8 @@ except ValueError:
     obj = {}
 if not isinstance(obj, dict):
     obj = {}
-obj.pop("prompt", None)  # never keep prompt text
+obj.pop("prompt", None)  # never keep prompt text, nor the agent's own words
+obj.pop("last_assistant_message", None)
 obj["podium_event"] = sys.argv[1] if len(sys.argv) > 1 else obj.get("hook_event_name")
 obj["podium_ts"] = time.time()
 line = (json.dumps(obj, separators=(",", ":")) + "\\n").encode()
@@ -51,6 +55,11 @@ def install_hooks(state_dir: Path) -> Path:
         if event in ("PreToolUse", "PostToolUse"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
+    # -I: no cwd on sys.path (the agent's worktree could hold a `podium` package)
+    ask = (f"{shlex.quote(sys.executable)} -I -m podium.agents.permission_hook "
+           f"{shlex.quote(str(state_dir))}")  # fmt: skip
+    hooks["PermissionRequest"] = [{"matcher": "*", "hooks": [
+        {"type": "command", "command": ask, "timeout": PERMISSION_HOOK_TIMEOUT_S}]}]  # fmt: skip
     settings = state_dir / SETTINGS_FILE
     settings.write_text(json.dumps({"hooks": hooks}, indent=2), encoding="utf-8")
     return settings

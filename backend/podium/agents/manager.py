@@ -22,15 +22,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from podium.agents import gitops
-from podium.agents.events import STDERR_FILE, STDOUT_FILE
+from podium.agents import gitops, session_io
+from podium.agents.events import STDERR_FILE, STDOUT_FILE, RateLimitInfo
 from podium.agents.launch import new_record, plan_launch
-from podium.agents.models import Agent, DiffStats
+from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus, DiffStats
+from podium.agents.permissions import Permissions
 from podium.agents.process import ProcessHandle
-from podium.agents.profiles import PROFILES, known_profiles
+from podium.agents.profiles import (
+    DEFAULT_PERMISSION_MODE,
+    PROFILES,
+    SESSION_PROFILES,
+    known_profiles,
+)
 from podium.agents.record import AgentRecord
 from podium.agents.reducer import USAGE_LIMIT_REASON, usage_limit_reason
 from podium.agents.registry import AgentRegistry
+from podium.agents.sessions import OAUTH_ENV, Sessions
 from podium.agents.spec import SpawnSpec, validate_spawn
 from podium.agents.supervisor import Supervisor
 from podium.agents.watcher import DiffWatcher
@@ -71,6 +78,9 @@ class AgentManager:
         self.profiles = dict(profiles or {})
         #: settings.sourceOverrides {agentName: source}, read at spawn
         self.source_overrides: dict[str, str] = {}
+        #: settings.permissionMode and settings.profilePermissionModes, read at spawn
+        self.permission_mode = DEFAULT_PERMISSION_MODE
+        self.profile_permission_modes: dict[str, str] = {}
         self.keep_running = keep_running
         self._closed = False
         #: one spawn at a time, from choosing the name to the stored row
@@ -83,8 +93,12 @@ class AgentManager:
             lambda agent_id: self._refresh_diff(agent_id, True),
             concurrency=diff_concurrency, debounce_ms=diff_debounce_ms,
         )  # fmt: skip
+        self._sessions = Sessions(self._registry, self._supervisor, lambda: self.profiles)
+        self._supervisor.after_events = self._sessions.flush
+        self._permissions = Permissions(self._registry, self.workspace.state_root)
         self._registry.load(str(self.workspace.root))
-        self.reattach()
+        if self.reattach():
+            self._permissions.keep_owner(time.time(), True)
 
     # -- spawning -------------------------------------------------------------------------------
     def spawn(
@@ -99,12 +113,16 @@ class AgentManager:
         source: str | None = None,
         limit_usd: float | None = None,
         fake_args: list[str] | None = None,
+        permission_mode: str | None = None,
     ) -> Agent:
-        """Create branch `podium/<name>` and its worktree, then launch the agent there."""
+        """Create branch `podium/<name>` and its worktree, then launch the agent there. A
+        `claude` session gets the task as its first message and asks Podium for permissions
+        (`permission_mode`: default the profile's, else the setting's)."""
         if self._closed:
             raise AgentError("the agent manager is closed")
         spec = validate_spawn(task=task, name=name, base_ref=base_ref, profile=profile,
-                              command=command, env=env, source=source, limit_usd=limit_usd)  # fmt: skip
+                              command=command, env=env, source=source, limit_usd=limit_usd,
+                              permission_mode=permission_mode)  # fmt: skip
         if profile not in PROFILES and profile not in self.profiles:
             raise InvalidInput(f"unknown profile {profile!r}; use one of "
                                f"{', '.join(known_profiles(self.profiles))}", field="profile")  # fmt: skip
@@ -128,21 +146,36 @@ class AgentManager:
         taken |= self._registry.rows.names_in_use(root)  # also another Podium's agents of this repo
         name = self.workspace.pick_name(repo, spec.name, taken)
         place = self.workspace.placement(name, agent_id)
+        session = profile in SESSION_PROFILES
+        mode = (spec.permission_mode or self.profile_permission_modes.get(profile)
+                or self.permission_mode) if session else None  # fmt: skip
         plan = plan_launch(
             spec, profile, place, agent_id, str(uuid.uuid4()), user_profiles=self.profiles,
             fake_args=fake_args, claude_config_dir=self.claude_config_dir,
             source_override=spec.source or self.source_overrides.get(name),
+            permission_mode=mode or DEFAULT_PERMISSION_MODE,
         )  # fmt: skip
         self.workspace.create(repo, place, base_commit, claude_hooks=profile == "claude")
         record = new_record(spec, profile, place, plan, agent_id=agent_id, repo=root,
-                            base_commit=base_commit)  # fmt: skip
+                            base_commit=base_commit, permission_mode=mode)  # fmt: skip
+        handle = None
         try:
+            fifo = session_io.ensure_fifo(place.state_dir) if session else None
+            if session:
+                self._permissions.claim_owner()
             handle = ProcessHandle.launch(
-                plan.argv, cwd=place.worktree, env=plan.env,
+                plan.argv, cwd=place.worktree, env=plan.env, stdin_fifo=fifo,
                 stdout=place.state_dir / STDOUT_FILE, stderr=place.state_dir / STDERR_FILE,
             )  # fmt: skip
-        except PodiumError:
+            if fifo is not None:  # the task is the first message (never in the argv)
+                session_io.send(fifo, spec.task)
+                record.turn_running = True
+        except (PodiumError, OSError) as exc:
+            if handle is not None:
+                handle.terminate(self._supervisor.stop_grace)
             self.workspace.discard(repo, place)
+            if isinstance(exc, OSError):
+                raise AgentError(f"cannot start agent {name}: {exc.strerror or exc}") from None
             raise
         record.handle = handle
         record.pid_create_time = handle.create_time
@@ -173,7 +206,50 @@ class AgentManager:
         return self._supervisor.pause(agent_id, reason)
 
     def resume(self, agent_id: str) -> Agent:
+        """Continue a paused agent (SIGCONT), or an ended session in a new process
+        (`--resume <session id>` in its worktree)."""
+        record = self._registry.get(agent_id)
+        with self._registry.lock:
+            ended = record.agent.status in TERMINAL_STATUSES
+            session = record.agent.profile in SESSION_PROFILES
+        if ended and session:
+            return self._sessions.restart(agent_id)
         return self._supervisor.resume(agent_id)
+
+    # -- the conversation -------------------------------------------------------------------------
+    def send_message(self, agent_id: str, text: str) -> bool:
+        """A follow-up message; True when queued until the running turn ends (or the pause
+        does). The text is never stored."""
+        return self._sessions.send(agent_id, text)
+
+    def answer_permission(self, agent_id: str, request_id: str, decision: str,
+                          scope: str = "once") -> str:  # fmt: skip
+        """Answer a pending permission request (NotFound when there is no such request or it
+        was answered already)."""
+        return self._permissions.answer(agent_id, request_id, decision, scope)
+
+    def switch_to_api(self, agent_id: str, api_key: str) -> Agent:
+        """Continue the session under an API key: the process is restarted with `--resume`,
+        `ANTHROPIC_API_KEY` set and the OAuth login removed; its source becomes `api`. The
+        key stays in memory (the process environment), never in the store."""
+        if not api_key.strip():
+            raise InvalidInput("the API key is empty", field="apiKeyEnv")
+        with self._registry.lock:
+            record = self._registry.find_locked(agent_id)
+            mid_turn = bool(record and (record.turn_running
+                                        or record.agent.status == AgentStatus.RATE_LIMITED))  # fmt: skip
+        return self._sessions.restart(agent_id, env={"ANTHROPIC_API_KEY": api_key},
+                                      drop_env=OAUTH_ENV, source="api", continue_turn=mid_turn)  # fmt: skip
+
+    def take_plan_updates(self) -> list[tuple[Agent, RateLimitInfo]]:
+        """The plan figures agents reported (`rate_limit_event`) since the last call."""
+        taken = []
+        with self._registry.lock:
+            for record in self._registry.records_locked():
+                for update in record.plan_updates:
+                    taken.append((record.snapshot(), update))
+                record.plan_updates = []
+        return taken
 
     def stop(self, agent_id: str) -> Agent:
         """Terminate the agent's tree (SIGKILL after `stop_grace` seconds)."""
@@ -205,8 +281,14 @@ class AgentManager:
         return self._supervisor.note_activity(session_ids, cwds)
 
     def poll(self) -> list[str]:
-        """Reap ended processes, read new stream-json and hook events, detect idleness."""
-        return self._supervisor.poll()
+        """Reap ended processes, read new stream-json and hook events, send queued messages,
+        detect idleness; keep serving the permission hooks."""
+        changed = self._supervisor.poll()
+        with self._registry.lock:
+            asking = any(r.agent.profile in SESSION_PROFILES and r.handle is not None
+                         and not r.handle.finished for r in self._registry.records_locked())  # fmt: skip
+        self._permissions.keep_owner(time.time(), asking)
+        return changed
 
     def reattach(self) -> list[Agent]:
         """Re-attach to agents of this repo still running from an earlier Podium (same pid
@@ -235,6 +317,7 @@ class AgentManager:
                     if record.handle is not None and not record.handle.finished:
                         self._supervisor.drain(record)
                         self._registry.persist(record)
+        self._permissions.release_owner()
         self._watcher.stop()
 
     def __enter__(self) -> AgentManager:

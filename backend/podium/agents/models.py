@@ -9,7 +9,8 @@ from enum import StrEnum
 class AgentStatus(StrEnum):
     STARTING = "starting"
     WORKING = "working"
-    WAITING = "waiting"  # turn finished, needs the user
+    WAITING = "waiting"  # turn finished, or a permission request: needs the user
+    RATE_LIMITED = "rateLimited"  # alive, held by an API rate limit or the plan's usage limit
     IDLE = "idle"  # alive, no activity for a while
     PAUSED = "paused"
     STOPPED = "stopped"  # stopped by Podium or the user
@@ -32,6 +33,16 @@ class DiffStats:
     added: int = 0
     removed: int = 0
     files: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """A permission request the agent waits on (its hook blocks until it is answered)."""
+
+    request_id: str
+    tool: str
+    summary: str  # scrubbed: a file path relative to the worktree, or a command
+    since: float  # epoch seconds
 
 
 @dataclass(slots=True)
@@ -61,3 +72,11 @@ class Agent:
     state_dir: str
     diff: DiffStats = field(default_factory=DiffStats)
     ended_at: float | None = None
+    #: the session's --permission-mode (claude profile), else None
+    permission_mode: str | None = None
+    #: permission requests waiting for an answer, oldest first
+    pending: list[PendingRequest] = field(default_factory=list)
+    #: one line on how the last turn ended ("wrote 2 files", "denied Write", "error: …")
+    last_turn: str | None = None
+    #: Claude Code's own cost of the agent's turns (sum of its per-turn `costUSD`)
+    reported_cost_usd: float | None = None

@@ -51,17 +51,24 @@ class ProcessHandle:
 
     @classmethod
     def launch(cls, argv: list[str], *, cwd: Path, env: dict[str, str], stdout: Path,
-               stderr: Path) -> ProcessHandle:  # fmt: skip
+               stderr: Path, stdin_fifo: Path | None = None) -> ProcessHandle:  # fmt: skip
+        """Start `argv` in a new session. `stdin_fifo`: the child reads that FIFO, opened
+        read-write for it (see `session_io`); else its stdin is /dev/null."""
         argv = [resolve_executable(argv[0], env), *argv[1:]]
-        with open(stdout, "ab") as out, open(stderr, "ab") as err:
-            try:
-                popen = subprocess.Popen(
-                    argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    start_new_session=True, close_fds=True,
-                )  # fmt: skip
-            except OSError as exc:
-                raise AgentError(f"cannot start {argv[0]}: {exc.strerror or exc}",
-                                 field="command") from None  # fmt: skip
+        stdin = os.open(stdin_fifo, os.O_RDWR | os.O_CLOEXEC) if stdin_fifo else subprocess.DEVNULL
+        try:
+            with open(stdout, "ab") as out, open(stderr, "ab") as err:
+                try:
+                    popen = subprocess.Popen(
+                        argv, cwd=str(cwd), env=env, stdin=stdin, stdout=out, stderr=err,
+                        start_new_session=True, close_fds=True,
+                    )  # fmt: skip
+                except OSError as exc:
+                    raise AgentError(f"cannot start {argv[0]}: {exc.strerror or exc}",
+                                     field="command") from None  # fmt: skip
+        finally:
+            if stdin_fifo:
+                os.close(stdin)  # the child has its own copy
         try:
             proc = psutil.Process(popen.pid)
             create_time = proc.create_time()

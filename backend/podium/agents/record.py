@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from podium.agents.events import EventSource
-from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus, DiffStats
+from podium.agents.events import EventSource, RateLimitInfo, ToolUse
+from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus, DiffStats, PendingRequest
 from podium.agents.process import ProcessHandle
 from podium.agents.source import detect_source
 
@@ -36,6 +37,22 @@ class AgentRecord:
     #: stored extras (diff, sources, resume status) and any key an older Podium wrote
     extra: dict[str, Any] = field(default_factory=dict)
     removed: bool = False
+    # -- the conversation (claude sessions); in memory only: message text is never stored
+    #: a turn runs from a message sent until its `result`
+    turn_running: bool = False
+    #: what the running turn asked to do (its outcome is `agent.last_turn`)
+    turn_tools: list[ToolUse] = field(default_factory=list)
+    #: follow-ups waiting for the running turn to end
+    outbox: deque[str] = field(default_factory=deque)
+    #: the spawn's own environment entries, for a restarted session (never stored)
+    launch_env: dict[str, str] | None = None
+    # -- permissions: pending requests by id (oldest first), ids answered already
+    pending: dict[str, PendingRequest] = field(default_factory=dict)
+    answered: dict[str, str] = field(default_factory=dict)  # request id → decision
+    # -- limits the agent reported: plan figures not yet handed over, last reset per window
+    plan_updates: list[RateLimitInfo] = field(default_factory=list)
+    resets: dict[str, float] = field(default_factory=dict)
+    rate_limit_type: str | None = None
     op_lock: threading.Lock = field(default_factory=threading.Lock)
     # -- persistence order: a row snapshot older than the last one written is dropped
     save_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -48,7 +65,8 @@ class AgentRecord:
         return self.agent.id
 
     def snapshot(self) -> Agent:
-        return replace(self.agent, command=list(self.agent.command))
+        return replace(self.agent, command=list(self.agent.command),
+                       pending=list(self.pending.values()))  # fmt: skip
 
     # -- state changes --------------------------------------------------------------------------
     def set_status(self, status: AgentStatus, reason: str | None) -> bool:
@@ -70,7 +88,12 @@ class AgentRecord:
             agent.exit_code = self.handle.exit_code
         if agent.ended_at is None:
             agent.ended_at = time.time()
+        self.turn_running = False
+        self.pending.clear()  # the hooks died with the process
         if agent.status in (AgentStatus.STOPPED, AgentStatus.EXITED, AgentStatus.ERROR):
+            return
+        if agent.status == AgentStatus.RATE_LIMITED:  # ended while limited: the limit says why
+            self.set_status(AgentStatus.ERROR, agent.status_reason)
             return
         code = agent.exit_code
         self.set_status(AgentStatus.EXITED, None if code in (0, None) else f"exited with code {code}")
@@ -80,7 +103,8 @@ class AgentRecord:
         if self.agent.status == AgentStatus.PAUSED or self.agent.status in TERMINAL_STATUSES:
             return
         self.last_activity = now
-        self.set_status(AgentStatus.WORKING, None)
+        if not self.pending:  # else it waits on a person, whatever it prints meanwhile
+            self.set_status(AgentStatus.WORKING, None)
 
     def refresh_source(self) -> None:
         """Billing source from the spawn environment, `apiKeySource` and the override."""
@@ -96,7 +120,8 @@ class AgentRecord:
         a = self.agent
         extra = dict(self.extra)
         extra.update(env_source=self.env_source, api_key_source=self.api_key_source,
-                     resume_status=self.resume_status.value)  # fmt: skip
+                     resume_status=self.resume_status.value, permission_mode=a.permission_mode,
+                     last_turn=a.last_turn, reported_cost_usd=a.reported_cost_usd)  # fmt: skip
         return {
             "id": a.id, "name": a.name, "task": a.task, "repo": a.repo, "worktree": a.worktree,
             "branch": a.branch, "base_ref": a.base_ref, "base_commit": a.base_commit,
@@ -126,6 +151,9 @@ class AgentRecord:
             claude_session_id=row["claude_session_id"], source=row["source"],
             model=row["model"], exit_code=row["exit_code"], limit_usd=row["limit_usd"],
             state_dir=row["state_dir"], diff=stats or DiffStats(), ended_at=row["ended_at"],
+            permission_mode=_str_or_none(extra.get("permission_mode")),
+            last_turn=_str_or_none(extra.get("last_turn")),
+            reported_cost_usd=_float_or_none(extra.get("reported_cost_usd")),
         )  # fmt: skip
         record = cls(
             agent=agent, events=EventSource(agent.state_dir),
@@ -137,3 +165,11 @@ class AgentRecord:
         if resume in AgentStatus.__members__.values():
             record.resume_status = AgentStatus(resume)
         return record
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _float_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from podium.agents.profiles import PERMISSION_MODES
 from podium.agents.source import SOURCES
 from podium.errors import InvalidInput
 from podium.textlimits import (
@@ -31,6 +32,7 @@ from podium.textlimits import (
 )
 
 SourceName = Literal["subscription", "api", "proxy"]
+PermissionModeName = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
@@ -62,6 +64,7 @@ class SpawnSpec(BaseModel):
     limit_usd: float | None = Field(
         default=None, alias="limitUSD", ge=0, le=MAX_LIMIT_USD, allow_inf_nan=False
     )
+    permission_mode: PermissionModeName | None = None
 
     # "before" validators: they run ahead of the strict type checks, so a wrong type gets
     # the same clear message as a wrong value
@@ -117,6 +120,14 @@ class SpawnSpec(BaseModel):
     def _source(cls, value: Any) -> Any:
         if value is not None and value not in SOURCES:
             raise ValueError(f"unknown source {value!r}; use one of {', '.join(SOURCES)}")
+        return value
+
+    @field_validator("permission_mode", mode="before")
+    @classmethod
+    def _permission_mode(cls, value: Any) -> Any:
+        if value is not None and value not in PERMISSION_MODES:
+            raise ValueError(f"unknown permission mode {value!r}; use one of "
+                             f"{', '.join(PERMISSION_MODES)}")  # fmt: skip
         return value
 
     @field_validator("limit_usd", mode="before")

@@ -8,9 +8,11 @@ only; the registry's lock is taken for the state change that follows, never arou
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from podium.agents import reducer
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
+from podium.agents.permissions import deny_pending
 from podium.agents.process import ProcessHandle
 from podium.agents.record import AgentRecord
 from podium.agents.registry import AgentRegistry
@@ -28,6 +30,9 @@ class Supervisor:
         self.lock = registry.lock
         self.stop_grace = stop_grace
         self.idle_after = idle_after
+        #: called by `poll` for each live agent after its events (its `op_lock` held): sends a
+        #: queued message once a turn ended (`Sessions.flush`); True when it did something
+        self.after_events: Callable[[AgentRecord], bool] | None = None
 
     # -- control ------------------------------------------------------------------------------
     def pause(self, agent_id: str, reason: str | None) -> Agent:
@@ -58,7 +63,10 @@ class Supervisor:
                 if back in (AgentStatus.PAUSED, AgentStatus.STARTING) or back in TERMINAL_STATUSES:
                     back = AgentStatus.WORKING
                 record.last_activity = time.time()
-                record.set_status(back, None)
+                if record.pending:  # answers given while paused were not read yet
+                    record.set_status(AgentStatus.WAITING, reducer.pending_reason(record))
+                else:
+                    record.set_status(back, None)
             self.registry.persist(record)
         self.registry.notify([record])
         return self.registry.snapshot(record)
@@ -81,6 +89,7 @@ class Supervisor:
                 record.finish()
             self.registry.persist(record)
             return False
+        deny_pending(record, self.registry)  # the hooks may read it before the TERM lands
         code = handle.terminate(self.stop_grace)
         self.drain(record)
         with self.lock:
@@ -160,16 +169,18 @@ class Supervisor:
         events = record.events.read()
         now = time.time()
         with self.lock:
-            agent = record.agent
-            before = (agent.status, agent.model, agent.source, agent.claude_session_id)
+            before = _card_state(record)
             for event in events:
                 reducer.apply(record, event, now)
             if not alive:
                 record.finish()
-            elif (agent.status == AgentStatus.WORKING
+            elif (record.agent.status == AgentStatus.WORKING
                   and now - record.last_activity > self.idle_after):  # fmt: skip
                 record.set_status(AgentStatus.IDLE, None)
-            after = (agent.status, agent.model, agent.source, agent.claude_session_id)
+        if alive and self.after_events is not None:
+            self.after_events(record)
+        with self.lock:
+            after = _card_state(record)
         self.registry.persist(record)
         return after != before
 
@@ -205,3 +216,10 @@ class Supervisor:
                 self.registry.persist(record)
         self.registry.notify(ended + attached)
         return [self.registry.snapshot(record) for record in attached]
+
+
+def _card_state(record: AgentRecord) -> tuple:
+    """What of the record an agent card shows, for "did it change" (lock held)."""
+    a = record.agent
+    return (a.status, a.status_reason, a.model, a.source, a.claude_session_id,
+            tuple(record.pending), a.last_turn, a.reported_cost_usd)  # fmt: skip

@@ -15,12 +15,13 @@ from podium.store.db import Store
 #: columns written once, at insert
 FIXED_COLUMNS = (
     "id", "name", "task", "repo", "worktree", "branch", "base_ref", "base_commit", "profile",
-    "state_dir", "pid_create_time", "source_override", "started_at",
+    "state_dir", "started_at",
 )  # fmt: skip
-#: columns an update may change
+#: columns an update may change (a resumed session has a new process, a switch to the API
+#: key a new source override)
 MUTABLE_COLUMNS = (
-    "claude_session_id", "pid", "source", "model", "status", "status_since", "status_reason",
-    "exit_code", "ended_at", "limit_usd",
+    "pid_create_time", "source_override", "claude_session_id", "pid", "source", "model",
+    "status", "status_since", "status_reason", "exit_code", "ended_at", "limit_usd",
 )  # fmt: skip
 
 
