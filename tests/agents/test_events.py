@@ -10,6 +10,7 @@ import pytest
 
 from podium.agents import reducer
 from podium.agents.events import (
+    ApiRetry,
     AttentionNeeded,
     EventSource,
     HookEvent,
@@ -37,11 +38,13 @@ def line(obj: object) -> bytes:
     (line({"type": "system", "subtype": "init", "session_id": "", "model": 5}),
      SessionInit(None, None, None)),
     (line({"type": "assistant", "message": {"model": "claude-x"}}), MessageSeen("claude-x")),
-    (line({"type": "assistant", "message": {"model": "<synthetic>"}}), MessageSeen(None)),
+    (line({"type": "assistant", "message": {"model": "<synthetic>"}}),
+     MessageSeen(None, synthetic=True)),
     (line({"type": "user", "message": "text"}), MessageSeen(None)),
     (line({"type": "result", "is_error": True, "result": "boom"}), TurnResult(True, "boom")),
     (line({"type": "result", "result": 3}), TurnResult(False, "")),
-    (line({"type": "system", "subtype": "api_retry"}), None),
+    (line({"type": "system", "subtype": "api_retry"}), ApiRetry(None, None, None)),
+    (line({"type": "system", "subtype": "status"}), None),
     (line(["not", "an", "object"]), None),
     (b"plain output of a shell profile", None),
 ])  # fmt: skip
@@ -97,10 +100,15 @@ def test_reducer_follows_a_turn() -> None:
     assert r.agent.status == AgentStatus.WAITING
     assert "x" * 40 not in (r.agent.status_reason or "")  # free text is scrubbed
     reducer.apply(r, TurnResult(True, "Claude AI usage limit reached|4102444800"), 13.0)
+    assert r.agent.status == AgentStatus.RATE_LIMITED  # alive, held by the plan's limit
+    assert (r.agent.status_reason or "").startswith("usage limit reached; resets ")
+    reducer.apply(r, TurnActive("PreToolUse", "s1"), 14.0)  # the turn ended: a late hook line
+    assert r.agent.status == AgentStatus.RATE_LIMITED
+    r.finish()  # the process ended while limited: an error, the limit says why
     assert r.agent.status == AgentStatus.ERROR
     assert (r.agent.status_reason or "").startswith("usage limit reached; resets ")
-    reducer.apply(r, TurnActive("PreToolUse", "s1"), 14.0)  # ended: hooks change nothing
-    assert r.agent.status == AgentStatus.ERROR and r.last_activity == 13.0
+    reducer.apply(r, TurnActive("PreToolUse", "s1"), 15.0)  # ended: hooks change nothing
+    assert r.agent.status == AgentStatus.ERROR and r.last_activity == 14.0
 
 
 def test_reducer_ignores_what_a_paused_agent_said() -> None:

@@ -111,9 +111,9 @@ def _turn_ended(record: AgentRecord, event: TurnResult, now: float, paused: bool
     elif event.total_cost is not None:  # no per-turn figure: the process's running total
         agent.reported_cost_usd = max(agent.reported_cost_usd or 0.0, event.total_cost)
     agent.last_turn = turn_outcome(event, tools)
-    record.last_activity = now
     if paused or agent.status in TERMINAL_STATUSES:
         return
+    record.last_activity = now
     if event.is_error and _is_usage_limit(event):
         record.set_status(AgentStatus.RATE_LIMITED, _usage_limit_reason(record, event, now))
     elif event.is_error and event.api_error_status == 429:
@@ -221,9 +221,11 @@ def settle(record: AgentRecord, request_ids: list[str], decision: str, now: floa
         return
     if record.pending:
         record.set_status(AgentStatus.WAITING, pending_reason(record))
-    else:
+    elif record.turn_running or record.agent.profile not in SESSION_PROFILES:
         record.last_activity = now
         record.set_status(AgentStatus.WORKING, None)
+    else:  # its turn ended already (a hook line read after the turn's `result`)
+        record.set_status(AgentStatus.WAITING, None)
 
 
 def pending_reason(record: AgentRecord) -> str:
