@@ -20,6 +20,8 @@ AuthMode = Literal["subscription", "api", "both", "proxy"]
 Plan = Literal["pro", "max5", "max20", "team", "custom"]
 OnLimit = Literal["warn", "pause", "stop"]
 Source = Literal["subscription", "api", "proxy"]
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+OnRateLimit = Literal["wait", "pause", "switchToApi"]
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
@@ -114,10 +116,27 @@ class Settings(_SettingsModel):
     #: opt-in: Prometheus endpoint / OTLP push, and alert webhooks (docs/metrics.md)
     metrics: MetricsSettings = MetricsSettings()
     webhooks: list[Webhook] = []
+    #: the `--permission-mode` of new Claude Code sessions (a spawn's own wins), and per
+    #: profile {profileName: mode}
+    permission_mode: PermissionMode = "default"
+    profile_permission_modes: dict[str, PermissionMode] = {}
+    #: what to do when an agent reports a rate limit: wait it out, pause the agent, or
+    #: continue its session under the API key in the environment variable `apiKeyEnv`
+    on_rate_limit: OnRateLimit = "wait"
+    #: the NAME of an environment variable of the server holding an API key (its value is
+    #: never stored or logged)
+    api_key_env: str | None = None
 
     @field_validator("worktree_dir")
     @classmethod
     def _empty_dir_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value and (not value.replace("_", "a").isalnum() or value[0].isdigit()):
+            raise ValueError("must be an environment variable name (letters, digits, _)")
         return value or None
 
     @field_validator("oauth_base_url")

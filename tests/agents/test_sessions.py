@@ -15,6 +15,7 @@ from session_helpers import COMMAND, polled, spawn, stdout_events, turns
 from podium.agents import AgentManager, AgentStatus
 from podium.agents.sessions import CONTINUE_TEXT
 from podium.errors import AgentError, InvalidInput
+from podium.usage.reported import reported_cost
 
 
 @pytest.fixture
@@ -41,6 +42,9 @@ def test_follow_ups_wait_for_the_running_turn(manager: AgentManager) -> None:
     last = polled(manager, agent.id, lambda a: len(turns(a)) == 3 and a.last_turn, "turn 3")
     assert last.last_turn == "denied Write" and last.status == AgentStatus.WAITING
     assert last.reported_cost_usd == pytest.approx(0.03)
+    # the session's own running figure is kept in the store too
+    kept = reported_cost(manager.store, agent.claude_session_id)
+    assert kept is not None and kept.cost_usd == pytest.approx(0.03) and kept.source == "result"
     assert manager.send_message(agent.id, "now") is False  # no turn runs: sent at once
     polled(manager, agent.id, lambda a: len(turns(a)) == 4, "turn 4")
 

@@ -67,6 +67,9 @@ class TurnResult:
     api_error_status: int | None = None
     #: tool_use ids the permission rules or hooks denied in this turn, with their tool
     denied: tuple[tuple[str, str], ...] = ()
+    session_id: str | None = None
+    #: the session's running cost per model (`modelUsage[].costUSD`)
+    model_costs: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +203,16 @@ def _tool_uses(message: Any) -> tuple[ToolUse, ...]:
     return tuple(tools)
 
 
-def _turn_cost(model_usage: Any) -> float | None:
+def _model_costs(model_usage: Any) -> dict[str, float] | None:
+    """`{model: costUSD}` of a `modelUsage`-shaped object (None when there is none)."""
     if not isinstance(model_usage, dict):
         return None
-    costs = [_number(m.get("costUSD")) for m in model_usage.values() if isinstance(m, dict)]
-    return sum(c for c in costs if c is not None and c >= 0)
+    costs = {}
+    for model, usage in model_usage.items():
+        cost = _number(usage.get("costUSD")) if isinstance(usage, dict) else None
+        if cost is not None and cost >= 0:
+            costs[str(model)] = cost
+    return costs
 
 
 def _result(obj: dict[str, Any]) -> TurnResult:
@@ -215,12 +223,14 @@ def _result(obj: dict[str, Any]) -> TurnResult:
             denied.append((_text(denial.get("tool_name")) or "?",
                            _text(denial.get("tool_use_id")) or ""))  # fmt: skip
     total = _number(obj.get("total_cost_usd"))
+    turn = _model_costs(obj.get("model_usage_since_last_result"))
     return TurnResult(
         is_error=bool(obj.get("is_error")), text=text if isinstance(text, str) else "",
-        turn_cost=_turn_cost(obj.get("model_usage_since_last_result")),
+        turn_cost=sum(turn.values()) if turn is not None else None,
         total_cost=total if total is not None and total >= 0 else None,
         api_error=_text(obj.get("api_error")), api_error_status=_int(obj.get("api_error_status")),
-        denied=tuple(denied),
+        denied=tuple(denied), session_id=_text(obj.get("session_id")),
+        model_costs=tuple((_model_costs(obj.get("modelUsage")) or {}).items()),
     )  # fmt: skip
 
 

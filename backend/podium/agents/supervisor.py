@@ -7,10 +7,13 @@ only; the registry's lock is taken for the state change that follows, never arou
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
 from podium.agents import reducer
+from podium.agents.events import Event, TurnResult
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.agents.permissions import deny_pending
 from podium.agents.process import ProcessHandle
@@ -19,6 +22,9 @@ from podium.agents.registry import AgentRegistry
 from podium.domain.attribution import touched
 from podium.errors import AgentError
 from podium.redact import scrub
+from podium.usage.reported import ReportedCost, record_reported_cost
+
+log = logging.getLogger(__name__)
 
 #: how long a pause waits for every process of the tree to be stopped
 PAUSE_WAIT_S = 3.0
@@ -119,6 +125,22 @@ class Supervisor:
             with self.lock:
                 for event in events:
                     reducer.apply(record, event, now)
+            self._keep_reported_costs(events)
+
+    def _keep_reported_costs(self, events: list[Event]) -> None:
+        """Claude Code's own running cost of each session, kept in the store next to
+        Podium's figure (`podium.usage.reported`; the largest figure per session wins)."""
+        for event in events:
+            if not isinstance(event, TurnResult) or event.total_cost is None:
+                continue
+            if not event.session_id:
+                continue
+            try:
+                cost = ReportedCost(event.session_id, event.total_cost, dict(event.model_costs),
+                                    "result")  # fmt: skip
+                record_reported_cost(self.registry.rows.store, cost)
+            except (ValueError, sqlite3.Error) as exc:  # an absurd figure or a busy store
+                log.warning("Claude Code's reported cost not kept: %s", exc)
 
     # -- watching -----------------------------------------------------------------------------
     def note_activity(self, session_ids: set[str], cwds: set[str]) -> list[str]:
@@ -182,6 +204,7 @@ class Supervisor:
         with self.lock:
             after = _card_state(record)
         self.registry.persist(record)
+        self._keep_reported_costs(events)
         return after != before
 
     def reattach(self) -> list[Agent]:
