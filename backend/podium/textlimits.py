@@ -48,6 +48,9 @@ def _text(max_bytes: int) -> AfterValidator:
 
 
 Task = Annotated[str, _text(MAX_TASK_BYTES)]
+#: a follow-up message to an agent (as long as a task may be)
+Message = Annotated[str, Field(min_length=1), _text(MAX_TASK_BYTES)]
+RequestId = Annotated[str, Field(min_length=1), _text(MAX_AGENT_ID_BYTES)]
 Ref = Annotated[str, _text(MAX_REF_BYTES)]
 ProfileName = Annotated[str, _text(MAX_PROFILE_BYTES)]
 AgentId = Annotated[str, Field(min_length=1), _text(MAX_AGENT_ID_BYTES)]

@@ -28,14 +28,14 @@ async def test_plan_figure_and_rate_limited_state(git_repo, tmp_path, claude_hom
         agent_id = spawned["agentId"]
         await client.wait_for(lambda: card_of(client, agent_id)["lastTurn"], timeout=60)
         # the official figure the agent reported, with no statusLine installed
-        status = await client.wait_for(lambda: (s := client.latest_status())
-                                       and "Plan: 67%" in s["text"] and s, timeout=10)  # fmt: skip
-        assert status["text"] == "1 agent | 1 waiting | Plan: 67%"
+        await client.wait_for(lambda: (s := client.latest_status())
+                              and s["text"] == "1 agent | 1 waiting | Plan: 67%", timeout=10)  # fmt: skip
         summary = await client.request("podium/usageSummary", {})
         assert summary["plan"]["fiveHour"]["source"] == "official"
         assert summary["plan"]["sevenDay"]["usedPct"] == pytest.approx(21.0)
         assert summary["plan"]["fiveHour"]["resetsAt"] == five_hour_reset * 1000
-        assert card_of(client, agent_id)["source"] == "subscription"
+        # (its source reads `proxy`: ANTHROPIC_BASE_URL names the stand-in, not Anthropic)
+        assert card_of(client, agent_id)["source"] == "proxy"
 
         # a 429 without plan headers is retried: the card says rate limited meanwhile
         standin.error(429, count=2)
@@ -97,8 +97,9 @@ async def test_switch_to_api_continues_the_session(git_repo, tmp_path, claude_ho
         assert done["agentId"] == switched["agentId"] and done["source"] == "api"
         assert results(done)[-1]["session_id"] == results(session)[0]["session_id"]
         assert results(done)[-1]["is_error"] is False
-        [alert] = [a for a in client.alerts if a["scope"] == "rate_limit"]
-        assert "switched to the API key" in alert["message"]
+        [alert] = [a for a in client.alerts if a["scope"] == "usage_limit"]
+        assert alert["agentId"] == agent_id and alert["action"] == "switchToApi"
+        assert alert["message"].endswith(f"; continuing on the API key in ${KEY_ENV}")
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("podium.db*"))
         assert API_KEY.encode() not in raw  # never stored
         log = (tmp_path / "server.log").read_bytes()

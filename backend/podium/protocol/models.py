@@ -21,17 +21,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from podium.agents.spec import SpawnSpec
-from podium.textlimits import MAX_AGENT_IDS, AgentId, PathText
+from podium.textlimits import MAX_AGENT_IDS, AgentId, Message, PathText, RequestId
 
 __all__ = [  # noqa: RUF022 (grouped as in the module)
     "SPAWN_AGENT", "PAUSE_AGENT", "RESUME_AGENT", "STOP_AGENT", "REMOVE_AGENT", "LIST_AGENTS",
-    "USAGE_SUMMARY", "EXPORT", "STATUS_BAR", "AGENT_CARD", "AGENT_REMOVED", "ALERT", "COMMANDS",
+    "SEND_MESSAGE", "ANSWER_PERMISSION", "USAGE_SUMMARY", "EXPORT", "STATUS_BAR", "AGENT_CARD", "AGENT_REMOVED", "ALERT", "COMMANDS",
     "PARSE_ERROR", "INVALID_PARAMS", "INTERNAL_ERROR", "METHOD_NOT_FOUND", "INVALID_REQUEST",
     "SERVER_NOT_INITIALIZED", "NOT_FOUND", "GIT_ERROR", "AGENT_ERROR", "PODIUM_ERROR",
     "AgentStatus", "Status", "Source", "Severity", "AlertLevel", "AlertScope", "AuthMode",
-    "LimitAction", "PlanSource", "ExportFormat", "ExportGroupBy", "NAMED_ENUMS", "Num", "Model",
+    "LimitAction", "PlanSource", "ExportFormat", "ExportGroupBy", "PermissionMode", "Decision",
+    "DecisionScope", "AlertAction", "NAMED_ENUMS", "Num", "Model",
     "ParamsModel", "SpawnAgentParams", "AgentIdParams", "RemoveAgentParams", "EmptyParams",
-    "ExportParams", "Usage", "Diff", "Limit", "AgentCard", "ListAgentsResult", "RemoveAgentResult",
+    "ExportParams", "SendMessageParams", "AnswerPermissionParams", "Usage", "Diff", "Limit",
+    "PendingRequest", "AgentCard", "ListAgentsResult", "RemoveAgentResult", "SendMessageResult",
+    "AnswerPermissionResult", "PendingRef",
     "StatusBar", "AgentCardNotification", "AgentRemovedNotification", "Alert", "PlanWindowInfo",
     "PlanInfo", "ApiSpend", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportResult",
     "REQUESTS", "NOTIFICATIONS",
@@ -44,6 +47,8 @@ RESUME_AGENT = "podium/resumeAgent"
 STOP_AGENT = "podium/stopAgent"
 REMOVE_AGENT = "podium/removeAgent"
 LIST_AGENTS = "podium/listAgents"
+SEND_MESSAGE = "podium/sendMessage"
+ANSWER_PERMISSION = "podium/answerPermission"
 USAGE_SUMMARY = "podium/usageSummary"
 EXPORT = "podium/export"
 
@@ -60,6 +65,8 @@ COMMANDS: dict[str, str] = {
     STOP_AGENT: "podium.stopAgent",
     REMOVE_AGENT: "podium.removeAgent",
     LIST_AGENTS: "podium.listAgents",
+    SEND_MESSAGE: "podium.sendMessage",
+    ANSWER_PERMISSION: "podium.answerPermission",
     USAGE_SUMMARY: "podium.usageSummary",
     EXPORT: "podium.export",
 }
@@ -78,15 +85,22 @@ PODIUM_ERROR = -31000
 
 # -- enumerations (named types in the generated TypeScript) ------------------------------------
 AgentStatus = Literal[
-    "starting", "working", "waiting", "idle", "paused", "stopped", "exited", "error"
+    "starting", "working", "waiting", "idle", "paused", "rateLimited", "stopped", "exited",
+    "error",
 ]
 Status = AgentStatus  # the older name
 Source = Literal["subscription", "api", "proxy"]
 Severity = Literal["ok", "warning", "error"]
 AlertLevel = Literal["info", "warning", "critical"]
-AlertScope = Literal["agent", "session", "daily", "monthly", "plan", "usage_limit"]
+AlertScope = Literal["agent", "session", "daily", "monthly", "plan", "usage_limit", "rate_limit",
+                     "permission"]  # fmt: skip
 AuthMode = Literal["subscription", "api", "both", "proxy"]
 LimitAction = Literal["warn", "pause", "stop"]
+#: what the server did to an alert's agent (a limit's action, or continuing on an API key)
+AlertAction = Literal["warn", "pause", "stop", "switchToApi"]
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+Decision = Literal["allow", "deny"]
+DecisionScope = Literal["once", "agent"]
 PlanSource = Literal["official", "oauth", "estimate"]
 ExportFormat = Literal["csv", "json"]
 ExportGroupBy = Literal["entry", "day", "agent", "model"]
@@ -96,7 +110,8 @@ NAMED_ENUMS: dict[str, Any] = {
     "AgentStatus": AgentStatus, "Source": Source, "Severity": Severity,
     "AlertLevel": AlertLevel, "AlertScope": AlertScope, "AuthMode": AuthMode,
     "LimitAction": LimitAction, "PlanSource": PlanSource, "ExportFormat": ExportFormat,
-    "ExportGroupBy": ExportGroupBy,
+    "ExportGroupBy": ExportGroupBy, "PermissionMode": PermissionMode, "Decision": Decision,
+    "DecisionScope": DecisionScope, "AlertAction": AlertAction,
 }  # fmt: skip
 
 
@@ -155,6 +170,18 @@ class EmptyParams(ParamsModel):
     pass
 
 
+class SendMessageParams(AgentIdParams):
+    text: Message
+    """Not blank, at most 64 KiB; never stored"""
+
+
+class AnswerPermissionParams(AgentIdParams):
+    request_id: RequestId
+    decision: Decision
+    scope: DecisionScope = "once"
+    """`agent` with `allow`: allow this tool for this agent from now on"""
+
+
 class ExportParams(ParamsModel):
     format: ExportFormat = "csv"
     since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -195,6 +222,18 @@ class Limit(Model):
     action: LimitAction
 
 
+class PendingRequest(Model):
+    """A permission request the agent waits on (its hook blocks until answered)."""
+
+    request_id: str
+    tool: str
+    """e.g. `Write`, `Edit`, `Bash`"""
+    summary: str
+    """One scrubbed line: a file path relative to the worktree, or a command"""
+    since: int
+    """Epoch ms"""
+
+
 class AgentCard(Model):
     agent_id: str
     name: str
@@ -221,6 +260,15 @@ class AgentCard(Model):
     diff: Diff
     limit: Limit | None = None
     """Null when no budget applies"""
+    pending: list[PendingRequest] = []
+    """Permission requests waiting for an answer, oldest first"""
+    last_turn: str | None = None
+    """How the last turn ended (`wrote 2 files`, `denied Write`, `error: …`); never the agent's
+    own text"""
+    reported_cost_usd: Num | None = Field(default=None, alias="reportedCostUSD")
+    """Claude Code's own cost of the agent's turns (next to `usage.costUSD`)"""
+    permission_mode: PermissionMode | None = None
+    """The session's `--permission-mode` (`claude` profile), else null"""
 
 
 class ListAgentsResult(Model):
@@ -231,6 +279,20 @@ class RemoveAgentResult(Model):
     removed: str
 
 
+class SendMessageResult(Model):
+    queued: bool
+    """True: a turn runs (or the agent is paused); the message is sent when it ends"""
+
+
+class AnswerPermissionResult(Model):
+    answered: str
+
+
+class PendingRef(Model):
+    agent_id: str
+    request_id: str
+
+
 class StatusBar(Model):
     text: str
     tooltip: str
@@ -238,6 +300,8 @@ class StatusBar(Model):
     severity: Severity
     mode: AuthMode
     """The authMode it was rendered for"""
+    oldest_pending: PendingRef | None = None
+    """The permission request waiting longest: a click on the status bar opens it"""
 
 
 class AgentCardNotification(Model):
@@ -254,7 +318,7 @@ class Alert(Model):
     agent_id: str | None = None
     scope: AlertScope
     scope_key: str | None = None
-    action: LimitAction | None = None
+    action: AlertAction | None = None
     """What the server did to `agentId`"""
     used: Num | None = None
     limit: Num | None = None
@@ -333,6 +397,8 @@ REQUESTS: dict[str, tuple[type[ParamsModel], type[Model]]] = {
     STOP_AGENT: (AgentIdParams, AgentCard),
     REMOVE_AGENT: (RemoveAgentParams, RemoveAgentResult),
     LIST_AGENTS: (EmptyParams, ListAgentsResult),
+    SEND_MESSAGE: (SendMessageParams, SendMessageResult),
+    ANSWER_PERMISSION: (AnswerPermissionParams, AnswerPermissionResult),
     USAGE_SUMMARY: (EmptyParams, UsageSummary),
     EXPORT: (ExportParams, ExportResult),
 }

@@ -35,8 +35,10 @@ class AgentAction:
     """A limit's action on an agent, decided by the tick, carried out on the action lane."""
 
     agent_id: str
-    action: str  # "pause" | "stop"
+    action: str  # "pause" | "stop" | "switchToApi"
     reason: str
+    #: switchToApi: the NAME of the server's environment variable holding the key
+    key_env: str | None = None
 
 
 @dataclass
@@ -128,6 +130,8 @@ class Core:
                 on_change=self._agent_changed,
             )
             self.manager.source_overrides = dict(self.settings.source_overrides)
+            self.manager.permission_mode = self.settings.permission_mode
+            self.manager.profile_permission_modes = dict(self.settings.profile_permission_modes)
         except PodiumError as exc:
             self.manager_error = exc
 

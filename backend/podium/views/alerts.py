@@ -29,3 +29,18 @@ def usage_limit_alert(agent_id: str, message: str) -> Alert:
     """An agent ended on the plan's usage limit (Claude Code's `usage limit reached`)."""
     return Alert(level="critical", message=message, agent_id=agent_id, scope="usage_limit",
                  scope_key=agent_id)  # fmt: skip
+
+
+def rate_limit_alert(agent_id: str, message: str, *, usage_limit: bool,
+                     action: str | None) -> Alert:  # fmt: skip
+    """An agent held by a rate limit (`rate_limit`) or the plan's usage limit (`usage_limit`);
+    `action` is what `onRateLimit` did to it."""
+    return Alert(level="critical" if usage_limit else "warning", message=message,
+                 agent_id=agent_id, scope="usage_limit" if usage_limit else "rate_limit",
+                 scope_key=agent_id, action=action)  # fmt: skip
+
+
+def permission_alert(agent_id: str, request_id: str, message: str) -> Alert:
+    """A new permission request (`alpha asks to Write src/x.py`), once per request."""
+    return Alert(level="warning", message=message, agent_id=agent_id, scope="permission",
+                 scope_key=request_id)  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from podium.agents.models import TERMINAL_STATUSES
-from podium.protocol.models import AgentCard, AgentUsageRow, Diff, Limit, Usage
+from podium.protocol.models import AgentCard, AgentUsageRow, Diff, Limit, PendingRequest, Usage
 
 
 class _AgentLike(Protocol):
@@ -81,7 +81,19 @@ def render_card(agent: _AgentLike, usage: Any | None, diff: Any | None, limit: A
         usage=usage_of(usage),
         diff=diff_of(diff),
         limit=limit_of(limit),
+        pending=[
+            PendingRequest(request_id=p.request_id, tool=p.tool, summary=p.summary,
+                           since=epoch_ms(p.since))
+            for p in getattr(agent, "pending", None) or []
+        ],
+        last_turn=getattr(agent, "last_turn", None),
+        reported_cost_usd=_usd(getattr(agent, "reported_cost_usd", None)),
+        permission_mode=getattr(agent, "permission_mode", None),
     )
+
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
 
 
 def usage_row(card: AgentCard) -> AgentUsageRow:

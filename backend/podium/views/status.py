@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from podium.agents.models import TERMINAL_STATUSES
-from podium.protocol.models import AgentCard, StatusBar
+from podium.protocol.models import AgentCard, PendingRef, StatusBar
 from podium.views.format import (
     format_agent_usage,
     format_duration_coarse,
@@ -78,19 +78,39 @@ def mode_text(state: StatusInputs) -> str:
 
 
 def agent_counts_text(cards: list[AgentCard]) -> str:
-    """`3 agents | 2 waiting | 1 paused` over the agents still alive; '' when none is (agents
-    that ended keep their cards, for history and diff stats, but are not counted as running)."""
+    """`3 agents | ⚠ 2 pending | 1 waiting | 1 paused` over the agents still alive; '' when
+    none is (agents that ended keep their cards, for history and diff stats, but are not
+    counted as running). Permission requests first: someone has to answer them."""
     live = [c for c in cards if c.status not in TERMINAL_STATUSES]
     if not live:
         return ""
     parts = [f"{len(live)} agent{'s' if len(live) != 1 else ''}"]
-    waiting = sum(1 for c in live if c.status == "waiting")
+    pending = sum(len(c.pending) for c in live)
+    waiting = sum(1 for c in live if c.status == "waiting" and not c.pending)
+    limited = sum(1 for c in live if c.status == "rateLimited")
     paused = sum(1 for c in live if c.status == "paused")
+    if pending:
+        parts.append(f"⚠ {pending} pending")
     if waiting:
         parts.append(f"{waiting} waiting")
+    if limited:
+        parts.append(f"{limited} rate limited")
     if paused:
         parts.append(f"{paused} paused")
     return " | ".join(parts)
+
+
+def oldest_pending(cards: list[AgentCard]) -> PendingRef | None:
+    """The permission request waiting longest over the live agents' cards."""
+    oldest: tuple[int, str, str] | None = None
+    for card in cards:
+        if card.status in TERMINAL_STATUSES:
+            continue
+        for request in card.pending:
+            key = (request.since, card.agent_id, request.request_id)
+            if oldest is None or key < oldest:
+                oldest = key
+    return None if oldest is None else PendingRef(agent_id=oldest[1], request_id=oldest[2])
 
 
 def severity_of(state: StatusInputs) -> str:
@@ -106,6 +126,8 @@ def severity_of(state: StatusInputs) -> str:
     )
     if paused_by_limit or any(p >= 100.0 * state.warning_at for p in pcts):
         return "warning"
+    if any(c.pending or c.status == "rateLimited" for c in state.cards):
+        return "warning"  # someone has to answer, or an agent is held by a rate limit
     return "ok"
 
 
@@ -152,7 +174,8 @@ def tooltip_text(state: StatusInputs) -> str:
         for card in state.cards:
             since = card.status_since / 1000.0
             status: str = card.status
-            if card.status_reason and status in ("paused", "stopped", "error"):
+            if card.status_reason and status in ("paused", "stopped", "error", "rateLimited",
+                                                 "waiting"):
                 status += f" ({_md_cell(card.status_reason)})"
             lines.append(
                 f"| {_md_cell(card.name)} | {status} | "
@@ -173,5 +196,6 @@ def render_status_bar(state: StatusInputs) -> StatusBar:
     if counts:
         text = f"{counts} | {text}"
     return StatusBar(
-        text=text, tooltip=tooltip_text(state), severity=severity_of(state), mode=state.mode
+        text=text, tooltip=tooltip_text(state), severity=severity_of(state), mode=state.mode,
+        oldest_pending=oldest_pending(state.cards),
     )

@@ -10,6 +10,7 @@ from podium.server.features.base import Feature, Handler, Host
 from podium.server.features.export import ExportFeature
 from podium.server.features.limits import LimitsFeature
 from podium.server.features.metrics import MetricsFeature
+from podium.server.features.reports import ReportsFeature
 from podium.server.features.status import StatusFeature
 from podium.server.features.usage import UsageFeature
 
@@ -20,6 +21,7 @@ __all__ = ["Feature", "Features", "Handler", "Host", "setup"]
 class Features:
     agents: AgentsFeature
     usage: UsageFeature
+    reports: ReportsFeature
     limits: LimitsFeature
     status: StatusFeature
     export: ExportFeature
@@ -27,9 +29,11 @@ class Features:
 
     @property
     def all(self) -> tuple[Feature, ...]:
-        """In tick order: ingest (usage), cards (agents), limits on fresh usage, the status
-        bar last (it shows the cards). `started()` and `publish()` follow the same order."""
-        return (self.usage, self.agents, self.limits, self.status, self.export, self.metrics)
+        """In tick order: ingest (usage), cards (agents), what the agents reported (fresh
+        cards), limits on fresh usage, the status bar last (it shows the cards). `started()`
+        and `publish()` follow the same order."""
+        return (self.usage, self.agents, self.reports, self.limits, self.status, self.export,
+                self.metrics)  # fmt: skip
 
 
 def setup(host: Host) -> Features:
@@ -38,6 +42,7 @@ def setup(host: Host) -> Features:
     return Features(
         agents=agents,
         usage=usage,
+        reports=ReportsFeature(host, usage),
         limits=LimitsFeature(host, agents),
         status=StatusFeature(host, agents, usage),
         export=ExportFeature(host),

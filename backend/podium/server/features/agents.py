@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -74,6 +75,8 @@ class AgentsFeature(Feature):
             proto.STOP_AGENT: self.stop_agent,
             proto.REMOVE_AGENT: self.remove_agent,
             proto.LIST_AGENTS: self.list_agents,
+            proto.SEND_MESSAGE: self.send_message,
+            proto.ANSWER_PERMISSION: self.answer_permission,
         }
 
     async def started(self, core: Core) -> None:
@@ -102,6 +105,7 @@ class AgentsFeature(Feature):
             "env": p.env,
             "source": p.source,
             "limit_usd": p.limit_usd,
+            "permission_mode": p.permission_mode,
         }
         if p.profile is not None:
             kwargs["profile"] = p.profile
@@ -160,6 +164,23 @@ class AgentsFeature(Feature):
             self.host.notify(proto.AGENT_REMOVED, proto.AgentRemovedNotification(agent_id=p.agent_id))
         self.host.wake()
         return proto.RemoveAgentResult(removed=p.agent_id)
+
+    async def send_message(self, params: Any) -> proto.SendMessageResult:
+        """A follow-up to a session: sent now, or queued until its running turn ends."""
+        p = proto.parse_params(proto.SendMessageParams, params)
+        core = await self.host.ready()
+        queued = await self._act(p.agent_id, core.require_manager().send_message, p.agent_id,
+                                 p.text)  # fmt: skip
+        await self._answer(core, p.agent_id)
+        return proto.SendMessageResult(queued=queued)
+
+    async def answer_permission(self, params: Any) -> proto.AnswerPermissionResult:
+        p = proto.parse_params(proto.AnswerPermissionParams, params)
+        core = await self.host.ready()
+        answered = await self._act(p.agent_id, core.require_manager().answer_permission,
+                                   p.agent_id, p.request_id, p.decision, p.scope)  # fmt: skip
+        await self._answer(core, p.agent_id)
+        return proto.AnswerPermissionResult(answered=answered)
 
     async def list_agents(self, params: Any) -> proto.ListAgentsResult:
         proto.parse_params(proto.EmptyParams, params)
@@ -297,6 +318,8 @@ class AgentsFeature(Feature):
             manager.profiles = dict(new.profiles)
             manager.source_overrides = dict(new.source_overrides)
             manager.keep_running = new.keep_agents_running
+            manager.permission_mode = new.permission_mode
+            manager.profile_permission_modes = dict(new.profile_permission_modes)
             if old.claude_config_dirs != new.claude_config_dirs:
                 dirs = new.claude_config_dirs
                 manager.claude_config_dir = dirs[0] if dirs else None
@@ -307,7 +330,8 @@ class AgentsFeature(Feature):
 
 
 def _limit_action(manager: Any, action: AgentAction) -> None:
-    """Pause or stop for a limit, unless the agent got there meanwhile (action lane)."""
+    """Pause or stop for a limit, or continue a rate-limited session under the API key,
+    unless the agent got there meanwhile (action lane)."""
     status = str(manager.get(action.agent_id).status)
     if status in TERMINAL_STATUSES:
         return
@@ -315,3 +339,9 @@ def _limit_action(manager: Any, action: AgentAction) -> None:
         manager.pause(action.agent_id, reason=action.reason)
     elif action.action == "stop":
         manager.stop(action.agent_id)
+    elif action.action == "switchToApi" and status == "rateLimited" and action.key_env:
+        # read now, handed to the new process only: never stored, never logged
+        key = os.environ.get(action.key_env, "")
+        if not key.strip():
+            raise PodiumError(f"${action.key_env} is not set")
+        manager.switch_to_api(action.agent_id, key)
