@@ -8,6 +8,8 @@ export const Methods = {
   stopAgent: 'podium/stopAgent',
   removeAgent: 'podium/removeAgent',
   listAgents: 'podium/listAgents',
+  sendMessage: 'podium/sendMessage',
+  answerPermission: 'podium/answerPermission',
   usageSummary: 'podium/usageSummary',
   export: 'podium/export',
 } as const;
@@ -26,6 +28,8 @@ export const Commands = {
   stopAgent: 'podium.stopAgent',
   removeAgent: 'podium.removeAgent',
   listAgents: 'podium.listAgents',
+  sendMessage: 'podium.sendMessage',
+  answerPermission: 'podium.answerPermission',
   usageSummary: 'podium.usageSummary',
   export: 'podium.export',
 } as const;
@@ -59,19 +63,36 @@ export const SERVER_SETTING_KEYS = [
   'sourceOverrides',
   'metrics',
   'webhooks',
+  'permissionMode',
+  'profilePermissionModes',
+  'onRateLimit',
+  'apiKeyEnv',
 ] as const;
 
 export type Source = 'subscription' | 'api' | 'proxy';
+export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions';
 export type AgentStatus =
-  'starting' | 'working' | 'waiting' | 'idle' | 'paused' | 'stopped' | 'exited' | 'error';
+  | 'starting'
+  | 'working'
+  | 'waiting'
+  | 'idle'
+  | 'paused'
+  | 'rateLimited'
+  | 'stopped'
+  | 'exited'
+  | 'error';
 export type LimitAction = 'warn' | 'pause' | 'stop';
+export type Decision = 'allow' | 'deny';
+export type DecisionScope = 'once' | 'agent';
 export type AuthMode = 'subscription' | 'api' | 'both' | 'proxy';
 export type PlanSource = 'official' | 'oauth' | 'estimate';
 export type ExportFormat = 'csv' | 'json';
 export type ExportGroupBy = 'entry' | 'day' | 'agent' | 'model';
 export type Severity = 'ok' | 'warning' | 'error';
 export type AlertLevel = 'info' | 'warning' | 'critical';
-export type AlertScope = 'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit';
+export type AlertScope =
+  'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | 'rate_limit' | 'permission';
+export type AlertAction = 'warn' | 'pause' | 'stop' | 'switchToApi';
 
 /**
  * Every custom method: its params and result (docs/protocol.md).
@@ -101,6 +122,14 @@ export interface PodiumProtocol {
     'podium/listAgents': {
       params: EmptyParams;
       result: ListAgentsResult;
+    };
+    'podium/sendMessage': {
+      params: SendMessageParams;
+      result: SendMessageResult;
+    };
+    'podium/answerPermission': {
+      params: AnswerPermissionParams;
+      result: AnswerPermissionResult;
     };
     'podium/usageSummary': {
       params: EmptyParams;
@@ -132,6 +161,7 @@ export interface SpawnAgentParams {
   } | null;
   source?: Source | null;
   limitUSD?: number | null;
+  permissionMode?: PermissionMode | null;
 }
 export interface AgentCard {
   agentId: string;
@@ -172,6 +202,23 @@ export interface AgentCard {
    * Null when no budget applies
    */
   limit: Limit | null;
+  /**
+   * Permission requests waiting for an answer, oldest first
+   */
+  pending: PendingRequest[];
+  /**
+   * How the last turn ended (`wrote 2 files`, `denied Write`, `error: …`); never the agent's
+   * own text
+   */
+  lastTurn: string | null;
+  /**
+   * Claude Code's own cost of the agent's turns (next to `usage.costUSD`)
+   */
+  reportedCostUSD: number | null;
+  /**
+   * The session's `--permission-mode` (`claude` profile), else null
+   */
+  permissionMode: PermissionMode | null;
 }
 export interface Usage {
   inputTokens: number;
@@ -200,6 +247,24 @@ export interface Limit {
   limitUSD: number;
   action: LimitAction;
 }
+/**
+ * A permission request the agent waits on (its hook blocks until answered).
+ */
+export interface PendingRequest {
+  requestId: string;
+  /**
+   * e.g. `Write`, `Edit`, `Bash`
+   */
+  tool: string;
+  /**
+   * One scrubbed line: a file path relative to the worktree, or a command
+   */
+  summary: string;
+  /**
+   * Epoch ms
+   */
+  since: number;
+}
 export interface AgentIdParams {
   agentId: string;
 }
@@ -214,6 +279,28 @@ export interface RemoveAgentResult {
 export interface EmptyParams {}
 export interface ListAgentsResult {
   agents: AgentCard[];
+}
+export interface SendMessageParams {
+  agentId: string;
+  /**
+   * Not blank, at most 64 KiB; never stored
+   */
+  text: string;
+}
+export interface SendMessageResult {
+  /**
+   * True: a turn runs (or the agent is paused); the message is sent when it ends
+   */
+  queued: boolean;
+}
+export interface AnswerPermissionParams {
+  agentId: string;
+  requestId: string;
+  decision: Decision;
+  scope?: DecisionScope;
+}
+export interface AnswerPermissionResult {
+  answered: string;
 }
 export interface UsageSummary {
   mode: AuthMode;
@@ -293,6 +380,14 @@ export interface StatusBar {
   tooltip: string;
   severity: Severity;
   mode: AuthMode;
+  /**
+   * The permission request waiting longest: a click on the status bar opens it
+   */
+  oldestPending: PendingRef | null;
+}
+export interface PendingRef {
+  agentId: string;
+  requestId: string;
 }
 export interface AgentCardNotification {
   card: AgentCard;
@@ -309,7 +404,7 @@ export interface Alert {
   /**
    * What the server did to `agentId`
    */
-  action: LimitAction | null;
+  action: AlertAction | null;
   used: number | null;
   limit: number | null;
   pct: number | null;
