@@ -16,12 +16,12 @@ import pytest
 from agents_helpers import pid_alive, tree, wait_for
 from session_helpers import hook_lines, polled, spawn, stdout_events
 
-from podium.agents import AgentManager, AgentStatus
+from podium.agents import AgentManager, AgentStatus, permission_hook
 from podium.agents.permission_hook import GONE_MESSAGE, OWNER_FILE
 from podium.agents.permissions import DENIED_BY_USER, allow_tool, write_answer
 from podium.errors import InvalidInput, NotFound
 
-HOOK = [sys.executable, "-I", "-m", "podium.agents.permission_hook"]
+HOOK = [sys.executable, "-I", permission_hook.__file__]
 WRITE = {"session_id": "s1", "cwd": "/w", "hook_event_name": "PermissionRequest",
          "tool_name": "Write", "tool_input": {"file_path": "/w/src/x.py", "content": "x"}}  # fmt: skip
 

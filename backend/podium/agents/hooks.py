@@ -3,20 +3,24 @@
 `claude --settings FILE` gets hooks that run a tiny script appending each event's JSON payload
 (one line, prompt text dropped) to `hooks.jsonl` in the agent's state dir; the manager reads
 that file incrementally to know precisely when a turn starts (working) and ends (waiting).
-The `PermissionRequest` hook is `permission_hook`: it blocks until Podium answers.
+The `PermissionRequest` hook is a copy of `permission_hook`: it blocks until Podium answers.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
+
+from podium.agents import permission_hook
 
 HOOK_EVENTS = ("UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Notification",
                "SessionEnd")  # fmt: skip
 HOOKS_FILE = "hooks.jsonl"
 SETTINGS_FILE = "claude-settings.json"
+PERMISSION_SCRIPT = "podium_permission.py"
 #: a person may take a day to answer; a timed-out hook would fall back to the permission mode
 PERMISSION_HOOK_TIMEOUT_S = 86400
 
@@ -55,8 +59,12 @@ def install_hooks(state_dir: Path) -> Path:
         if event in ("PreToolUse", "PostToolUse"):
             entry["matcher"] = "*"
         hooks[event] = [entry]
-    # -I: no cwd on sys.path (the agent's worktree could hold a `podium` package)
-    ask = (f"{shlex.quote(sys.executable)} -I -m podium.agents.permission_hook "
+    # a copy, like the script above: it keeps working for a running agent whatever happens
+    # to Podium's install; -I: nothing of the agent's environment (PYTHONPATH) or cwd is
+    # imported (the script needs the standard library only)
+    asker = state_dir / PERMISSION_SCRIPT
+    shutil.copyfile(permission_hook.__file__, asker)
+    ask = (f"{shlex.quote(sys.executable)} -I {shlex.quote(str(asker))} "
            f"{shlex.quote(str(state_dir))}")  # fmt: skip
     hooks["PermissionRequest"] = [{"matcher": "*", "hooks": [
         {"type": "command", "command": ask, "timeout": PERMISSION_HOOK_TIMEOUT_S}]}]  # fmt: skip

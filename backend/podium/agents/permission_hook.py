@@ -1,7 +1,7 @@
 """Claude Code's `PermissionRequest` hook for the sessions Podium spawns (docs/claude-code.md).
 
-Run by the CLI, blocking, as `python -I -m podium.agents.permission_hook <state dir>` whenever it
-would show a permission dialog (the CLI applies the permission mode itself). It answers from
+Run by the CLI, blocking, as `python -I <state dir>/podium_permission.py <state dir>` (a copy of
+this file) whenever it would show a permission dialog (the CLI applies the permission mode itself). It answers from
 the agent's allow list, else logs a pending request to `hooks.jsonl` and waits for Podium's
 answer file. It fails closed: when the Podium server that owns the repository's agents is gone
 (`owner.json` names a dead process), or anything goes wrong, it prints a deny itself, because a

@@ -162,6 +162,18 @@ def _usage_limit_reason(record: AgentRecord, event: TurnResult, now: float) -> s
     return USAGE_LIMIT_REASON
 
 
+def lift_expired_limit(record: AgentRecord, now: float) -> bool:
+    """A session left `rateLimited` after its turn ended waits for a message once the
+    limiting window has reset (a turn still retrying ends the state itself). True on change."""
+    agent = record.agent
+    if agent.status != AgentStatus.RATE_LIMITED or record.turn_running:
+        return False
+    resets = record.resets.get(record.rate_limit_type or "five_hour")
+    if resets is None or now < resets:
+        return False
+    return record.set_status(AgentStatus.WAITING, None)
+
+
 def rate_limit_reason(record: AgentRecord, now: float) -> str:
     """`rate limited; resets 14:05` (the last reported reset of the limiting window) or
     `rate limited; retrying`."""

@@ -196,6 +196,8 @@ class Supervisor:
                 reducer.apply(record, event, now)
             if not alive:
                 record.finish()
+            elif reducer.lift_expired_limit(record, now):
+                pass
             elif (record.agent.status == AgentStatus.WORKING
                   and now - record.last_activity > self.idle_after):  # fmt: skip
                 record.set_status(AgentStatus.IDLE, None)
