@@ -86,8 +86,9 @@ async def test_switch_to_api_continues_the_session(git_repo, tmp_path, claude_ho
         switched = await client.wait_for(lambda: (c := card_of(client, agent_id))["source"]
                                          == "api" and c["pid"] and c["pid"] != session["pid"]
                                          and c, timeout=30)  # fmt: skip
-        done = await client.wait_for(lambda: len(standin.messages_requests()) >= 3 and (
-            c := card_of(client, agent_id))["status"] == "waiting" and c, timeout=60)
+        # results: the first turn, the limited one, the one continued under the key
+        done = await client.wait_for(lambda: len(results(c := card_of(client, agent_id))) == 3
+                                     and c["status"] == "waiting" and c, timeout=60)  # fmt: skip
         # the same session, now under the key: the login is gone from the request
         resumed = standin.messages_requests()[-1]
         assert resumed.headers.get("x-api-key") == API_KEY

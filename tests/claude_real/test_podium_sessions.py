@@ -83,8 +83,8 @@ async def test_approve_follow_up_cost_and_stop(podium, claude_bin, standin, clau
     assert target.read_text() == "print('hello')\n"
     assert done["status"] == "waiting" and done["pending"] == []
     assert done["diff"]["added"] == 1
-    assert "pending" not in podium.latest_status()["text"]
-    assert podium.latest_status()["oldestPending"] is None
+    await podium.wait_for(lambda: (s := podium.latest_status())["oldestPending"] is None
+                          and "pending" not in s["text"])  # fmt: skip
     with pytest.raises(JsonRpcException) as twice:
         await podium.request("podium/answerPermission", {
             "agentId": agent_id, "requestId": request["requestId"], "decision": "allow"})
