@@ -195,7 +195,8 @@ def test_a_stop_reason_overrides_the_agents_and_the_wire_keys_keep_their_order()
     assert wire["statusReason"] == "stopped by limit: agent $5.00 reached"
     assert list(wire) == ["agentId", "name", "task", "status", "statusSince", "statusReason",
                           "startedAt", "worktree", "branch", "pid", "exitCode", "profile",
-                          "source", "model", "usage", "diff", "limit"]  # fmt: skip
+                          "source", "model", "usage", "diff", "limit", "pending", "lastTurn",
+                          "reportedCostUSD", "permissionMode"]  # fmt: skip
     assert AgentCard.model_validate(wire) == c
 
 

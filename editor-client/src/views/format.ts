@@ -103,6 +103,7 @@ const STATUS_LABELS: Record<AgentStatus, string> = {
   waiting: 'Waiting for input',
   idle: 'Idle',
   paused: 'Paused',
+  rateLimited: 'Rate limited',
   stopped: 'Stopped',
   exited: 'Exited',
   error: 'Error',

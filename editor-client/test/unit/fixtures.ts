@@ -40,6 +40,10 @@ export function card(overrides: Partial<AgentCard> = {}): AgentCard {
     usage: { inputTokens: 1240, outputTokens: 8800, cacheCreationTokens: 5000, cacheReadTokens: 30000, costUSD: 0.3215, messages: 23 },
     diff: { added: 142, removed: 38, files: 5 },
     limit: null,
+    pending: [],
+    lastTurn: null,
+    reportedCostUSD: null,
+    permissionMode: null,
     ...overrides,
   };
 }

@@ -4,14 +4,14 @@ import { statusBars } from './fixtures';
 
 describe('status bar', () => {
   it('shows the pushed text, tooltip table and severity background', () => {
-    const m = statusBarFromPush({ text: 'Plan: 67%', tooltip: '| Agent | Status |\n|---|---|', severity: 'ok', mode: 'subscription' });
+    const m = statusBarFromPush({ text: 'Plan: 67%', tooltip: '| Agent | Status |\n|---|---|', severity: 'ok', mode: 'subscription', oldestPending: null });
     expect(m.visible).toBe(true);
     expect(m.text).toBe('$(hubot) Plan: 67%');
     expect(m.tooltip).toContain('| Agent | Status |');
     expect(m.background).toBeNull();
     expect(m.command).toBe('podium.openAgents');
-    expect(statusBarFromPush({ text: 'x', tooltip: '', severity: 'warning', mode: 'api' }).background).toBe('warning');
-    expect(statusBarFromPush({ text: 'x', tooltip: '', severity: 'error', mode: 'api' }).background).toBe('error');
+    expect(statusBarFromPush({ text: 'x', tooltip: '', severity: 'warning', mode: 'api', oldestPending: null }).background).toBe('warning');
+    expect(statusBarFromPush({ text: 'x', tooltip: '', severity: 'error', mode: 'api', oldestPending: null }).background).toBe('error');
   });
 
   it('renders every recorded push with its severity', () => {

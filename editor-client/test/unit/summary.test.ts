@@ -23,7 +23,7 @@ describe('summaryModel', () => {
     expect(alpha.tag).toBe('[API]');
     expect(alpha.kind).toBe('API');
     expect(bravo.tag).toBe('[Sub]');
-    expect(bravo.usage).toBe('5 msgs');
+    expect(bravo.usage).toBe(`${s.agents[1].usage.messages} msgs`);
     // both agents are over their limit: the bars are full
     expect(alpha.widthPct).toBe(100);
     expect(m.limitsLine).toBe('Limits: agent $0.05 · on limit: pause');
