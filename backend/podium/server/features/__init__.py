@@ -46,5 +46,5 @@ def setup(host: Host) -> Features:
         limits=LimitsFeature(host, agents),
         status=StatusFeature(host, agents, usage),
         export=ExportFeature(host),
-        metrics=MetricsFeature(host),
+        metrics=MetricsFeature(host, pending=lambda: sum(len(c.pending) for c in agents.listing)),
     )
