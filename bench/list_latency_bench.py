@@ -22,28 +22,16 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from latency_bench import make_repo  # bench/ is on sys.path when run as a script
 from podium.server.client import PodiumClient
 
 HERE = Path(__file__).resolve().parent
-
-
-def make_repo(base: Path) -> Path:
-    repo = base / "repo"
-    repo.mkdir()
-    git = ["git", "-c", "user.email=b@podium.invalid", "-c", "user.name=bench",
-           "-c", "commit.gpgsign=false"]  # fmt: skip
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
-    (repo / "README.md").write_text("bench\n")
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=repo, check=True)
-    return repo
 
 
 def pct(values: list[float], q: float) -> float:
