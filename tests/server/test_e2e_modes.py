@@ -81,8 +81,8 @@ async def test_api_spend_grows_with_an_api_agent_and_settings_switch_modes(start
 
 async def test_history_ingest_reports_progress_and_settings_warnings(start_server):
     client = await start_server({"authMode": "nope", "unknownThing": True})
-    await client.wait_for(lambda: any(p["kind"] == "end" for p in client.progress))
-    assert [p["kind"] for p in client.progress][:1] == ["begin"]
+    await client.wait_for(lambda: any(p["kind"] == "end" for p in client.progress_reports))
+    assert [p["kind"] for p in client.progress_reports][:1] == ["begin"]
     await client.wait_for(lambda: sum("settings:" in m for _t, m in client.log_messages) >= 2)
     status = await client.wait_for(client.latest_status)
     assert status["mode"] == "subscription"  # invalid value → default

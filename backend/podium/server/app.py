@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
@@ -273,12 +273,13 @@ class PodiumServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls' stdio loop, plus: when the client goes away (EOF) clean up inside the loop,
         and never let a stuck cleanup keep the process alive (watchdog)."""
-        self._stop_event = threading.Event()
+        stop = self._stop_event = threading.Event()
         reader = StdinReader(stdin or sys.stdin.buffer)
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        protocol = cast(PodiumProtocol, self.protocol)
+        protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def main() -> None:
-            reading = asyncio.ensure_future(serve_frames(reader, self.protocol, self._stop_event))
+            reading = asyncio.ensure_future(serve_frames(reader, protocol, stop))
             # `kill` (SIGTERM) or a closed terminal (SIGHUP) ends us like a client that went
             # away: agents stopped unless keepAgentsRunning (the default action would orphan them)
             for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -305,15 +306,16 @@ class PodiumServer(LanguageServer):
 
     def start_tcp(self, host: str, port: int) -> None:
         """pygls' TCP server with Podium's framing (podium.server.transport)."""
-        self._stop_event = threading.Event()
+        stop = self._stop_event = threading.Event()
+        protocol = cast(PodiumProtocol, self.protocol)
 
         def connected(writer: asyncio.StreamWriter) -> PodiumProtocol:
-            self.protocol.set_writer(writer)  # type: ignore[arg-type]
-            return self.protocol
+            protocol.set_writer(writer)  # type: ignore[arg-type]
+            return protocol
 
         try:
             with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-                asyncio.run(serve_tcp(connected, host, port, self._stop_event))
+                asyncio.run(serve_tcp(connected, host, port, stop))
         finally:
             start_watchdog(EXIT_DEADLINE_S)
             self.shutdown()

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from podium.server.app import PodiumServer
 
     server = PodiumServer()
-    profile_path = os.environ.get("PODIUM_PROFILE")  # for benchmarks: cProfile of the run
+    profile_path = os.environ.get("PODIUM_PROFILE", "")  # for benchmarks: cProfile of the run
     profiler = None
     if profile_path:
         import cProfile

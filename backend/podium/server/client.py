@@ -36,7 +36,8 @@ class PodiumClient(LanguageClient):
         self.alerts: list[dict[str, Any]] = []
         self.log_messages: list[tuple[int, str]] = []
         self.show_messages: list[tuple[int, str]] = []
-        self.progress: list[dict[str, Any]] = []
+        #: $/progress reports (not `progress`: pygls' client has a method of that name)
+        self.progress_reports: list[dict[str, Any]] = []
         self.on_notification: Callable[[str, Any], None] | None = None
         self._event = asyncio.Event()
         self._stderr: IO[bytes] | None = None
@@ -89,7 +90,7 @@ class PodiumClient(LanguageClient):
         def _progress(params: types.ProgressParams) -> None:
             value = params.value
             kind = getattr(value, "kind", None) or (value.get("kind") if isinstance(value, dict) else None)
-            self.progress.append({"token": params.token, "kind": kind})
+            self.progress_reports.append({"token": params.token, "kind": kind})
             self._pulse(types.PROGRESS, params)
 
     # -- process --------------------------------------------------------------------------------

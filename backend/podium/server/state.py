@@ -119,7 +119,8 @@ class Core:
         from podium.agents import AgentManager
 
         try:
-            claude_dir = (self.settings.claude_config_dirs or [None])[0]
+            dirs = self.settings.claude_config_dirs
+            claude_dir = dirs[0] if dirs else None
             self.manager = AgentManager(
                 self.manager_store,
                 self.workspace,

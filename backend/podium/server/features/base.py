@@ -28,8 +28,12 @@ class Host(Protocol):
 
     lanes: Lanes
     scheduler: Scheduler
-    client_capabilities: Any
-    work_done_progress: Any
+
+    @property
+    def client_capabilities(self) -> Any: ...
+
+    @property
+    def work_done_progress(self) -> Any: ...
 
     async def ready(self) -> Core:
         """The core once it is built (requests that come earlier wait for it)."""
