@@ -328,6 +328,7 @@ class PodiumServer(LanguageServer):
         if not self._closed and core is not None:
             self._closed = True
             try:
+                self.lanes.actions.submit(self.features.metrics.stop).result(timeout=30)
                 self.lanes.actions.submit(core.close_manager).result(timeout=30)
                 self.lanes.core.submit(core.close_store).result(timeout=30)
             except Exception:
