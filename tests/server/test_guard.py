@@ -10,7 +10,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 from podium.errors import AgentError, GitError, InvalidInput, NotFound
 from podium.server import protocol as proto
 from podium.server.app import PodiumServer
-from podium.server.jsonrpc import to_jsonrpc_error
+from podium.server.jsonrpc import guard, to_jsonrpc_error
 
 
 class Capture:
@@ -33,7 +33,7 @@ async def test_unexpected_exception_is_logged_and_answered_as_internal_error() -
     async def broken(_params: object) -> None:
         raise RuntimeError("disk on fire")
 
-    guarded = server._guard("podium/listAgents", broken)
+    guarded = guard("podium/listAgents", broken, server.log_message)
     with pytest.raises(JsonRpcInternalError) as err:
         await guarded({})
     assert "disk on fire" in err.value.message
@@ -50,7 +50,7 @@ async def test_user_errors_keep_their_field() -> None:
         raise NotFound("no agent ag-x")
 
     with pytest.raises(JsonRpcException) as err:
-        await server._guard("podium/pauseAgent", not_found)({})
+        await guard("podium/pauseAgent", not_found, server.log_message)({})
     assert err.value.code == proto.NOT_FOUND and err.value.data["field"] == "agentId"
     server.lanes.shutdown()
 

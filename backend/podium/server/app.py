@@ -16,26 +16,27 @@ import signal
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, cast
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from podium import __version__
-from podium.errors import NotFound, PodiumError
+from podium.errors import PodiumError
 from podium.server import features
 from podium.server import protocol as proto
 from podium.server.jsonrpc import (
     SERVER_NOT_INITIALIZED,
     PodiumProtocol,
+    as_command,
+    guard,
     plain_converter,
-    to_jsonrpc_error,
+    plain_fn,
 )
 from podium.server.lanes import Lanes
 from podium.server.scheduler import NEVER, Scheduler
@@ -121,50 +122,17 @@ class PodiumServer(LanguageServer):
 
     # -- registration: every feature's requests, as requests and as commands --------------------
     def _register(self) -> None:
-        self.feature(types.INITIALIZE)(_plain_fn(self.on_initialize))
-        self.feature(types.INITIALIZED)(_plain_fn(self.on_initialized))
+        self.feature(types.INITIALIZE)(plain_fn(self.on_initialize))
+        self.feature(types.INITIALIZED)(plain_fn(self.on_initialized))
         self.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(
-            _plain_fn(self.on_did_change_configuration)
+            plain_fn(self.on_did_change_configuration)
         )
-        self.feature(types.SHUTDOWN)(_plain_fn(self.on_shutdown))
+        self.feature(types.SHUTDOWN)(plain_fn(self.on_shutdown))
         for feature in self.features.all:
             for method, handler in feature.handlers().items():
-                guarded = self._guard(method, handler)
+                guarded = guard(method, handler, self.log_message)
                 self.feature(method)(guarded)
-                self.command(proto.COMMANDS[method])(self._as_command(guarded))
-
-    def _guard(self, method: str, handler: features.Handler) -> features.Handler:
-        """Map user errors to JSON-RPC errors; log unexpected ones and answer InternalError."""
-
-        async def guarded(params: Any) -> Any:
-            try:
-                return await handler(params)
-            except PodiumError as exc:
-                raise to_jsonrpc_error(exc, "agentId" if isinstance(exc, NotFound) else None) from None
-            except JsonRpcException:
-                raise
-            except Exception as exc:
-                tb = traceback.format_exc()
-                log.error("%s failed:\n%s", method, tb)
-                self.log_message(f"{method} failed: {exc!r}\n{tb}", types.MessageType.Error)
-                raise JsonRpcInternalError(
-                    f"{method} failed: {exc}", data={"kind": "InternalError"}
-                ) from None
-
-        guarded.__name__ = getattr(handler, "__name__", method)
-        return guarded
-
-    @staticmethod
-    def _as_command(guarded: features.Handler) -> Callable[..., Awaitable[Any]]:
-        async def command(*args: Any) -> Any:
-            if len(args) > 1:
-                raise JsonRpcInvalidParams(
-                    "commands take one argument: the params object",
-                    data={"field": "arguments", "kind": "InvalidInput"},
-                )
-            return await guarded(args[0] if args else {})
-
-        return command
+                self.command(proto.COMMANDS[method])(as_command(guarded))
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_initialize(self, params: types.InitializeParams) -> None:
@@ -391,21 +359,6 @@ class PodiumServer(LanguageServer):
             self.log_message(message, types.MessageType.Warning)
         for feature in self.features.all:
             feature.publish(result)
-
-
-def _plain_fn(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """pygls tags handlers with attributes, which bound methods cannot carry: wrap them."""
-    if asyncio.iscoroutinefunction(method):
-
-        async def async_handler(params: Any) -> Any:
-            return await method(params)
-
-        return async_handler
-
-    def handler(params: Any) -> Any:
-        return method(params)
-
-    return handler
 
 
 def _workspace_root(params: types.InitializeParams) -> Path | None:

@@ -16,7 +16,10 @@ notifications are the protocol's pydantic models (podium.protocol): serialised o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import traceback
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -205,3 +208,58 @@ def to_jsonrpc_error(exc: PodiumError, default_field: str | None = None) -> Json
     elif isinstance(exc, AgentError):
         code = AGENT_ERROR
     return JsonRpcException(str(exc), code=code, data=data)
+
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+def guard(method: str, handler: Handler, log_message: Callable[..., None]) -> Handler:
+    """Map user errors to JSON-RPC errors; log unexpected ones (stderr and `log_message`, the
+    client's window/logMessage) and answer InternalError. An error never ends the server."""
+
+    async def guarded(params: Any) -> Any:
+        try:
+            return await handler(params)
+        except PodiumError as exc:
+            raise to_jsonrpc_error(exc, "agentId" if isinstance(exc, NotFound) else None) from None
+        except JsonRpcException:
+            raise
+        except Exception as exc:
+            tb = traceback.format_exc()
+            log.error("%s failed:\n%s", method, tb)
+            log_message(f"{method} failed: {exc!r}\n{tb}", types.MessageType.Error)
+            raise JsonRpcInternalError(
+                f"{method} failed: {exc}", data={"kind": "InternalError"}
+            ) from None
+
+    guarded.__name__ = getattr(handler, "__name__", method)
+    return guarded
+
+
+def as_command(guarded: Handler) -> Handler:
+    """The same handler as a workspace/executeCommand command: one argument, the params."""
+
+    async def command(*args: Any) -> Any:
+        if len(args) > 1:
+            raise JsonRpcInvalidParams(
+                "commands take one argument: the params object",
+                data={"field": "arguments", "kind": "InvalidInput"},
+            )
+        return await guarded(args[0] if args else {})
+
+    return command
+
+
+def plain_fn(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """pygls tags handlers with attributes, which bound methods cannot carry: wrap them."""
+    if asyncio.iscoroutinefunction(method):
+
+        async def async_handler(params: Any) -> Any:
+            return await method(params)
+
+        return async_handler
+
+    def handler(params: Any) -> Any:
+        return method(params)
+
+    return handler
