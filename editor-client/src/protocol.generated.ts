@@ -12,6 +12,7 @@ export const Methods = {
   answerPermission: 'podium/answerPermission',
   usageSummary: 'podium/usageSummary',
   export: 'podium/export',
+  usageHistory: 'podium/usageHistory',
 } as const;
 
 export const Notifications = {
@@ -32,6 +33,7 @@ export const Commands = {
   answerPermission: 'podium.answerPermission',
   usageSummary: 'podium.usageSummary',
   export: 'podium.export',
+  usageHistory: 'podium.usageHistory',
 } as const;
 
 export const ErrorCodes = {
@@ -88,8 +90,10 @@ export type AuthMode = 'subscription' | 'api' | 'both' | 'proxy';
 export type PlanSource = 'official' | 'oauth' | 'estimate';
 export type ExportFormat = 'csv' | 'json';
 export type ExportGroupBy = 'entry' | 'day' | 'agent' | 'model';
-export type Severity = 'ok' | 'warning' | 'error';
+export type HistoryGroupBy = 'agent' | 'model' | 'source' | 'project';
+export type HistoryBucket = 'day' | 'hour';
 export type AlertLevel = 'info' | 'warning' | 'critical';
+export type Severity = 'ok' | 'warning' | 'error';
 export type AlertScope =
   'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | 'rate_limit' | 'permission';
 export type AlertAction = 'warn' | 'pause' | 'stop' | 'switchToApi';
@@ -138,6 +142,10 @@ export interface PodiumProtocol {
     'podium/export': {
       params: ExportParams;
       result: ExportResult;
+    };
+    'podium/usageHistory': {
+      params: UsageHistoryParams;
+      result: UsageHistory;
     };
   };
   notifications: {
@@ -371,6 +379,159 @@ export interface ExportResult {
   path: string;
   rows: number;
   format: ExportFormat;
+}
+export interface UsageHistoryParams {
+  /**
+   * First local day (inclusive); default: 29 days before `until`
+   */
+  since?: string | null;
+  /**
+   * Last local day (inclusive); default: today
+   */
+  until?: string | null;
+  groupBy?: HistoryGroupBy;
+  bucket?: HistoryBucket;
+  /**
+   * IANA zone of the days and hours; default: the server machine's
+   */
+  tz?: string | null;
+}
+export interface UsageHistory {
+  since: string;
+  until: string;
+  timezone: string;
+  groupBy: HistoryGroupBy;
+  bucket: HistoryBucket;
+  /**
+   * Every day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00, local) of the range
+   */
+  buckets: string[];
+  groups: HistoryGroup[];
+  /**
+   * Non-empty (bucket, group) cells
+   */
+  series: HistoryPoint[];
+  totals: HistorySums;
+  plan: PlanPoint[];
+  agents: HistoryAgentRow[];
+  insights: Insight[];
+  notes: string[];
+}
+export interface HistoryGroup {
+  costUSD: number;
+  tokens: HistoryTokens;
+  messages: number;
+  /**
+   * Cache reads over input + cache writes + cache reads; null without any
+   */
+  cacheHitRate: number | null;
+  /**
+   * What the cache reads would have cost more at the input rate
+   */
+  cacheSavingsUSD: number;
+  /**
+   * The group's value ('' for usage of no agent / no model / no project)
+   */
+  key: string;
+  label: string;
+}
+export interface HistoryTokens {
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+}
+export interface HistoryPoint {
+  costUSD: number;
+  tokens: HistoryTokens;
+  messages: number;
+  /**
+   * Cache reads over input + cache writes + cache reads; null without any
+   */
+  cacheHitRate: number | null;
+  /**
+   * What the cache reads would have cost more at the input rate
+   */
+  cacheSavingsUSD: number;
+  /**
+   * A label of `buckets`
+   */
+  bucket: string;
+  /**
+   * A group's key
+   */
+  group: string;
+}
+export interface HistorySums {
+  costUSD: number;
+  tokens: HistoryTokens;
+  messages: number;
+  /**
+   * Cache reads over input + cache writes + cache reads; null without any
+   */
+  cacheHitRate: number | null;
+  /**
+   * What the cache reads would have cost more at the input rate
+   */
+  cacheSavingsUSD: number;
+}
+export interface PlanPoint {
+  /**
+   * five_hour | seven_day
+   */
+  window: string;
+  /**
+   * ms since epoch
+   */
+  ts: number;
+  usedPct: number;
+  source: PlanSource;
+}
+export interface HistoryAgentRow {
+  costUSD: number;
+  tokens: HistoryTokens;
+  messages: number;
+  /**
+   * Cache reads over input + cache writes + cache reads; null without any
+   */
+  cacheHitRate: number | null;
+  /**
+   * What the cache reads would have cost more at the input rate
+   */
+  cacheSavingsUSD: number;
+  agentId: string;
+  name: string;
+  task: string;
+  status: AgentStatus;
+  source: Source;
+  removed: boolean;
+  linesAdded: number;
+  linesRemoved: number;
+  linesChanged: number;
+  /**
+   * null when the agent changed no line
+   */
+  costPer100Lines: number | null;
+}
+export interface Insight {
+  /**
+   * Stable per finding, e.g. `cache-hit-rate:agent:<id>`
+   */
+  id: string;
+  kind: string;
+  severity: AlertLevel;
+  title: string;
+  /**
+   * The numbers from the store the finding rests on
+   */
+  evidence: {
+    [k: string]: number | string | null;
+  };
+  /**
+   * Estimated USD a month the action saves (null when it prevents a stop, not a cost)
+   */
+  monthlySavingUSD: number | null;
+  action: string;
 }
 export interface StatusBar {
   text: string;

@@ -38,6 +38,10 @@ __all__ = [  # noqa: RUF022 (grouped as in the module)
     "StatusBar", "AgentCardNotification", "AgentRemovedNotification", "Alert", "PlanWindowInfo",
     "PlanInfo", "ApiSpend", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportResult",
     "REQUESTS", "NOTIFICATIONS",
+    # issue 17: usage history and insights
+    "USAGE_HISTORY", "HistoryGroupBy", "HistoryBucket", "UsageHistoryParams",
+    "HistoryTokens", "HistorySums", "HistoryGroup", "HistoryPoint", "PlanPoint",
+    "HistoryAgentRow", "Insight", "UsageHistory",
 ]
 
 # -- method names -----------------------------------------------------------------------------
@@ -51,6 +55,7 @@ SEND_MESSAGE = "podium/sendMessage"
 ANSWER_PERMISSION = "podium/answerPermission"
 USAGE_SUMMARY = "podium/usageSummary"
 EXPORT = "podium/export"
+USAGE_HISTORY = "podium/usageHistory"
 
 STATUS_BAR = "podium/statusBar"
 AGENT_CARD = "podium/agentCard"
@@ -69,6 +74,7 @@ COMMANDS: dict[str, str] = {
     ANSWER_PERMISSION: "podium.answerPermission",
     USAGE_SUMMARY: "podium.usageSummary",
     EXPORT: "podium.export",
+    USAGE_HISTORY: "podium.usageHistory",
 }
 
 # -- error codes ------------------------------------------------------------------------------
@@ -104,6 +110,8 @@ DecisionScope = Literal["once", "agent"]
 PlanSource = Literal["official", "oauth", "estimate"]
 ExportFormat = Literal["csv", "json"]
 ExportGroupBy = Literal["entry", "day", "agent", "model"]
+HistoryGroupBy = Literal["agent", "model", "source", "project"]
+HistoryBucket = Literal["day", "hour"]
 
 #: TypeScript name → the Literal it names (podium.protocol.schema turns each into a named type)
 NAMED_ENUMS: dict[str, Any] = {
@@ -112,6 +120,7 @@ NAMED_ENUMS: dict[str, Any] = {
     "LimitAction": LimitAction, "PlanSource": PlanSource, "ExportFormat": ExportFormat,
     "ExportGroupBy": ExportGroupBy, "PermissionMode": PermissionMode, "Decision": Decision,
     "DecisionScope": DecisionScope, "AlertAction": AlertAction,
+    "HistoryGroupBy": HistoryGroupBy, "HistoryBucket": HistoryBucket,
 }  # fmt: skip
 
 
@@ -389,6 +398,102 @@ class ExportResult(Model):
     format: ExportFormat
 
 
+# -- usage history and insights (issue 17) ------------------------------------------------------
+class UsageHistoryParams(ParamsModel):
+    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """First local day (inclusive); default: 29 days before `until`"""
+    until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    """Last local day (inclusive); default: today"""
+    group_by: HistoryGroupBy = "model"
+    bucket: HistoryBucket = "day"
+    tz: str | None = Field(default=None, max_length=64)
+    """IANA zone of the days and hours; default: the server machine's"""
+
+
+class HistoryTokens(Model):
+    input: int
+    output: int
+    cache_write: int
+    cache_read: int
+
+
+class HistorySums(Model):
+    cost_usd: Num = Field(alias="costUSD")
+    tokens: HistoryTokens
+    messages: int
+    cache_hit_rate: Num | None
+    """Cache reads over input + cache writes + cache reads; null without any"""
+    cache_savings_usd: Num = Field(alias="cacheSavingsUSD")
+    """What the cache reads would have cost more at the input rate"""
+
+
+class HistoryGroup(HistorySums):
+    key: str
+    """The group's value ('' for usage of no agent / no model / no project)"""
+    label: str
+
+
+class HistoryPoint(HistorySums):
+    bucket: str
+    """A label of `buckets`"""
+    group: str
+    """A group's key"""
+
+
+class PlanPoint(Model):
+    window: str
+    """five_hour | seven_day"""
+    ts: int
+    """ms since epoch"""
+    used_pct: Num
+    source: PlanSource
+
+
+class HistoryAgentRow(HistorySums):
+    agent_id: str
+    name: str
+    task: str
+    status: AgentStatus
+    source: Source
+    removed: bool
+    lines_added: int
+    lines_removed: int
+    lines_changed: int
+    cost_per100_lines: Num | None = Field(alias="costPer100Lines")
+    """null when the agent changed no line"""
+
+
+class Insight(Model):
+    id: str
+    """Stable per finding, e.g. `cache-hit-rate:agent:<id>`"""
+    kind: str
+    severity: AlertLevel
+    title: str
+    evidence: dict[str, Num | int | str | None]
+    """The numbers from the store the finding rests on"""
+    monthly_saving_usd: Num | None = Field(alias="monthlySavingUSD")
+    """Estimated USD a month the action saves (null when it prevents a stop, not a cost)"""
+    action: str
+
+
+class UsageHistory(Model):
+    since: str
+    until: str
+    timezone: str
+    group_by: HistoryGroupBy
+    bucket: HistoryBucket
+    buckets: list[str]
+    """Every day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00, local) of the range"""
+    groups: list[HistoryGroup]
+    series: list[HistoryPoint]
+    """Non-empty (bucket, group) cells"""
+    totals: HistorySums
+    plan: list[PlanPoint]
+    agents: list[HistoryAgentRow]
+    insights: list[Insight] = []
+    notes: list[str]
+
+
 #: request method → (params model, result model)
 REQUESTS: dict[str, tuple[type[ParamsModel], type[Model]]] = {
     SPAWN_AGENT: (SpawnAgentParams, AgentCard),
@@ -401,6 +506,7 @@ REQUESTS: dict[str, tuple[type[ParamsModel], type[Model]]] = {
     ANSWER_PERMISSION: (AnswerPermissionParams, AnswerPermissionResult),
     USAGE_SUMMARY: (EmptyParams, UsageSummary),
     EXPORT: (ExportParams, ExportResult),
+    USAGE_HISTORY: (UsageHistoryParams, UsageHistory),
 }
 #: notification method → params model
 NOTIFICATIONS: dict[str, type[Model]] = {

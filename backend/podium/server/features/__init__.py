@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from podium.server.features.agents import AgentsFeature
 from podium.server.features.base import Feature, Handler, Host
 from podium.server.features.export import ExportFeature
+from podium.server.features.history import HistoryFeature
 from podium.server.features.limits import LimitsFeature
 from podium.server.features.metrics import MetricsFeature
 from podium.server.features.reports import ReportsFeature
@@ -26,6 +27,7 @@ class Features:
     status: StatusFeature
     export: ExportFeature
     metrics: MetricsFeature
+    history: HistoryFeature
 
     @property
     def all(self) -> tuple[Feature, ...]:
@@ -33,7 +35,7 @@ class Features:
         cards), limits on fresh usage, the status bar last (it shows the cards). `started()`
         and `publish()` follow the same order."""
         return (self.usage, self.agents, self.reports, self.limits, self.status, self.export,
-                self.metrics)  # fmt: skip
+                self.metrics, self.history)  # fmt: skip
 
 
 def setup(host: Host) -> Features:
@@ -47,4 +49,5 @@ def setup(host: Host) -> Features:
         status=StatusFeature(host, agents, usage),
         export=ExportFeature(host),
         metrics=MetricsFeature(host, pending=lambda: sum(len(c.pending) for c in agents.listing)),
+        history=HistoryFeature(host),
     )

@@ -1,0 +1,383 @@
+"""Usage over time (`podium/usageHistory`): cost, tokens by type, cache hit rate and savings per
+local day or hour and per group (agent, model, source, project); the official plan figures over
+time; a per-agent table.
+
+Local buckets are exact in every zone: the range is cut into spans of one UTC offset (a DST
+change starts a new span), and within a span a local day or hour is an integer division of
+`ts + offset`, done in SQL. Grouped by model, the 15-minute sums (`usage_buckets`) answer; the
+other groupings need each entry's session/cwd/project and read `entries` (its `ts` index).
+
+Time working vs waiting per agent is not reported: the store keeps only each agent's current
+status and since when, not the history of its states (`NOTES`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from podium.domain.attribution import owned_sql
+from podium.domain.periods import concrete_tz, date_range_ms, local_date, resolve_tz
+from podium.errors import InvalidInput
+from podium.redact import scrub
+from podium.store import Store
+from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
+from podium.usage.pricing import PER_MILLION, PriceTable
+from podium.usage.queries import default_prices, price_group
+
+GROUP_BYS = ("agent", "model", "source", "project")
+BUCKET_KINDS = ("day", "hour")
+#: the longest range per bucket kind (keeps an answer to a few thousand points)
+MAX_DAYS = {"day": 400, "hour": 31}
+DEFAULT_DAYS = 30
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+#: plan figures are thinned to the highest one per window and quarter hour
+PLAN_STEP_S = 900
+#: the group of usage no Podium agent owns (agent and source groupings)
+UNATTRIBUTED = ""
+NOTES = (
+    "time working vs waiting is not reported: the store keeps each agent's current status, "
+    "not the history of its states",
+)
+
+
+# -- local time -----------------------------------------------------------------------------------
+class LocalClock:
+    """The zone's UTC offset over [lo, hi) as spans, and local day/hour keys from epoch ms, the
+    same in Python and in SQL."""
+
+    def __init__(self, tz: tzinfo, lo_ms: int, hi_ms: int) -> None:
+        self.tz = tz
+        self.starts: list[int] = [lo_ms]
+        self.offsets: list[int] = [self._offset(lo_ms)]
+        day = lo_ms
+        while day < hi_ms:
+            nxt = min(day + DAY_MS, hi_ms)
+            if self._offset(nxt - 1) != self.offsets[-1]:
+                self._split(day, nxt - 1)
+            day = nxt
+
+    def _offset(self, ms: int) -> int:
+        moment = datetime.fromtimestamp(ms / 1000, self.tz)
+        return int(moment.utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
+
+    def _split(self, lo: int, hi: int) -> None:
+        """Record the offset changes in [lo, hi] (at most a few a day), to the second."""
+        while self._offset(hi) != self.offsets[-1]:
+            a, b = lo, hi  # offset(a) is the current one, offset(b) differs
+            while b - a > 1000:
+                mid = (a + b) // 2
+                if self._offset(mid) == self.offsets[-1]:
+                    a = mid
+                else:
+                    b = mid
+            change = b // 1000 * 1000
+            self.starts.append(change)
+            self.offsets.append(self._offset(change))
+            lo = change
+
+    def offset_at(self, ms: int) -> int:
+        return self.offsets[max(bisect.bisect_right(self.starts, ms) - 1, 0)]
+
+    def key(self, ms: int, kind: str) -> int:
+        """A local day's number (days since 1970-01-01) or a local hour's first instant (ms)."""
+        off = self.offset_at(ms)
+        if kind == "day":
+            return (ms + off) // DAY_MS
+        return (ms + off) // HOUR_MS * HOUR_MS - off
+
+    def key_sql(self, ts: str, kind: str) -> str:
+        """`key` as SQL over the epoch-ms expression `ts` (offsets are integers: inlined)."""
+
+        def one(off: int) -> str:
+            if kind == "day":
+                return f"(({ts}) + {off}) / {DAY_MS}"
+            return f"(({ts}) + {off}) / {HOUR_MS} * {HOUR_MS} - {off}"
+
+        if len(self.starts) == 1:
+            return one(self.offsets[0])
+        whens = " ".join(f"WHEN ({ts}) < {start} THEN {one(off)}"
+                         for start, off in zip(self.starts[1:], self.offsets, strict=False))  # fmt: skip
+        return f"CASE {whens} ELSE {one(self.offsets[-1])} END"
+
+    def label(self, key: int, kind: str) -> str:
+        if kind == "day":
+            return (date(1970, 1, 1) + timedelta(days=key)).isoformat()
+        return datetime.fromtimestamp(key / 1000, self.tz).strftime("%Y-%m-%dT%H:00")
+
+
+# -- agents ---------------------------------------------------------------------------------------
+def load_agents(store: Store) -> list[dict[str, Any]]:
+    """Every agent the store knows (removed ones too: their usage stays theirs), oldest first."""
+    with store.lock:
+        cursor = store.conn.execute(
+            "SELECT id, name, task, status, status_since, started_at, ended_at, worktree, "
+            "claude_session_id, COALESCE(source_override, source), removed, extra_json "
+            "FROM agents ORDER BY started_at"
+        )
+        rows = cursor.fetchall()
+    out = []
+    for (aid, name, task, status, since, started, ended, worktree, session, source, removed,
+         extra) in rows:  # fmt: skip
+        try:
+            diff = json.loads(extra or "{}").get("diff") or [0, 0, 0]
+            added, deleted = int(diff[0]), int(diff[1])
+        except (ValueError, TypeError, IndexError, AttributeError):
+            added = deleted = 0
+        out.append({"id": aid, "name": name, "task": task, "status": status,
+                    "status_since": since, "started_at": started, "ended_at": ended,
+                    "worktree": worktree, "session": session, "source": source,
+                    "removed": bool(removed), "added": added, "deleted": deleted})  # fmt: skip
+    return out
+
+
+def owner_case(agents: list[dict[str, Any]], value: Callable[[dict[str, Any]], str]
+               ) -> tuple[str, list[Any]]:  # fmt: skip
+    """SQL over entries: `value(agent)` of the first agent owning the entry, else ''."""
+    whens: list[str] = []
+    params: list[Any] = []
+    for agent in agents:
+        cond, cond_params = owned_sql([agent["session"]] if agent["session"] else [],
+                                      [agent["worktree"]] if agent["worktree"] else [])  # fmt: skip
+        if not cond_params:
+            continue
+        whens.append(f"WHEN {cond} THEN ?")
+        params.extend([*cond_params, value(agent)])
+    if not whens:
+        return "''", []
+    return "CASE " + " ".join(whens) + " ELSE '' END", params
+
+
+# -- sums -----------------------------------------------------------------------------------------
+class Sums:
+    """Cost, tokens by type, messages and cache savings of some usage."""
+
+    __slots__ = ("cache_read", "cache_write", "cost", "input", "messages", "output", "savings")
+
+    def __init__(self) -> None:
+        self.cost = self.savings = 0.0
+        self.input = self.output = self.cache_write = self.cache_read = self.messages = 0
+
+    def add(self, other: Sums) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def tokens(self) -> int:
+        return self.input + self.output + self.cache_write + self.cache_read
+
+    @property
+    def hit_rate(self) -> float | None:
+        """Cache reads over all input-side tokens (None without any)."""
+        side = self.input + self.cache_write + self.cache_read
+        return self.cache_read / side if side else None
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "costUSD": round(self.cost, 6),
+            "tokens": {"input": self.input, "output": self.output,
+                       "cacheWrite": self.cache_write, "cacheRead": self.cache_read},
+            "messages": self.messages,
+            "cacheHitRate": None if self.hit_rate is None else round(self.hit_rate, 6),
+            "cacheSavingsUSD": round(self.savings, 6),
+        }
+
+
+def priced(prices: PriceTable, model: str | None, long: int, has_logged: int, i: int, o: int,
+           cc: int, cr: int, c1h: int, logged: float, n: int) -> Sums:  # fmt: skip
+    """One grouped row as Sums: its cost (ccusage's auto mode) and what its cache reads saved
+    against paying the input rate for them."""
+    s = Sums()
+    s.cost = price_group(prices, "auto", model, long, has_logged, i, o, cc, cr, c1h, logged)
+    rates = prices.rates_for(model, prices.is_long(model, long))
+    if rates is not None:
+        s.savings = cr * max(rates.input - rates.cache_read, 0.0) / PER_MILLION
+    s.input, s.output, s.cache_write, s.cache_read, s.messages = i, o, cc, cr, n
+    return s
+
+
+_SUMS_SQL = ("SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
+             "SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0))")  # fmt: skip
+_BUCKET_SUMS_SQL = ("SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
+                    "SUM(cache_1h), SUM(cost_logged)")  # fmt: skip
+
+
+def grouped_sums(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str,
+                 group_sql: str, group_params: list[Any], *, buckets: bool = False
+                 ) -> list[tuple[Any, str, str, Sums]]:  # fmt: skip
+    """(key, group, model, Sums) per key, group and model of the usage in [lo, hi) ms.
+    `buckets`: read usage_buckets (`key_sql` over `bucket * BUCKET_MS`, group = model)."""
+    if buckets:
+        sql = (f"SELECT {key_sql}, model, model, long, has_logged, {_BUCKET_SUMS_SQL}, "
+               "SUM(n) FROM usage_buckets WHERE n > 0 AND bucket >= ? AND bucket < ? "
+               "GROUP BY 1, 2, 4, 5")  # fmt: skip
+        params: list[Any] = [lo // BUCKET_MS, hi // BUCKET_MS]
+    else:
+        sql = (f"SELECT {key_sql}, {group_sql}, COALESCE(model, ''), {prices.long_level_sql()}, "
+               f"cost_logged IS NOT NULL, {_SUMS_SQL}, COUNT(*) FROM entries "
+               "WHERE ts >= ? AND ts < ? GROUP BY 1, 2, 3, 4, 5")  # fmt: skip
+        params = [*group_params, lo, hi]
+    out = []
+    with store.lock:
+        rows = store.conn.execute(sql, params).fetchall()
+    for key, group, model, long, has_logged, i, o, cc, cr, c1h, logged, n in rows:
+        out.append((key, group or "", model or "",
+                    priced(prices, model or None, long, has_logged, i, o, cc, cr, c1h, logged, n)))
+    return out
+
+
+# -- the answer -----------------------------------------------------------------------------------
+def parse_range(since: str | None, until: str | None, bucket: str, tz: tzinfo | None,
+                now: float) -> tuple[date, date]:  # fmt: skip
+    """Inclusive local dates; `until` defaults to today, `since` to DEFAULT_DAYS before it."""
+
+    def day(value: str | None, field: str) -> date | None:
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"{field} must be a date, YYYY-MM-DD", field=field) from None
+
+    last = day(until, "until") or local_date(now, tz)
+    first = day(since, "since") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidInput("since must not be after until", field="since")
+    if (last - first).days + 1 > MAX_DAYS[bucket]:
+        raise InvalidInput(f"at most {MAX_DAYS[bucket]} days by {bucket}", field="since")
+    return first, last
+
+
+def usage_history(store: Store, *, since: str | None = None, until: str | None = None,
+                  group_by: str = "model", bucket: str = "day", tz: str | None = None,
+                  prices: PriceTable | None = None, now: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """The `podium/usageHistory` result (camelCase keys; docs/protocol.md)."""
+    import time
+
+    if group_by not in GROUP_BYS:
+        raise InvalidInput(f"groupBy must be one of {', '.join(GROUP_BYS)}", field="groupBy")
+    if bucket not in BUCKET_KINDS:
+        raise InvalidInput(f"bucket must be one of {', '.join(BUCKET_KINDS)}", field="bucket")
+    now = time.time() if now is None else now
+    prices = prices or default_prices()
+    zone = resolve_tz(tz)
+    first, last = parse_range(since, until, bucket, zone, now)
+    lo, hi = date_range_ms(first, last, zone)
+    assert lo is not None and hi is not None
+    clock = LocalClock(concrete_tz(zone), lo, hi)
+    agents = load_agents(store)
+
+    use_buckets = (group_by == "model" and prices.breakpoints == LONG_CONTEXT_LEVELS
+                   and lo % BUCKET_MS == 0 and hi % BUCKET_MS == 0)  # fmt: skip
+    if use_buckets:
+        rows = grouped_sums(store, prices, lo, hi, clock.key_sql(f"bucket * {BUCKET_MS}", bucket),
+                            "", [], buckets=True)  # fmt: skip
+    else:
+        group_sql, group_params = _group_sql(group_by, agents)
+        rows = grouped_sums(store, prices, lo, hi, clock.key_sql("ts", bucket), group_sql,
+                            group_params)  # fmt: skip
+
+    cells: dict[tuple[int, str], Sums] = {}
+    groups: dict[str, Sums] = {}
+    total = Sums()
+    for key, group, _model, sums in rows:
+        cells.setdefault((key, group), Sums()).add(sums)
+        groups.setdefault(group, Sums()).add(sums)
+        total.add(sums)
+    names = _group_names(group_by, agents)
+    keys = _bucket_keys(clock, lo, hi, bucket)
+    labels = {k: clock.label(k, bucket) for k in keys}
+    return {
+        "since": first.isoformat(),
+        "until": last.isoformat(),
+        "timezone": getattr(clock.tz, "key", None) or str(clock.tz),
+        "groupBy": group_by,
+        "bucket": bucket,
+        "buckets": [labels[k] for k in keys],
+        "groups": [{"key": g, "label": names.get(g, g) or _unattributed(group_by), **s.wire()}
+                   for g, s in sorted(groups.items(), key=lambda kv: (-kv[1].cost, kv[0]))],
+        "series": [{"bucket": labels.get(k) or clock.label(k, bucket), "group": g, **s.wire()}
+                   for (k, g), s in sorted(cells.items())],
+        "totals": total.wire(),
+        "plan": plan_series(store, lo, hi),
+        "agents": agent_table(store, prices, agents, lo, hi),
+        "notes": list(NOTES),
+    }
+
+
+def _unattributed(group_by: str) -> str:
+    return {"agent": "(not an agent)", "source": "(not an agent)", "model": "(no model)",
+            "project": "(no project)"}[group_by]  # fmt: skip
+
+
+def _group_sql(group_by: str, agents: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    if group_by == "model":
+        return "COALESCE(model, '')", []
+    if group_by == "project":
+        return "COALESCE(NULLIF(project, ''), cwd, '')", []
+    if group_by == "agent":
+        return owner_case(agents, lambda a: a["id"])
+    return owner_case(agents, lambda a: a["source"] or "subscription")
+
+
+def _group_names(group_by: str, agents: list[dict[str, Any]]) -> dict[str, str]:
+    return {a["id"]: a["name"] for a in agents} if group_by == "agent" else {}
+
+
+def _bucket_keys(clock: LocalClock, lo: int, hi: int, kind: str) -> list[int]:
+    """Every local day or hour in [lo, hi), empty ones too (a chart's x axis)."""
+    keys: list[int] = []
+    step = BUCKET_MS if kind == "hour" else HOUR_MS
+    for ms in range(lo, hi, step):
+        k = clock.key(ms, kind)
+        if not keys or keys[-1] != k:
+            keys.append(k)
+    return keys
+
+
+def plan_series(store: Store, lo: int, hi: int) -> list[dict[str, Any]]:
+    """The official plan figures (statusLine, OAuth, agents' rate_limit_event) seen in [lo, hi):
+    the highest per window and quarter hour, oldest first."""
+    with store.lock:
+        rows = store.conn.execute(
+            "SELECT window, MIN(ts), MAX(used_pct), source FROM plan_snapshots "
+            "WHERE ts >= ? AND ts < ? AND source IN ('official', 'oauth') "
+            f"GROUP BY window, CAST(ts / {PLAN_STEP_S} AS INTEGER) ORDER BY 2, 1",
+            (lo / 1000, hi / 1000),
+        ).fetchall()
+    return [{"window": w, "ts": int(ts * 1000), "usedPct": round(pct, 3), "source": src}
+            for w, ts, pct, src in rows]  # fmt: skip
+
+
+def agent_table(store: Store, prices: PriceTable, agents: list[dict[str, Any]], lo: int,
+                hi: int) -> list[dict[str, Any]]:  # fmt: skip
+    """One row per agent with usage in [lo, hi) or alive in it: task, cost, tokens, messages,
+    lines changed (its last diff against its base) and cost per 100 changed lines."""
+    case, params = owner_case(agents, lambda a: a["id"])
+    sums: dict[str, Sums] = {}
+    if params:
+        for _key, group, _model, s in grouped_sums(store, prices, lo, hi, "0", case, params):
+            if group:
+                sums.setdefault(group, Sums()).add(s)
+    rows = []
+    for a in agents:
+        s = sums.get(a["id"])
+        ended = a["ended_at"]
+        alive_in_range = a["started_at"] * 1000 < hi and (ended is None or ended * 1000 >= lo)
+        if s is None and not alive_in_range:
+            continue
+        s = s or Sums()
+        changed = a["added"] + a["deleted"]
+        rows.append({
+            "agentId": a["id"], "name": a["name"], "task": scrub(a["task"] or ""), "status": a["status"],
+            "source": a["source"] or "subscription", "removed": a["removed"],
+            **s.wire(),
+            "linesAdded": a["added"], "linesRemoved": a["deleted"], "linesChanged": changed,
+            "costPer100Lines": round(s.cost * 100 / changed, 6) if changed else None,
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-r["costUSD"], r["name"]))
+    return rows
