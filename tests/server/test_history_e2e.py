@@ -1,0 +1,57 @@
+"""podium/usageHistory through a real `podium serve`: transcripts the server ingests itself, an
+agent row and plan figures seeded in its store; the answer matches the price table, and bad
+params are InvalidParams naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pygls.exceptions import JsonRpcException
+from tests.server.conftest import eventually
+from tests.usage.history_seed import OPUS, SONNET, add_agent, add_plan, ms, write_session
+
+from podium.store import Store
+from podium.usage.queries import default_prices
+
+REQS = [(ms("2026-03-28T23:30"), SONNET, (1000, 2000, 4000, 30000)),
+        (ms("2026-03-30T10:00"), OPUS, (2000, 3000, 1000, 0))]  # fmt: skip
+
+
+async def test_usage_history_through_the_server(start_server, server_env: dict[str, str]) -> None:
+    claude = Path(server_env["CLAUDE_CONFIG_DIR"])
+    write_session(claude, "/seed/wt/alpha", "s-alpha", REQS)
+    with Store(server_env["PODIUM_DB"]) as store:
+        add_agent(store, "ag-alpha", "alpha", worktree="/seed/wt/alpha", session="s-alpha",
+                  diff=(80, 20), started_at=ms("2026-03-27T00:00") / 1000)  # fmt: skip
+        add_plan(store, "seven_day", 33.0, ms("2026-03-29T09:00"))
+    client = await start_server()
+    params = {"since": "2026-03-27", "until": "2026-03-30", "groupBy": "agent",
+              "tz": "Europe/Paris"}  # fmt: skip
+    answer: dict = {}
+
+    async def ingested() -> bool:
+        answer.update(await client.request("podium/usageHistory", params))
+        return answer["totals"]["messages"] == 2
+
+    assert await eventually(ingested, timeout=30), answer
+    prices = default_prices()
+    costs = [prices.cost_of(model, *tokens) for _ts, model, tokens in REQS]
+    cells = {(c["bucket"], c["group"]): c["costUSD"] for c in answer["series"]}
+    assert cells == pytest.approx({("2026-03-29", "ag-alpha"): costs[0],
+                                   ("2026-03-30", "ag-alpha"): costs[1]})  # fmt: skip
+    (row,) = answer["agents"]
+    assert row["name"] == "alpha" and row["linesChanged"] == 100
+    assert row["costPer100Lines"] == pytest.approx(sum(costs))
+    assert answer["plan"] == [{"window": "seven_day", "ts": ms("2026-03-29T09:00"),
+                               "usedPct": 33.0, "source": "official"}]  # fmt: skip
+    by_hour = await client.command("podium.usageHistory", {**params, "bucket": "hour",
+                                                           "since": "2026-03-29",
+                                                           "until": "2026-03-29"})  # fmt: skip
+    assert len(by_hour["buckets"]) == 23
+    with pytest.raises(JsonRpcException) as err:
+        await client.request("podium/usageHistory", {"groupBy": "team"})
+    assert err.value.code == -32602 and err.value.data["field"] == "groupBy"
+    with pytest.raises(JsonRpcException) as err:
+        await client.request("podium/usageHistory", {"tz": "Mars/Olympus"})
+    assert err.value.code == -32602 and err.value.data["field"] == "tz"
