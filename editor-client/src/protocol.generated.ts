@@ -92,8 +92,8 @@ export type ExportFormat = 'csv' | 'json';
 export type ExportGroupBy = 'entry' | 'day' | 'agent' | 'model';
 export type HistoryGroupBy = 'agent' | 'model' | 'source' | 'project';
 export type HistoryBucket = 'day' | 'hour';
-export type AlertLevel = 'info' | 'warning' | 'critical';
 export type Severity = 'ok' | 'warning' | 'error';
+export type AlertLevel = 'info' | 'warning' | 'critical';
 export type AlertScope =
   'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | 'rate_limit' | 'permission';
 export type AlertAction = 'warn' | 'pause' | 'stop' | 'switchToApi';
@@ -414,7 +414,6 @@ export interface UsageHistory {
   totals: HistorySums;
   plan: PlanPoint[];
   agents: HistoryAgentRow[];
-  insights: Insight[];
   notes: string[];
 }
 export interface HistoryGroup {
@@ -512,26 +511,6 @@ export interface HistoryAgentRow {
    * null when the agent changed no line
    */
   costPer100Lines: number | null;
-}
-export interface Insight {
-  /**
-   * Stable per finding, e.g. `cache-hit-rate:agent:<id>`
-   */
-  id: string;
-  kind: string;
-  severity: AlertLevel;
-  title: string;
-  /**
-   * The numbers from the store the finding rests on
-   */
-  evidence: {
-    [k: string]: number | string | null;
-  };
-  /**
-   * Estimated USD a month the action saves (null when it prevents a stop, not a cost)
-   */
-  monthlySavingUSD: number | null;
-  action: string;
 }
 export interface StatusBar {
   text: string;

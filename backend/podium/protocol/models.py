@@ -38,10 +38,10 @@ __all__ = [  # noqa: RUF022 (grouped as in the module)
     "StatusBar", "AgentCardNotification", "AgentRemovedNotification", "Alert", "PlanWindowInfo",
     "PlanInfo", "ApiSpend", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportResult",
     "REQUESTS", "NOTIFICATIONS",
-    # issue 17: usage history and insights
+    # issue 17: usage history
     "USAGE_HISTORY", "HistoryGroupBy", "HistoryBucket", "UsageHistoryParams",
     "HistoryTokens", "HistorySums", "HistoryGroup", "HistoryPoint", "PlanPoint",
-    "HistoryAgentRow", "Insight", "UsageHistory",
+    "HistoryAgentRow", "UsageHistory",
 ]
 
 # -- method names -----------------------------------------------------------------------------
@@ -463,19 +463,6 @@ class HistoryAgentRow(HistorySums):
     """null when the agent changed no line"""
 
 
-class Insight(Model):
-    id: str
-    """Stable per finding, e.g. `cache-hit-rate:agent:<id>`"""
-    kind: str
-    severity: AlertLevel
-    title: str
-    evidence: dict[str, Num | int | str | None]
-    """The numbers from the store the finding rests on"""
-    monthly_saving_usd: Num | None = Field(alias="monthlySavingUSD")
-    """Estimated USD a month the action saves (null when it prevents a stop, not a cost)"""
-    action: str
-
-
 class UsageHistory(Model):
     since: str
     until: str
@@ -490,7 +477,6 @@ class UsageHistory(Model):
     totals: HistorySums
     plan: list[PlanPoint]
     agents: list[HistoryAgentRow]
-    insights: list[Insight] = []
     notes: list[str]
 
 

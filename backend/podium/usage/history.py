@@ -4,8 +4,10 @@ time; a per-agent table.
 
 Local buckets are exact in every zone: the range is cut into spans of one UTC offset (a DST
 change starts a new span), and within a span a local day or hour is an integer division of
-`ts + offset`, done in SQL. Grouped by model, the 15-minute sums (`usage_buckets`) answer; the
-other groupings need each entry's session/cwd/project and read `entries` (its `ts` index).
+`ts + offset`, done in SQL. One pass over `entries` (its `ts` index, or the whole table when
+the range covers most of it) sums them per (local bucket, session, cwd, project, model); every
+grouping and the agent table come from it: Python attributes each (session, cwd) to its agent
+once and prices each cell once. (The 15-minute `usage_buckets` carry no session or cwd.)
 
 Time working vs waiting per agent is not reported: the store keeps only each agent's current
 status and since when, not the history of its states (`NOTES`).
@@ -15,16 +17,15 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from podium.domain.attribution import owned_sql
+from podium.domain.attribution import inside
 from podium.domain.periods import concrete_tz, date_range_ms, local_date, resolve_tz
 from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
-from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
+from podium.store.migrations import BUCKET_MS
 from podium.usage.pricing import PER_MILLION, PriceTable
 from podium.usage.queries import default_prices, price_group
 
@@ -135,23 +136,6 @@ def load_agents(store: Store) -> list[dict[str, Any]]:
     return out
 
 
-def owner_case(agents: list[dict[str, Any]], value: Callable[[dict[str, Any]], str]
-               ) -> tuple[str, list[Any]]:  # fmt: skip
-    """SQL over entries: `value(agent)` of the first agent owning the entry, else ''."""
-    whens: list[str] = []
-    params: list[Any] = []
-    for agent in agents:
-        cond, cond_params = owned_sql([agent["session"]] if agent["session"] else [],
-                                      [agent["worktree"]] if agent["worktree"] else [])  # fmt: skip
-        if not cond_params:
-            continue
-        whens.append(f"WHEN {cond} THEN ?")
-        params.extend([*cond_params, value(agent)])
-    if not whens:
-        return "''", []
-    return "CASE " + " ".join(whens) + " ELSE '' END", params
-
-
 # -- sums -----------------------------------------------------------------------------------------
 class Sums:
     """Cost, tokens by type, messages and cache savings of some usage."""
@@ -201,32 +185,61 @@ def priced(prices: PriceTable, model: str | None, long: int, has_logged: int, i:
 
 
 _SUMS_SQL = ("SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
-             "SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0))")  # fmt: skip
-_BUCKET_SUMS_SQL = ("SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
-                    "SUM(cache_1h), SUM(cost_logged)")  # fmt: skip
+             "SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0)), COUNT(*)")  # fmt: skip
+#: past this share of the stored time span, reading the whole table beats the ts index (each
+#: index hit is a lookup into the table)
+FULL_SCAN_SHARE = 0.25
 
 
-def grouped_sums(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str,
-                 group_sql: str, group_params: list[Any], *, buckets: bool = False
-                 ) -> list[tuple[Any, str, str, Sums]]:  # fmt: skip
-    """(key, group, model, Sums) per key, group and model of the usage in [lo, hi) ms.
-    `buckets`: read usage_buckets (`key_sql` over `bucket * BUCKET_MS`, group = model)."""
-    if buckets:
-        sql = (f"SELECT {key_sql}, model, model, long, has_logged, {_BUCKET_SUMS_SQL}, "
-               "SUM(n) FROM usage_buckets WHERE n > 0 AND bucket >= ? AND bucket < ? "
-               "GROUP BY 1, 2, 4, 5")  # fmt: skip
-        params: list[Any] = [lo // BUCKET_MS, hi // BUCKET_MS]
-    else:
-        sql = (f"SELECT {key_sql}, {group_sql}, COALESCE(model, ''), {prices.long_level_sql()}, "
-               f"cost_logged IS NOT NULL, {_SUMS_SQL}, COUNT(*) FROM entries "
-               "WHERE ts >= ? AND ts < ? GROUP BY 1, 2, 3, 4, 5")  # fmt: skip
-        params = [*group_params, lo, hi]
-    out = []
+class Owners:
+    """Which agent owns an entry (podium.domain.attribution's rule, first agent wins), per
+    distinct (session, cwd): the scan groups by them, so each pair is resolved once."""
+
+    def __init__(self, agents: list[dict[str, Any]]) -> None:
+        self.agents = agents
+        self.cache: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
+
+    def of(self, session: str | None, cwd: str | None) -> dict[str, Any] | None:
+        key = (session, cwd)
+        if key not in self.cache:
+            found = None
+            for a in self.agents:
+                if (session and a["session"] == session) or inside(cwd, a["worktree"]):
+                    found = a
+                    break
+            self.cache[key] = found
+        return self.cache[key]
+
+
+def scan(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str) -> list[tuple]:
+    """Sums of the entries in [lo, hi) ms per (key, session, cwd, project, model, long level,
+    has logged cost): one pass that every grouping and the agent table are derived from."""
     with store.lock:
-        rows = store.conn.execute(sql, params).fetchall()
-    for key, group, model, long, has_logged, i, o, cc, cr, c1h, logged, n in rows:
-        out.append((key, group or "", model or "",
-                    priced(prices, model or None, long, has_logged, i, o, cc, cr, c1h, logged, n)))
+        first, last = store.conn.execute("SELECT MIN(ts), MAX(ts) FROM entries").fetchone()
+        if first is None:
+            return []
+        share = (min(hi, last + 1) - max(lo, first)) / max(last + 1 - first, 1)
+        hint = "NOT INDEXED" if share > FULL_SCAN_SHARE else ""
+        return store.conn.execute(
+            f"SELECT {key_sql}, session_id, cwd, project, model, {prices.long_level_sql()}, "
+            f"cost_logged IS NOT NULL, {_SUMS_SQL} FROM entries {hint} "
+            "WHERE ts >= ? AND ts < ? GROUP BY 1, 2, 3, 4, 5, 6, 7", (lo, hi)).fetchall()
+
+
+def _add(acc: dict[tuple, list], key: tuple, values: tuple) -> None:
+    row = acc.get(key)
+    if row is None:
+        acc[key] = list(values)
+    else:
+        for n, v in enumerate(values):
+            row[n] += v
+
+
+def _priced_sums(prices: PriceTable, acc: dict[tuple, list]) -> dict[Any, Sums]:
+    """{key: Sums} from raw sums keyed (key, model, long, has_logged)."""
+    out: dict[Any, Sums] = {}
+    for (key, model, long, has_logged), values in acc.items():
+        out.setdefault(key, Sums()).add(priced(prices, model or None, long, has_logged, *values))
     return out
 
 
@@ -270,22 +283,20 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
     assert lo is not None and hi is not None
     clock = LocalClock(concrete_tz(zone), lo, hi)
     agents = load_agents(store)
-
-    use_buckets = (group_by == "model" and prices.breakpoints == LONG_CONTEXT_LEVELS
-                   and lo % BUCKET_MS == 0 and hi % BUCKET_MS == 0)  # fmt: skip
-    if use_buckets:
-        rows = grouped_sums(store, prices, lo, hi, clock.key_sql(f"bucket * {BUCKET_MS}", bucket),
-                            "", [], buckets=True)  # fmt: skip
-    else:
-        group_sql, group_params = _group_sql(group_by, agents)
-        rows = grouped_sums(store, prices, lo, hi, clock.key_sql("ts", bucket), group_sql,
-                            group_params)  # fmt: skip
-
-    cells: dict[tuple[int, str], Sums] = {}
+    owners = Owners(agents)
+    by_cell: dict[tuple, list] = {}
+    by_agent: dict[tuple, list] = {}
+    for key, session, cwd, project, model, long, has_logged, *values in scan(
+            store, prices, lo, hi, clock.key_sql("ts", bucket)):
+        agent = owners.of(session, cwd)
+        group = _group_of(group_by, agent, project, cwd, model)
+        _add(by_cell, ((key, group), model, long, has_logged), values)
+        if agent is not None:
+            _add(by_agent, (agent["id"], model, long, has_logged), values)
+    cells = _priced_sums(prices, by_cell)
     groups: dict[str, Sums] = {}
     total = Sums()
-    for key, group, _model, sums in rows:
-        cells.setdefault((key, group), Sums()).add(sums)
+    for (_key, group), sums in cells.items():
         groups.setdefault(group, Sums()).add(sums)
         total.add(sums)
     names = _group_names(group_by, agents)
@@ -304,7 +315,7 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
                    for (k, g), s in sorted(cells.items())],
         "totals": total.wire(),
         "plan": plan_series(store, lo, hi),
-        "agents": agent_table(store, prices, agents, lo, hi),
+        "agents": agent_table(agents, _priced_sums(prices, by_agent), lo, hi),
         "notes": list(NOTES),
     }
 
@@ -314,14 +325,15 @@ def _unattributed(group_by: str) -> str:
             "project": "(no project)"}[group_by]  # fmt: skip
 
 
-def _group_sql(group_by: str, agents: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+def _group_of(group_by: str, agent: dict[str, Any] | None, project: str | None,
+              cwd: str | None, model: str | None) -> str:  # fmt: skip
     if group_by == "model":
-        return "COALESCE(model, '')", []
+        return model or ""
     if group_by == "project":
-        return "COALESCE(NULLIF(project, ''), cwd, '')", []
-    if group_by == "agent":
-        return owner_case(agents, lambda a: a["id"])
-    return owner_case(agents, lambda a: a["source"] or "subscription")
+        return project or cwd or ""
+    if agent is None:
+        return UNATTRIBUTED
+    return agent["id"] if group_by == "agent" else (agent["source"] or "subscription")
 
 
 def _group_names(group_by: str, agents: list[dict[str, Any]]) -> dict[str, str]:
@@ -353,16 +365,10 @@ def plan_series(store: Store, lo: int, hi: int) -> list[dict[str, Any]]:
             for w, ts, pct, src in rows]  # fmt: skip
 
 
-def agent_table(store: Store, prices: PriceTable, agents: list[dict[str, Any]], lo: int,
+def agent_table(agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
                 hi: int) -> list[dict[str, Any]]:  # fmt: skip
     """One row per agent with usage in [lo, hi) or alive in it: task, cost, tokens, messages,
     lines changed (its last diff against its base) and cost per 100 changed lines."""
-    case, params = owner_case(agents, lambda a: a["id"])
-    sums: dict[str, Sums] = {}
-    if params:
-        for _key, group, _model, s in grouped_sums(store, prices, lo, hi, "0", case, params):
-            if group:
-                sums.setdefault(group, Sums()).add(s)
     rows = []
     for a in agents:
         s = sums.get(a["id"])
