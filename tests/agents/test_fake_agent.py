@@ -1,4 +1,5 @@
-"""`podium fake-agent` as a real process: transcript lines, stream-json, files, signals."""
+"""`podium fake-agent` as a real process: transcript lines, stream-json, files, signals, and
+the session surfaces (stdin messages, the permission hook, rate-limit events)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from agents_helpers import wait_for
+from tests.claude_real.hook import ScriptedHook
 
+from podium.agents.fake_agent import DEFAULT_MODEL
 from podium.usage.adapters.base import LogFile
 from podium.usage.adapters.claude import ClaudeCodeAdapter, encode_cwd
 from podium.usage.ingest import Ingestor
@@ -169,3 +174,241 @@ def test_bad_arguments_are_reported(tmp_path: Path, claude_dir: Path, bad: list[
     proc = run_fake(tmp_path, claude_dir, *bad)
     assert proc.returncode == 2
     assert b"usage:" in proc.stderr
+
+
+# -- the session surfaces (`--input-format stream-json`, hooks, limits) ---------------------------
+class Session:
+    """A fake agent in stream-json mode: messages in on stdin, events read by a thread."""
+
+    def __init__(self, cwd: Path, claude_dir: Path, *args: str) -> None:
+        env = os.environ | {"CLAUDE_CONFIG_DIR": str(claude_dir)}
+        env.pop("ANTHROPIC_API_KEY", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "podium", "fake-agent", "--input-format", "stream-json",
+             "--interval", "0", *args], cwd=cwd, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.events: list[dict] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.append(json.loads(line))
+
+    def send(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        message = {"type": "user", "message": {"role": "user", "content": text}}
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def of(self, kind: str, subtype: str | None = None) -> list[dict]:
+        return [e for e in self.events
+                if e["type"] == kind and (subtype is None or e.get("subtype") == subtype)]  # fmt: skip
+
+    def wait_results(self, n: int, timeout: float = 30) -> list[dict]:
+        return wait_for(lambda: len(self.of("result")) >= n and self.of("result"), timeout,
+                        message=f"{n} result(s)")  # fmt: skip
+
+    def close(self, timeout: float = 30) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout)
+        self.reader.join(10)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def sessions():
+    started: list[Session] = []
+
+    def start(*args, **kw) -> Session:
+        started.append(Session(*args, **kw))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.kill()
+
+
+def test_session_takes_one_turn_per_message_and_stays_up(tmp_path: Path, claude_dir: Path,
+                                                         sessions) -> None:  # fmt: skip
+    s = sessions(tmp_path, claude_dir, "--session-id", "sess-s", "--steps", "2")
+    with pytest.raises(subprocess.TimeoutExpired):
+        s.proc.wait(timeout=0.5)
+    assert s.events == []  # like the CLI: nothing until the first message
+    s.send("Add a cart total")
+    [first] = s.wait_results(1)
+    assert first["num_turns"] == 1 and first["is_error"] is False
+    assert first["result"] == "Wrote 2 files." and first["permission_denials"] == []
+    assert s.proc.poll() is None  # still there for the next message
+    s.send("Now the tests")
+    second = s.wait_results(2)[1]
+    assert second["num_turns"] == 2 and second["session_id"] == "sess-s"
+    assert second["total_cost_usd"] > first["total_cost_usd"] > 0
+    assert 0 < second["model_usage_since_last_result"][DEFAULT_MODEL]["costUSD"] < 0.1
+    assert len(s.of("system", "init")) == 2  # one init per turn, as the CLI prints
+    assert s.close() == 0  # end of input: exit 0
+    assert sorted(p.name for p in (tmp_path / "fake_agent").iterdir()) == [
+        "step_0001.py", "step_0002.py", "step_0003.py", "step_0004.py"]
+    prompts = [json.loads(x)["message"]["content"] for x in
+               transcript(claude_dir, tmp_path, "sess-s").read_text().splitlines()
+               if json.loads(x).get("type") == "user"]  # fmt: skip
+    assert "Add a cart total" in prompts and "Now the tests" in prompts
+
+
+@pytest.mark.parametrize("behavior", ["allow", "deny"])
+def test_default_mode_asks_the_permission_request_hook(tmp_path: Path, claude_dir: Path,
+                                                       sessions, behavior: str) -> None:  # fmt: skip
+    hook = ScriptedHook(tmp_path / "hook", {"permission_request": behavior,
+                                            "reason": "denied by the user in Podium"},
+                        event="PermissionRequest")  # fmt: skip
+    work = tmp_path / "work"
+    work.mkdir()
+    s = sessions(work, claude_dir, "--settings", str(hook.settings), "--permission-mode",
+                 "default", "--steps", "2")  # fmt: skip
+    s.send("write it")
+    [result] = s.wait_results(1)
+    calls = hook.calls()
+    payload = calls[0]["input"]
+    assert payload["hook_event_name"] == "PermissionRequest" and payload["tool_name"] == "Write"
+    assert payload["tool_input"]["file_path"] == str(work / "fake_agent" / "step_0001.py")
+    assert "tool_use_id" not in payload and "permission_suggestions" in payload
+    assert payload["permission_mode"] == "default" and payload["cwd"] == str(work)
+    if behavior == "allow":
+        assert len(calls) == 2  # asked before each Write
+        assert (work / "fake_agent" / "step_0002.py").exists()
+        assert s.of("system", "permission_denied") == []
+    else:
+        assert len(calls) == 1  # the turn ends at the deny, saying so
+        assert not (work / "fake_agent").exists() and not (work / "FAKE_AGENT_NOTES.md").exists()
+        [denied] = s.of("system", "permission_denied")
+        assert denied["tool_name"] == "Write" and denied["decision_reason_type"] == "hook"
+        assert denied["decision_reason"] == "denied by the user in Podium"
+        assert result["result"] == ("I could not write fake_agent/step_0001.py: denied by the "
+                                    "user in Podium")  # fmt: skip
+        assert [d["tool_name"] for d in result["permission_denials"]] == ["Write"]
+        [tool_result] = [b for e in s.of("user") for b in e["message"]["content"]]
+        assert tool_result["is_error"] is True
+    assert s.close() == 0
+
+
+def test_a_blocking_hook_holds_the_agent_until_answered(tmp_path: Path, claude_dir: Path,
+                                                        sessions) -> None:  # fmt: skip
+    hook = ScriptedHook(tmp_path / "hook", {"block": True}, event="PermissionRequest")
+    work = tmp_path / "work"
+    work.mkdir()
+    s = sessions(work, claude_dir, "--settings", str(hook.settings), "--permission-mode",
+                 "default", "--steps", "1")  # fmt: skip
+    s.send("write it")
+    wait_for(hook.calls, message="the hook to be called")
+    with pytest.raises(subprocess.TimeoutExpired):
+        s.proc.wait(timeout=0.5)
+    assert s.of("result") == [] and not (work / "fake_agent").exists()
+    hook.release({"permission_request": "allow"})
+    s.wait_results(1)
+    assert (work / "fake_agent" / "step_0001.py").exists()
+    # a SIGTERM while the hook blocks ends the hook too
+    s.send("again")
+    wait_for(lambda: len(hook.calls()) == 2, message="the second hook call")
+    hook_pid = hook.calls()[1]["pid"]
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(20) == 0
+    wait_for(lambda: not psutil.pid_exists(hook_pid)
+             or psutil.Process(hook_pid).status() == psutil.STATUS_ZOMBIE, message="hook gone")
+    assert not (work / "fake_agent" / "step_0002.py").exists()
+
+
+@pytest.mark.parametrize(("mode", "written"), [("default", False), ("acceptEdits", True),
+                                               ("plan", False)])  # fmt: skip
+def test_permission_modes_without_hooks(tmp_path: Path, claude_dir: Path, sessions, mode: str,
+                                        written: bool) -> None:  # fmt: skip
+    s = sessions(tmp_path, claude_dir, "--permission-mode", mode, "--steps", "1")
+    s.send("write it")
+    [result] = s.wait_results(1)
+    assert (tmp_path / "fake_agent" / "step_0001.py").exists() == written
+    if mode == "default":  # no hook to ask: denied, as the CLI does
+        assert "haven't granted it yet" in s.of("system", "permission_denied")[0]["message"]
+    if mode == "plan":
+        assert result["result"] == "Here is the plan; nothing was changed."
+    assert s.close() == 0
+
+
+def test_podiums_event_hooks_see_the_turn(tmp_path: Path, claude_dir: Path, sessions) -> None:
+    from podium.agents.hooks import HOOKS_FILE, install_hooks
+
+    state = tmp_path / "state"
+    state.mkdir()
+    settings = install_hooks(state)
+    s = sessions(tmp_path, claude_dir, "--settings", str(settings), "--steps", "1",
+                 "--session-id", "hooked")  # fmt: skip
+    s.send("a secret prompt")
+    s.wait_results(1)
+    assert s.close() == 0
+    lines = [json.loads(x) for x in (state / HOOKS_FILE).read_text().splitlines()]
+    assert [x["podium_event"] for x in lines] == ["UserPromptSubmit", "PreToolUse", "PostToolUse",
+                                                  "Stop", "SessionEnd"]  # fmt: skip
+    assert all(x["session_id"] == "hooked" for x in lines)
+    assert "a secret prompt" not in (state / HOOKS_FILE).read_text()
+
+
+def test_rate_limit_event_and_api_retries(tmp_path: Path, claude_dir: Path, sessions,
+                                          store) -> None:  # fmt: skip
+    s = sessions(tmp_path, claude_dir, "--rate-limit", "0.67,0.21", "--api-retries", "2",
+                 "--retry-delay", "0.05", "--steps", "2", "--session-id", "limited")  # fmt: skip
+    s.send("go")
+    s.wait_results(1)
+    s.send("again")
+    s.wait_results(2)
+    assert s.close() == 0
+    kinds = [(e["type"], e.get("subtype")) for e in s.events]
+    retries = s.of("system", "api_retry")
+    assert [r["attempt"] for r in retries] == [1, 2]  # the first turn only
+    assert all(r["error_status"] == 429 and r["error"] == "rate_limit" for r in retries)
+    assert kinds.index(("system", "api_retry")) < kinds.index(("assistant", None))
+    [event] = s.of("rate_limit_event")  # once: the figures did not change
+    windows = event["rate_limit_info"]["unifiedWindows"]
+    assert windows["five_hour"]["utilization"] == 0.67
+    assert windows["seven_day"]["utilization"] == 0.21
+    assert windows["five_hour"]["resetsAt"] > time.time() + 3600
+    assert "resetsAt" not in event["rate_limit_info"]  # as the CLI: only inside the windows
+    # the transcript's api_error lines are no usage: ingest counts the replies alone
+    errors = [x for x in transcript(claude_dir, tmp_path, "limited").read_text().splitlines()
+              if '"api_error"' in x]  # fmt: skip
+    assert len(errors) == 2
+    Ingestor(store, claude_config_dirs=[str(claude_dir)]).run()
+    count = store.conn.execute("SELECT count(*) FROM entries WHERE session_id = 'limited'")
+    assert count.fetchone()[0] == 6  # 2 turns x (2 writes + the closing reply)
+
+
+def test_resume_continues_the_session(tmp_path: Path, claude_dir: Path, sessions) -> None:
+    s = sessions(tmp_path, claude_dir, "--session-id", "res", "--steps", "1")
+    s.send("one")
+    [first] = s.wait_results(1)
+    assert s.close() == 0
+    again = sessions(tmp_path, claude_dir, "--resume", "res", "--steps", "1")
+    again.send("two")
+    [second] = again.wait_results(1)
+    assert again.close() == 0
+    assert second["session_id"] == "res"
+    assert second["total_cost_usd"] > first["total_cost_usd"]  # carried on, not from zero
+    assert (tmp_path / "fake_agent" / "step_0002.py").exists()  # numbering goes on
+    files = list((claude_dir / "projects" / encode_cwd(str(tmp_path))).glob("*.jsonl"))
+    assert [f.name for f in files] == ["res.jsonl"]
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--settings", "/nonexistent/settings.json"], b"cannot read settings"),
+    (["--rate-limit", "67,21"], b"fractions between 0 and 1"),
+])  # fmt: skip
+def test_bad_session_arguments_are_reported(tmp_path: Path, claude_dir: Path, args: list[str],
+                                            error: bytes) -> None:  # fmt: skip
+    proc = run_fake(tmp_path, claude_dir, "--input-format", "stream-json", *args)
+    assert proc.returncode in (1, 2)
+    assert error in proc.stderr
