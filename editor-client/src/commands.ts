@@ -1,31 +1,40 @@
 /** The palette / view-title commands and the card buttons. */
 import type * as vscode from 'vscode';
+import { alertModel, settingsQueryFor } from './common/alerts';
 import { parseCustomRange, rangeFor, defaultExportName, type RangeId } from './common/exportRange';
 import { INSTALL_INSTRUCTIONS } from './common/python';
 import type { PodiumState } from './common/state';
 import * as api from './common/vscodeapi';
 import {
   type AgentCard,
+  type Alert,
+  type AnswerPermissionParams,
+  type AnswerPermissionResult,
   ErrorCodes,
   type ExportFormat,
   type ExportGroupBy,
   type ExportParams,
   type ExportResult,
   Methods,
+  type PermissionDecision,
+  type PermissionScope,
   type RemoveAgentResult,
+  type SendMessageResult,
   type SpawnAgentParams,
 } from './protocol';
 import type { ServerManager } from './server/client';
+import { ENDED, LIVE, messageBox, RUNNING, SESSION_PROFILES } from './views/cards';
 import { statusText } from './views/format';
 import type { AgentsViewProvider } from './panels/agentsViewProvider';
 
-type AgentCommand = 'pause' | 'resume' | 'stop' | 'remove';
+type AgentCommand = 'pause' | 'resume' | 'stop' | 'remove' | 'message';
 
 const APPLIES: Record<AgentCommand, (card: AgentCard) => boolean> = {
-  pause: (c) => ['starting', 'working', 'waiting', 'idle'].includes(c.status),
-  resume: (c) => c.status === 'paused',
-  stop: (c) => ['starting', 'working', 'waiting', 'idle', 'paused'].includes(c.status),
+  pause: (c) => LIVE.has(c.status),
+  resume: (c) => c.status === 'paused' || (ENDED.has(c.status) && SESSION_PROFILES.has(c.profile)),
+  stop: (c) => RUNNING.has(c.status),
   remove: () => true,
+  message: (c) => messageBox(c).enabled,
 };
 
 function errorText(err: unknown): string {
@@ -58,7 +67,18 @@ export class Commands {
       api.registerCommand('podium.showUsageSummary', () => this.showSummary()),
       api.registerCommand('podium.restartServer', () => this.server.restart()),
       api.registerCommand('podium.showOutput', () => this.output.show(true)),
-      api.registerCommand('podium.openAgents', () => this.view.reveal()),
+      api.registerCommand('podium.openAgents', () => this.openAgents()),
+      api.registerCommand('podium.sendMessage', (agentId?: unknown) =>
+        this.sendMessagePrompt(typeof agentId === 'string' ? agentId : undefined),
+      ),
+      api.registerCommand('podium.internal.sendMessage', (agentId: string, text: string) =>
+        this.server.request<SendMessageResult>(Methods.sendMessage, { agentId, text }),
+      ),
+      api.registerCommand(
+        'podium.internal.answerPermission',
+        (agentId: string, requestId: string, decision: PermissionDecision, scope: PermissionScope = 'once') =>
+          this.answerPermission({ agentId, requestId, decision, scope }),
+      ),
       api.registerCommand('podium.fixSetup', () => this.fixSetup()),
       api.registerCommand('podium.openTerminal', agentArg((id) => this.openTerminal(id))),
       api.registerCommand('podium.showDiff', agentArg((id) => this.showDiff(id))),
@@ -112,7 +132,72 @@ export class Commands {
     }
   }
 
-  async agentAction(action: Exclude<AgentCommand, 'remove'>, agentId?: string): Promise<void> {
+  /**
+   * The status bar's click: the Agents view, and the oldest pending request's card when
+   * something waits on the user.
+   */
+  async openAgents(): Promise<void> {
+    await this.view.reveal();
+    const oldest = this.state.statusBar?.oldestPending;
+    if (oldest) this.view.focusAgent(oldest.agentId, oldest.requestId);
+  }
+
+  /** "Podium: Send Message to Agent": pick an agent that takes messages, type, send. */
+  async sendMessagePrompt(agentId?: string): Promise<void> {
+    const card = agentId ? this.state.cards.get(agentId) : await this.pick('message');
+    if (!card) return;
+    const box = messageBox(card);
+    if (!box.enabled) {
+      void api.showMessage('info', `Podium: ${card.name} cannot take a message now (${box.placeholder}).`);
+      return;
+    }
+    const text = await api.showInputBox({
+      title: `Podium: Message ${card.name}`,
+      prompt: 'A follow-up for the agent (sent now, or when its current turn ends)',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'Type a message'),
+    });
+    if (text === undefined) return;
+    try {
+      const result = await this.server.request<SendMessageResult>(Methods.sendMessage, { agentId: card.agentId, text });
+      api.setStatusBarMessage(
+        result.queued ? `$(clock) Podium: message for ${card.name} queued until its turn ends` : `$(check) Podium: message sent to ${card.name}`,
+        5000,
+      );
+    } catch (err) {
+      void api.showMessage('error', `Podium: could not message ${card.name}: ${errorText(err)}`);
+    }
+  }
+
+  answerPermission(params: AnswerPermissionParams): Promise<AnswerPermissionResult> {
+    return this.server.request<AnswerPermissionResult>(Methods.answerPermission, params);
+  }
+
+  /** A podium/alert as a notification whose buttons act on it. */
+  async showAlert(alert: Alert): Promise<void> {
+    const model = alertModel(alert);
+    const choice = await api.showMessage(model.severity, model.message, ...model.actions);
+    if (!choice) return;
+    if (choice === 'Resume' && alert.agentId) await api.executeCommand('podium.resumeAgent', alert.agentId);
+    if (choice === 'Open Card' && alert.agentId) {
+      await this.view.reveal();
+      this.view.focusAgent(alert.agentId, alert.scope === 'permission' ? (alert.scopeKey ?? undefined) : undefined);
+    }
+    if (choice === 'Raise Limit' || choice === 'Open Settings') {
+      await api.executeCommand('workbench.action.openSettings', settingsQueryFor(alert));
+    }
+    if ((choice === 'Allow' || choice === 'Deny') && alert.agentId && alert.scopeKey) {
+      const decision = choice === 'Allow' ? 'allow' : 'deny';
+      try {
+        await this.answerPermission({ agentId: alert.agentId, requestId: alert.scopeKey, decision, scope: 'once' });
+      } catch (err) {
+        // e.g. answered on the card meanwhile: say so, quietly
+        void api.showMessage(errorCode(err) === ErrorCodes.notFound ? 'info' : 'error', `Podium: ${errorText(err)}`);
+      }
+    }
+  }
+
+  async agentAction(action: Exclude<AgentCommand, 'remove' | 'message'>, agentId?: string): Promise<void> {
     const card = agentId ? this.state.cards.get(agentId) : await this.pick(action);
     if (!card) return;
     const method = { pause: Methods.pauseAgent, resume: Methods.resumeAgent, stop: Methods.stopAgent }[action];
@@ -307,7 +392,7 @@ export class Commands {
         detail: card.task,
         card,
       })),
-      { title: `Podium: ${action[0].toUpperCase()}${action.slice(1)} Agent`, placeHolder: 'Agent' },
+      { title: action === 'message' ? 'Podium: Send Message to Agent' : `Podium: ${action[0].toUpperCase()}${action.slice(1)} Agent`, placeHolder: 'Agent' },
     );
     return picked?.card;
   }

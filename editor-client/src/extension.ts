@@ -1,6 +1,5 @@
 /** Podium for VS Code: starts `podium serve` and shows its status bar, agent cards and alerts. */
 import type * as vscode from 'vscode';
-import { alertModel, settingsQueryFor } from './common/alerts';
 import { RESTART_KEYS } from './common/settings';
 import { PodiumState } from './common/state';
 import * as api from './common/vscodeapi';
@@ -33,20 +32,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const item = api.createStatusBarItem('podium.status', 'Podium');
   const view = new AgentsViewProvider(context.extensionUri, state);
 
-  const showAlert = async (alert: Alert): Promise<void> => {
-    const model = alertModel(alert);
-    const choice = await api.showMessage(model.severity, model.message, ...model.actions);
-    if (choice === 'Resume' && alert.agentId) await api.executeCommand('podium.resumeAgent', alert.agentId);
-    if (choice === 'Open Card' && alert.agentId) {
-      await view.reveal();
-      view.focusAgent(alert.agentId);
-    }
-    if (choice === 'Raise Limit' || choice === 'Open Settings') {
-      await api.executeCommand('workbench.action.openSettings', settingsQueryFor(alert));
-    }
-  };
-
-  server = new ServerManager(state, output, (alert) => void showAlert(alert));
+  // Alerts are shown by the commands (their buttons act through the server); none arrive
+  // before start(), by which time both exist.
+  const onAlert = (alert: Alert): void => void commands.showAlert(alert);
+  server = new ServerManager(state, output, onAlert);
   const commands = new Commands(server, state, view, output);
 
   state.onChange((change) => {

@@ -1,7 +1,7 @@
 /** podium/alert → a notification with actions; and de-duplication of the showMessage mirror. */
 import type { Alert } from '../protocol';
 
-export type AlertAction = 'Resume' | 'Open Card' | 'Raise Limit' | 'Open Settings';
+export type AlertAction = 'Allow' | 'Deny' | 'Resume' | 'Open Card' | 'Raise Limit' | 'Open Settings';
 
 export interface AlertModel {
   severity: 'info' | 'warning' | 'error';
@@ -12,16 +12,20 @@ export interface AlertModel {
 export function alertModel(alert: Alert): AlertModel {
   const severity = alert.level === 'critical' ? 'error' : alert.level === 'warning' ? 'warning' : 'info';
   const actions: AlertAction[] = [];
+  // A permission request (scopeKey: its requestId) is answered right from the notification.
+  if (alert.scope === 'permission' && alert.agentId && alert.scopeKey) actions.push('Allow', 'Deny');
   if (alert.agentId && alert.action === 'pause') actions.push('Resume');
   if (alert.agentId) actions.push('Open Card');
-  if (alert.scope === 'plan') actions.push('Open Settings');
+  if (alert.scope === 'plan' || alert.scope === 'rate_limit') actions.push('Open Settings');
   else if (alert.limit != null || alert.action) actions.push('Raise Limit');
   return { severity, message: `Podium: ${alert.message}`, actions };
 }
 
-/** The settings query that "Raise Limit" opens, by alert scope. */
+/** The settings query that "Raise Limit" / "Open Settings" opens, by alert scope. */
 export function settingsQueryFor(alert: Alert): string {
-  return alert.scope === 'plan' ? 'podium.plan' : 'podium.limits';
+  if (alert.scope === 'plan') return 'podium.plan';
+  if (alert.scope === 'rate_limit') return 'podium.onRateLimit';
+  return 'podium.limits';
 }
 
 /**

@@ -2,10 +2,15 @@
 import type * as vscode from 'vscode';
 import type { PodiumState, StateChange } from '../common/state';
 import * as api from '../common/vscodeapi';
+import type { AnswerPermissionResult, SendMessageResult } from '../protocol';
 import type { FromWebview, ToWebview } from '../webview/messages';
 import { makeNonce, webviewHtml } from '../views/html';
 
 export const AGENTS_VIEW_ID = 'podium.agents';
+
+function errorText(err: unknown): string {
+  return err && typeof err === 'object' && 'message' in err ? String((err as Error).message) : String(err);
+}
 
 export class AgentsViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
@@ -51,8 +56,9 @@ export class AgentsViewProvider implements vscode.WebviewViewProvider, vscode.Di
     this.post({ type: 'focusSummary' });
   }
 
-  focusAgent(agentId: string): void {
-    this.post({ type: 'focusAgent', agentId });
+  /** Bring a card (and, given a requestId, that pending request) into view. */
+  focusAgent(agentId: string, requestId?: string): void {
+    this.post({ type: 'focusAgent', agentId, ...(requestId ? { requestId } : {}) });
   }
 
   dispose(): void {
@@ -91,13 +97,34 @@ export class AgentsViewProvider implements vscode.WebviewViewProvider, vscode.Di
   }
 
   private post(message: ToWebview): void {
-    if (!this.view) return;
-    if (!this.ready) {
-      // Before the script says "ready" only a full state is worth keeping.
-      if (message.type === 'focusAgent' || message.type === 'focusSummary') this.pending.push(message);
+    if (!this.view || !this.ready) {
+      // Before the script says "ready" only a full state is worth keeping, and where to look.
+      if (message.type === 'focusAgent' || message.type === 'focusSummary') {
+        this.pending.push(message);
+        if (this.pending.length > 4) this.pending.shift();
+      }
       return;
     }
     void this.view.webview.postMessage(message);
+  }
+
+  /** A follow-up typed in a card: the webview hears back whether it went out or was queued. */
+  private async send(agentId: string, text: string): Promise<void> {
+    try {
+      const result = await api.executeCommand<SendMessageResult>('podium.internal.sendMessage', agentId, text);
+      this.post({ type: 'sent', agentId, queued: Boolean(result?.queued) });
+    } catch (err) {
+      this.post({ type: 'sendFailed', agentId, error: errorText(err) });
+    }
+  }
+
+  private async answer(message: Extract<FromWebview, { type: 'answer' }>): Promise<void> {
+    const { agentId, requestId, decision, scope } = message;
+    try {
+      await api.executeCommand<AnswerPermissionResult>('podium.internal.answerPermission', agentId, requestId, decision, scope);
+    } catch (err) {
+      this.post({ type: 'answerFailed', agentId, requestId, error: errorText(err) });
+    }
   }
 
   private receive(message: FromWebview): void {
@@ -120,6 +147,12 @@ export class AgentsViewProvider implements vscode.WebviewViewProvider, vscode.Di
         if (command) void api.executeCommand(command, message.agentId);
         break;
       }
+      case 'send':
+        void this.send(message.agentId, message.text);
+        break;
+      case 'answer':
+        void this.answer(message);
+        break;
       case 'command': {
         const command = {
           spawn: 'podium.spawnAgent',

@@ -1,8 +1,9 @@
 /** AgentCard (protocol) → what one card in the Agents view shows. Pure. */
-import type { AgentCard, AgentStatus } from '../protocol';
+import type { AgentCard, AgentStatus, PendingRequest } from '../protocol';
 import {
   diffDetail,
   diffText,
+  formatDuration,
   formatPct,
   formatUSD,
   pctLevel,
@@ -28,6 +29,24 @@ export interface CardActions {
   diff: boolean;
 }
 
+/** One permission request on a card, with what its buttons say. */
+export interface PendingModel {
+  requestId: string;
+  tool: string;
+  summary: string;
+  /** "Write src/x.py" */
+  label: string;
+  /** "waiting 12s" */
+  age: string;
+  allowAll: string;
+}
+
+/** The card's message box: whether it takes a follow-up, and the hint it shows. */
+export interface MessageBoxModel {
+  enabled: boolean;
+  placeholder: string;
+}
+
 export interface CardModel {
   id: string;
   name: string;
@@ -45,11 +64,44 @@ export interface CardModel {
   model: string | null;
   limit: LimitBarModel | null;
   actions: CardActions;
+  /** Resume continues an ended session (`--resume`) rather than a paused process */
+  resumeSession: boolean;
   startedAt: number;
+  pending: PendingModel[];
+  lastTurn: string | null;
+  message: MessageBoxModel;
 }
 
-const LIVE: ReadonlySet<string> = new Set(['starting', 'working', 'waiting', 'idle']);
-const RUNNING: ReadonlySet<string> = new Set(['starting', 'working', 'waiting', 'idle', 'paused']);
+export const LIVE: ReadonlySet<string> = new Set(['starting', 'working', 'waiting', 'idle', 'rateLimited']);
+export const RUNNING: ReadonlySet<string> = new Set([...LIVE, 'paused']);
+export const ENDED: ReadonlySet<string> = new Set(['stopped', 'exited', 'error']);
+/** Profiles whose agent is a session Podium talks to (podium/sendMessage, --resume). */
+export const SESSION_PROFILES: ReadonlySet<string> = new Set(['claude', 'fake']);
+
+export function pendingModel(request: PendingRequest, nowMs: number): PendingModel {
+  const tool = request.tool || 'a tool';
+  return {
+    requestId: request.requestId,
+    tool,
+    summary: request.summary ?? '',
+    label: request.summary ? `${tool} ${request.summary}` : tool,
+    age: `waiting ${formatDuration(nowMs - request.since)}`,
+    allowAll: `Allow all ${tool}`,
+  };
+}
+
+/** Whether the card's message box takes a message now, and else why not. */
+export function messageBox(card: AgentCard): MessageBoxModel {
+  if (!SESSION_PROFILES.has(card.profile)) {
+    return { enabled: false, placeholder: `No messages: ${card.profile} agents run without a session` };
+  }
+  if (ENDED.has(card.status)) return { enabled: false, placeholder: 'Session ended: Resume to continue it' };
+  if (card.status === 'paused') return { enabled: false, placeholder: 'Paused: Resume to send a message' };
+  if (card.status === 'waiting' || card.status === 'idle') {
+    return { enabled: true, placeholder: `Message ${card.name} (Enter to send)` };
+  }
+  return { enabled: true, placeholder: `Message ${card.name} (queued until this turn ends)` };
+}
 
 export function limitBar(limit: AgentCard['limit']): LimitBarModel | null {
   if (!limit || !(limit.limitUSD > 0)) return null;
@@ -62,8 +114,21 @@ export function limitBar(limit: AgentCard['limit']): LimitBarModel | null {
   };
 }
 
+/**
+ * Claude Code's own cost next to Podium's where they differ by more than 1% (a price table
+ * behind, or usage Podium has not read yet); the dollars are only on API/proxy lines.
+ */
+export function reportedCostNote(card: AgentCard): string {
+  const reported = card.reportedCostUSD;
+  if (reported == null || card.source === 'subscription') return '';
+  const computed = card.usage.costUSD || 0;
+  if (Math.abs(reported - computed) <= 0.01 * Math.max(Math.abs(reported), Math.abs(computed))) return '';
+  return ` · Claude Code: ${formatUSD(reported)}`;
+}
+
 export function cardModel(card: AgentCard, nowMs: number): CardModel {
   const running = RUNNING.has(card.status);
+  const resumeSession = ENDED.has(card.status) && SESSION_PROFILES.has(card.profile);
   return {
     id: card.agentId,
     name: card.name,
@@ -72,8 +137,12 @@ export function cardModel(card: AgentCard, nowMs: number): CardModel {
     statusIcon: statusIcon(card.status),
     statusText: statusText(card.status, card.statusSince, nowMs, card.exitCode),
     reason: card.statusReason ? card.statusReason : null,
-    usageLine: usageLine(card.usage, card.source),
-    usageTitle: usageDetail(card.usage) + (card.model ? `\nModel: ${card.model}` : ''),
+    usageLine: usageLine(card.usage, card.source) + reportedCostNote(card),
+    usageTitle:
+      usageDetail(card.usage) +
+      (card.reportedCostUSD != null ? `\nClaude Code's own total: ${formatUSD(card.reportedCostUSD)}` : '') +
+      (card.model ? `\nModel: ${card.model}` : '') +
+      (card.permissionMode ? `\nPermission mode: ${card.permissionMode}` : ''),
     diffText: diffText(card.diff),
     diffTitle: diffDetail(card.diff),
     branch: card.branch,
@@ -81,13 +150,17 @@ export function cardModel(card: AgentCard, nowMs: number): CardModel {
     limit: limitBar(card.limit),
     actions: {
       pause: LIVE.has(card.status),
-      resume: card.status === 'paused',
+      resume: card.status === 'paused' || resumeSession,
       stop: running,
       remove: true,
       terminal: Boolean(card.worktree),
       diff: Boolean(card.worktree),
     },
+    resumeSession,
     startedAt: card.startedAt,
+    pending: (card.pending ?? []).map((request) => pendingModel(request, nowMs)),
+    lastTurn: card.lastTurn ? card.lastTurn : null,
+    message: messageBox(card),
   };
 }
 

@@ -142,6 +142,8 @@ export function statusIcon(status: AgentStatus | string): string {
       return 'circle-outline';
     case 'paused':
       return 'debug-pause';
+    case 'rateLimited':
+      return 'watch';
     case 'stopped':
       return 'debug-stop';
     case 'exited':

@@ -34,7 +34,11 @@ function iconFor(severity: Severity | string): string {
 /** The model for a podium/statusBar push. */
 export function statusBarFromPush(push: StatusBar): StatusBarModel {
   const background = push.severity === 'error' ? 'error' : push.severity === 'warning' ? 'warning' : null;
-  const tooltip = `${push.tooltip.trim()}\n\n---\n\n$(hubot) Click to open the Podium Agents view`;
+  // The click opens the oldest pending request's card (commands.ts, openAgents) when there is one.
+  const click = push.oldestPending
+    ? '$(shield) Click to answer the oldest pending request'
+    : '$(hubot) Click to open the Podium Agents view';
+  const tooltip = `${push.tooltip.trim()}\n\n---\n\n${click}`;
   return {
     visible: true,
     text: `${iconFor(push.severity)} ${push.text}`,

@@ -7,43 +7,11 @@ import type { AgentCard, UsageSummary } from '../protocol';
 import { cardModel, type CardModel, sortCards } from '../views/cards';
 import type { ServerState } from '../views/statusBar';
 import { summaryModel, type BarModel } from '../views/summary';
+import { el, icon, setAttr, setHidden, setIcon, setText } from './dom';
 import type { CardAction, FromWebview, ToWebview, ViewCommand } from './messages';
+import { CardSession } from './session';
 
 type Post = (message: FromWebview) => void;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  doc: Document,
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = doc.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function setText(node: Element, text: string): void {
-  if (node.textContent !== text) node.textContent = text;
-}
-
-function setAttr(node: Element, name: string, value: string): void {
-  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
-}
-
-function setHidden(node: HTMLElement, hidden: boolean): void {
-  if (node.hidden !== hidden) node.hidden = hidden;
-}
-
-function icon(doc: Document, name: string): HTMLElement {
-  const span = el(doc, 'span', `codicon codicon-${name}`);
-  span.setAttribute('aria-hidden', 'true');
-  return span;
-}
-
-function setIcon(node: Element, name: string): void {
-  setAttr(node, 'class', `codicon codicon-${name}`);
-}
 
 interface CardParts {
   root: HTMLLIElement;
@@ -62,6 +30,7 @@ interface CardParts {
   limitBar: HTMLElement;
   limitLabel: HTMLElement;
   buttons: Record<CardAction, HTMLButtonElement>;
+  session: CardSession;
 }
 
 interface BarParts {
@@ -83,6 +52,8 @@ const BUTTONS: { action: CardAction; label: string; icon: string; title: string 
 export class AgentsView {
   private readonly doc: Document;
   private readonly cards = new Map<string, { card: AgentCard; parts: CardParts }>();
+  /** a focus that arrived before its card (e.g. the status bar click right after a restart) */
+  private pendingFocus: { agentId: string; requestId?: string } | null = null;
   private readonly list: HTMLUListElement;
   private readonly empty: HTMLElement;
   private readonly banner: HTMLElement;
@@ -227,15 +198,31 @@ export class AgentsView {
         this.summaryRoot.scrollIntoView?.({ block: 'start' });
         this.summaryRoot.focus();
         break;
-      case 'focusAgent': {
-        const entry = this.cards.get(message.agentId);
-        if (entry) {
-          entry.parts.root.scrollIntoView?.({ block: 'nearest' });
-          entry.parts.root.focus();
-        }
+      case 'focusAgent':
+        this.focusAgent(message.agentId, message.requestId);
         break;
-      }
+      case 'sent':
+        this.cards.get(message.agentId)?.parts.session.sent(message.queued);
+        break;
+      case 'sendFailed':
+        this.cards.get(message.agentId)?.parts.session.sendFailed(message.error);
+        break;
+      case 'answerFailed':
+        this.cards.get(message.agentId)?.parts.session.answerFailed(message.requestId, message.error);
+        break;
     }
+  }
+
+  private focusAgent(agentId: string, requestId?: string): void {
+    const entry = this.cards.get(agentId);
+    if (!entry) {
+      this.pendingFocus = { agentId, requestId };
+      return;
+    }
+    this.pendingFocus = null;
+    if (requestId && entry.parts.session.focusRequest(requestId)) return;
+    entry.parts.root.scrollIntoView?.({ block: 'nearest' });
+    entry.parts.root.focus();
   }
 
   /** Re-render the time-dependent texts ("Working for 12m"). */
@@ -265,6 +252,7 @@ export class AgentsView {
     entry.card = card;
     this.apply(entry.parts, cardModel(card, this.now()));
     setHidden(this.empty, this.cards.size > 0);
+    if (this.pendingFocus?.agentId === card.agentId) this.focusAgent(card.agentId, this.pendingFocus.requestId);
   }
 
   private insertInOrder(node: HTMLLIElement, card: AgentCard): void {
@@ -335,7 +323,8 @@ export class AgentsView {
     }
     buttons.remove = close;
 
-    root.append(head, task, status, reason, usage, changes, limit, actions);
+    const session = new CardSession(doc, agentId, this.post);
+    root.append(head, task, status, reason, session.lastTurn, session.pending, usage, changes, limit, session.box, actions);
     return {
       root,
       name,
@@ -353,11 +342,13 @@ export class AgentsView {
       limitBar,
       limitLabel,
       buttons,
+      session,
     };
   }
 
   private apply(parts: CardParts, model: CardModel): void {
     setAttr(parts.root, 'data-status', model.status);
+    setAttr(parts.root, 'data-pending', String(model.pending.length > 0));
     setAttr(parts.root, 'aria-label', `Agent ${model.name}: ${model.statusText}`);
     setText(parts.name, model.name);
     setText(parts.branch, model.branch);
@@ -393,6 +384,12 @@ export class AgentsView {
     for (const action of ['pause', 'resume', 'stop', 'terminal', 'diff'] as const) {
       setAttr(parts.buttons[action], 'aria-label', `${BUTTONS.find((b) => b.action === action)?.label} ${model.name}`);
     }
+    setAttr(
+      parts.buttons.resume,
+      'title',
+      model.resumeSession ? 'Continue the ended session in its worktree' : 'Resume the agent',
+    );
+    parts.session.apply(model);
   }
 
   private setSummary(summary: UsageSummary): void {

@@ -64,6 +64,16 @@ describe('alerts', () => {
     expect(plan).toMatchObject({ severity: 'warning', actions: ['Open Settings'] });
   });
 
+  it('answers a permission request from its notification; a rate limit opens onRateLimit', () => {
+    const ask = alertModel({ level: 'warning', message: 'alpha asks to Write src/x.py', scope: 'permission', scopeKey: 'r1', agentId: 'ag-1' });
+    expect(ask).toEqual({ severity: 'warning', message: 'Podium: alpha asks to Write src/x.py', actions: ['Allow', 'Deny', 'Open Card'] });
+    // without its request id nothing can be answered from the notification
+    expect(alertModel({ level: 'warning', message: 'm', scope: 'permission', agentId: 'ag-1' }).actions).toEqual(['Open Card']);
+    const limited = { level: 'warning' as const, message: 'alpha is rate limited; resets 14:05', scope: 'rate_limit', scopeKey: 'x', agentId: 'ag-1' };
+    expect(alertModel(limited).actions).toEqual(['Open Card', 'Open Settings']);
+    expect(settingsQueryFor(limited)).toBe('podium.onRateLimit');
+  });
+
   it('drops the window/showMessage mirror of each recorded alert', () => {
     const filter = new MirrorFilter(5000);
     let shown = 0;

@@ -16,11 +16,13 @@ describe('package.json', () => {
     expect(props['podium.authMode'].enum).toEqual(['subscription', 'api', 'both', 'proxy']);
     expect(props['podium.plan'].enum).toEqual(['pro', 'max5', 'max20', 'team', 'custom']);
     expect(props['podium.onLimit'].enum).toEqual(['warn', 'pause', 'stop']);
+    expect(props['podium.permissionMode'].enum).toEqual(['default', 'acceptEdits', 'plan', 'bypassPermissions']);
+    expect(props['podium.onRateLimit'].enum).toEqual(['wait', 'pause', 'switchToApi']);
   });
 
   it('contributes the palette commands and a Podium activity-bar container with the Agents view', () => {
     const commands = (pkg.contributes.commands as { command: string; category: string }[]).map((c) => c.command);
-    for (const c of ['spawnAgent', 'pauseAgent', 'resumeAgent', 'stopAgent', 'removeAgent', 'exportUsage', 'showUsageSummary', 'restartServer']) {
+    for (const c of ['spawnAgent', 'pauseAgent', 'resumeAgent', 'stopAgent', 'removeAgent', 'exportUsage', 'showUsageSummary', 'restartServer', 'sendMessage']) {
       expect(commands).toContain(`podium.${c}`);
     }
     expect(pkg.contributes.viewsContainers.activitybar[0]).toMatchObject({ id: 'podium', title: 'Podium' });

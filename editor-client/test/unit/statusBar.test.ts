@@ -14,6 +14,15 @@ describe('status bar', () => {
     expect(statusBarFromPush({ text: 'x', tooltip: '', severity: 'error', mode: 'api', oldestPending: null }).background).toBe('error');
   });
 
+  it('says a click answers the oldest pending request when one waits', () => {
+    const push = { text: '3 agents | ⚠ 2 pending | Plan: 67%', tooltip: 't', severity: 'warning' as const, mode: 'subscription' };
+    const m = statusBarFromPush({ ...push, oldestPending: { agentId: 'ag-1', requestId: 'r1' } });
+    expect(m.text).toBe('$(warning) 3 agents | ⚠ 2 pending | Plan: 67%');
+    expect(m.tooltip).toContain('Click to answer the oldest pending request');
+    expect(m.command).toBe('podium.openAgents');
+    expect(statusBarFromPush({ ...push, oldestPending: null }).tooltip).toContain('Click to open the Podium Agents view');
+  });
+
   it('renders every recorded push with its severity', () => {
     for (const push of statusBars()) {
       const m = statusBarFromPush(push);
