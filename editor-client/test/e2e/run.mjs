@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { fakeProfile, followUpChecks, permissionChecks } from './session-checks.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const clientDir = resolve(here, '..', '..');
@@ -116,9 +117,16 @@ async function main() {
   writeFileSync(join(workspace, 'cart.py'), 'def total(items):\n    return sum(i.price for i in items)\n');
   git('add', '.');
   git('commit', '-q', '-m', 'init');
+  // The fake agent runs as a session (asks before each Write; its second turn is rate limited).
+  const baseSettings = {
+    'podium.pythonPath': python,
+    'podium.authMode': 'subscription',
+    'podium.plan': 'max5',
+    'podium.profiles': { fake: fakeProfile(python) },
+  };
   writeFileSync(
     join(workspace, '.vscode', 'settings.json'),
-    JSON.stringify({ 'podium.pythonPath': python, 'podium.authMode': 'subscription', 'podium.plan': 'max5' }, null, 2),
+    JSON.stringify({ ...baseSettings }, null, 2),
   );
 
   // The official plan figure: a Claude Code statusLine capture of 67% into the same store.
@@ -244,6 +252,10 @@ async function main() {
   });
   await shot('02-card');
 
+  const worktrees = join(workspace, '.podium', 'worktrees');
+  const session = { page, frame, card, worktree: join(worktrees, 'alpha'), claudeDir: env.CLAUDE_CONFIG_DIR, check, until, shot, sleep };
+  await permissionChecks(session);
+
   const messages = async () => Number((await card.locator('.usage').textContent()).match(/(\d+) messages?/)?.[1] ?? -1);
   const added = async () => Number((await card.locator('.added').textContent()).replace('+', ''));
   await check('its numbers grow (messages and changes)', async () => {
@@ -269,7 +281,6 @@ async function main() {
   });
   await shot('03-growing');
 
-  const worktrees = join(workspace, '.podium', 'worktrees');
   await check('pause from the card stops every agent process (ps state T)', async () => {
     await card.locator('button[data-action="pause"]').click();
     await until('card status Paused', async () => /^Paused for /.test(await card.locator('.status-text').textContent()), 20_000);
@@ -317,6 +328,8 @@ async function main() {
     await until('a terminal named "Podium: alpha"', async () => (await page.getByText('Podium: alpha').count()) > 0, 20_000);
   });
 
+  await followUpChecks(session);
+
   await check('a crashed server is restarted, says so, and re-attaches to the agent', async () => {
     const serve = await until('the podium serve process', () => {
       for (const entry of readdirSync('/proc')) {
@@ -345,7 +358,7 @@ async function main() {
   await check('a changed limit setting reaches the server; its alert pauses the agent, offers Resume, shows once', async () => {
     writeFileSync(
       join(workspace, '.vscode', 'settings.json'),
-      JSON.stringify({ 'podium.pythonPath': python, 'podium.authMode': 'subscription', 'podium.plan': 'max5', 'podium.limits': { agentUSD: 0.01 }, 'podium.onLimit': 'pause' }, null, 2),
+      JSON.stringify({ ...baseSettings, 'podium.limits': { agentUSD: 0.01 }, 'podium.onLimit': 'pause' }, null, 2),
     );
     const toast = page.locator('.notification-toast', { hasText: 'limit' }).filter({ hasText: 'paused' });
     await toast.first().waitFor({ timeout: 30_000 });
