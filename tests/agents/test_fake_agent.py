@@ -387,6 +387,17 @@ def test_rate_limit_event_and_api_retries(tmp_path: Path, claude_dir: Path, sess
     assert count.fetchone()[0] == 6  # 2 turns x (2 writes + the closing reply)
 
 
+def test_steps_zero_is_a_turn_without_end(tmp_path: Path, claude_dir: Path, sessions) -> None:
+    s = sessions(tmp_path, claude_dir, "--steps", "0", "--interval", "0.02")
+    s.send("keep going")
+    wait_for(lambda: len(list((tmp_path / "fake_agent").glob("step_*.py"))) >= 5
+             if (tmp_path / "fake_agent").exists() else False, message="five steps")  # fmt: skip
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(20) == 0
+    s.reader.join(10)
+    assert s.of("result") == []
+
+
 def test_resume_continues_the_session(tmp_path: Path, claude_dir: Path, sessions) -> None:
     s = sessions(tmp_path, claude_dir, "--session-id", "res", "--steps", "1")
     s.send("one")

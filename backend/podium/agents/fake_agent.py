@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -78,7 +79,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="`default` asks for each Write through the PermissionRequest hook; "
                              "unset: edit freely (the fake's old behaviour)")  # fmt: skip
     parser.add_argument("--steps", type=int, default=3, metavar="N",
-                        help="stream-json input: API calls (each with a Write) per turn")  # fmt: skip
+                        help="stream-json input: API calls (each with a Write) per turn; 0: "
+                             "no end (a turn that runs until stopped, like the autonomous mode)")  # fmt: skip
     parser.add_argument("--rate-limit", type=fractions, default=None, metavar="FIVE,SEVEN",
                         help="emit a rate_limit_event with these utilisations (e.g. 0.67,0.21) "
                              "after the first reply, as a subscription session does")  # fmt: skip
@@ -246,7 +248,8 @@ class FakeAgent:
         self._api_retries()
         wrote: list[str] = []
         denied: str | None = None
-        for i in range(max(1, self.args.steps)):
+        steps = itertools.count() if self.args.steps <= 0 else range(self.args.steps)
+        for i in steps:
             if i:
                 self.signals.sleep(max(0.0, self.args.interval))
             outcome = self.call_write()
