@@ -149,7 +149,7 @@ async def run_demo(seconds: float, mode: str, base: Path) -> int:
     pids: list[int] = []
     ids: dict[str, str] = {}
     for spec in specs:
-        card = await client.request(proto.SPAWN_AGENT, {**spec, "profile": "fake"})
+        card = await client.request(proto.SPAWN_AGENT, {**spec, "profile": session_profile()})
         pids.append(card["pid"])
         ids[card["name"]] = card["agentId"]
         print(f"spawned {card['name']} ({card['source']}) in {card['worktree']}", flush=True)
@@ -180,6 +180,14 @@ async def run_demo(seconds: float, mode: str, base: Path) -> int:
     print(f"plan figure from alpha's stream: {'yes' if official else 'no'} ({five})", flush=True)
     ok = code == 0 and not leftovers and grew and played and official
     return 0 if ok else 1
+
+
+def session_profile() -> str:
+    """The profile that runs the fake agent as a session: `fake` where it is one, else `claude`
+    (whose command the spawn replaces with the fake agent: the same argv, FIFO and hooks)."""
+    from podium.agents.profiles import SESSION_PROFILES
+
+    return "fake" if "fake" in SESSION_PROFILES else "claude"
 
 
 async def play_the_person(client: Any, printer: Printer, agent_id: str) -> bool:

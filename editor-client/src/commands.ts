@@ -23,7 +23,7 @@ import {
   type SpawnAgentParams,
 } from './protocol';
 import type { ServerManager } from './server/client';
-import { ENDED, LIVE, messageBox, RUNNING, SESSION_PROFILES } from './views/cards';
+import { ENDED, isSession, LIVE, messageBox, RUNNING } from './views/cards';
 import { statusText } from './views/format';
 import type { AgentsViewProvider } from './panels/agentsViewProvider';
 
@@ -31,7 +31,7 @@ type AgentCommand = 'pause' | 'resume' | 'stop' | 'remove' | 'message';
 
 const APPLIES: Record<AgentCommand, (card: AgentCard) => boolean> = {
   pause: (c) => LIVE.has(c.status),
-  resume: (c) => c.status === 'paused' || (ENDED.has(c.status) && SESSION_PROFILES.has(c.profile)),
+  resume: (c) => c.status === 'paused' || (ENDED.has(c.status) && isSession(c)),
   stop: (c) => RUNNING.has(c.status),
   remove: () => true,
   message: (c) => messageBox(c).enabled,

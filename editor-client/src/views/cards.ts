@@ -75,8 +75,14 @@ export interface CardModel {
 export const LIVE: ReadonlySet<string> = new Set(['starting', 'working', 'waiting', 'idle', 'rateLimited']);
 export const RUNNING: ReadonlySet<string> = new Set([...LIVE, 'paused']);
 export const ENDED: ReadonlySet<string> = new Set(['stopped', 'exited', 'error']);
-/** Profiles whose agent is a session Podium talks to (podium/sendMessage, --resume). */
-export const SESSION_PROFILES: ReadonlySet<string> = new Set(['claude', 'fake']);
+/**
+ * Whether the agent is a session Podium talks to (podium/sendMessage, Resume with --resume): a
+ * `claude` agent, or any whose card names the session's permission mode (the server sets it for
+ * session profiles only).
+ */
+export function isSession(card: AgentCard): boolean {
+  return card.profile === 'claude' || card.permissionMode != null;
+}
 
 export function pendingModel(request: PendingRequest, nowMs: number): PendingModel {
   const tool = request.tool || 'a tool';
@@ -92,11 +98,11 @@ export function pendingModel(request: PendingRequest, nowMs: number): PendingMod
 
 /** Whether the card's message box takes a message now, and else why not. */
 export function messageBox(card: AgentCard): MessageBoxModel {
-  if (!SESSION_PROFILES.has(card.profile)) {
+  if (!isSession(card)) {
     return { enabled: false, placeholder: `No messages: ${card.profile} agents run without a session` };
   }
   if (ENDED.has(card.status)) return { enabled: false, placeholder: 'Session ended: Resume to continue it' };
-  if (card.status === 'paused') return { enabled: false, placeholder: 'Paused: Resume to send a message' };
+  if (card.status === 'paused') return { enabled: true, placeholder: `Message ${card.name} (queued until it resumes)` };
   if (card.status === 'waiting' || card.status === 'idle') {
     return { enabled: true, placeholder: `Message ${card.name} (Enter to send)` };
   }
@@ -128,7 +134,7 @@ export function reportedCostNote(card: AgentCard): string {
 
 export function cardModel(card: AgentCard, nowMs: number): CardModel {
   const running = RUNNING.has(card.status);
-  const resumeSession = ENDED.has(card.status) && SESSION_PROFILES.has(card.profile);
+  const resumeSession = ENDED.has(card.status) && isSession(card);
   return {
     id: card.agentId,
     name: card.name,

@@ -12,6 +12,8 @@ type Post = (message: FromWebview) => void;
 
 /** podium/sendMessage takes at most 64 KB of UTF-8. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** how long "Sent." stays under the box */
+export const SENT_NOTE_MS = 8000;
 
 interface RequestParts {
   root: HTMLLIElement;
@@ -36,6 +38,10 @@ export class CardSession {
   private sending = false;
   private enabled = false;
   private name = '';
+  private lastTurnText: string | null = null;
+  /** a "Queued" note goes once the running turn ended (the message then went out) */
+  private queuedAt: string | null | undefined;
+  private noteTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly doc: Document,
@@ -81,6 +87,11 @@ export class CardSession {
 
   apply(model: CardModel): void {
     this.name = model.name;
+    this.lastTurnText = model.lastTurn;
+    if (this.queuedAt !== undefined && model.lastTurn !== this.queuedAt) {
+      this.queuedAt = undefined;
+      this.setNote(null);
+    }
     setHidden(this.lastTurn, !model.lastTurn);
     setText(this.lastTurn, model.lastTurn ? `Last turn: ${model.lastTurn}` : '');
 
@@ -119,7 +130,13 @@ export class CardSession {
   sent(queued: boolean): void {
     this.sending = false;
     this.input.value = '';
-    this.setNote(queued ? 'Queued: it goes out when the current turn ends.' : 'Sent.');
+    if (queued) {
+      this.setNote('Queued: it goes out when the current turn ends.');
+      this.queuedAt = this.lastTurnText;
+    } else {
+      this.setNote('Sent.');
+      this.noteTimer = setTimeout(() => this.setNote(null), SENT_NOTE_MS);
+    }
     this.updateDisabled();
   }
 
@@ -173,6 +190,9 @@ export class CardSession {
   }
 
   private setNote(text: string | null, error = false): void {
+    if (this.noteTimer !== undefined) clearTimeout(this.noteTimer);
+    this.noteTimer = undefined;
+    if (!text) this.queuedAt = undefined;
     setHidden(this.note, !text);
     setText(this.note, text ?? '');
     setAttr(this.note, 'data-error', String(error));

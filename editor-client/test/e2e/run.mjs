@@ -117,12 +117,13 @@ async function main() {
   writeFileSync(join(workspace, 'cart.py'), 'def total(items):\n    return sum(i.price for i in items)\n');
   git('add', '.');
   git('commit', '-q', '-m', 'init');
-  // The fake agent runs as a session (asks before each Write; its second turn is rate limited).
+  // The `claude` profile runs the fake agent: a session that asks before each Write and whose
+  // second turn is rate limited (no real CLI, no network).
   const baseSettings = {
     'podium.pythonPath': python,
     'podium.authMode': 'subscription',
     'podium.plan': 'max5',
-    'podium.profiles': { fake: fakeProfile(python) },
+    'podium.profiles': { claude: fakeProfile(python) },
   };
   writeFileSync(
     join(workspace, '.vscode', 'settings.json'),
@@ -237,7 +238,7 @@ async function main() {
     await palette('Podium: Spawn Agent');
     await quickInput('Add a cart total', { title: 'Spawn Agent (1/3)' });
     await quickInput(undefined, { title: 'Spawn Agent (2/3)' });
-    await quickInput('fake', { title: 'Spawn Agent (3/3)' });
+    await quickInput('claude', { title: 'Spawn Agent (3/3)' });
   });
 
   const frame = await agentsFrame();
@@ -248,7 +249,8 @@ async function main() {
     const task = await card.locator('.task').textContent();
     if (name !== 'alpha') throw new Error(`card name ${name}`);
     if (task !== 'Task: Add a cart total') throw new Error(`card task ${task}`);
-    await until('status Working', async () => /^Working for /.test(await card.locator('.status-text').textContent()), 30_000);
+    // working, then waiting on its first permission request
+    await until('status Working or Waiting', async () => /^(Working|Waiting for input) for /.test(await card.locator('.status-text').textContent()), 30_000);
   });
   await shot('02-card');
 

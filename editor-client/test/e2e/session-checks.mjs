@@ -1,12 +1,14 @@
 // The session part of the end-to-end test (issue 13): a permission request on the card answered
 // with its buttons, the status bar's "⚠ N pending" click, a follow-up typed in the card's message
 // box, and the rate-limited state — all against `podium serve` running the fake agent as a
-// session (its `fake` profile is set in the workspace to retry the second turn's first request
-// three times with HTTP 429, 2.5 s apart, after a rate_limit_event of 67% / 21%).
+// Claude Code session: the workspace's `claude` profile is the fake agent, which Podium starts
+// exactly as the CLI (stdin FIFO, --settings with the permission hook, --permission-mode). The
+// fake retries its second turn's first request three times with HTTP 429, 2.5 s apart, after a
+// rate_limit_event of 67% / 21%.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The `podium.profiles` entry the workspace gets: the fake agent with the session surfaces. */
+/** The workspace's `podium.profiles.claude`: the fake agent, with the session surfaces. */
 export function fakeProfile(python) {
   return [python, '-m', 'podium', 'fake-agent', '--steps', '25', '--rate-limit', '0.67,0.21',
     '--api-retries', '3', '--api-retry-turn', '2', '--retry-delay', '2.5'];

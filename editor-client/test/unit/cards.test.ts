@@ -19,8 +19,8 @@ describe('cardModel', () => {
     expect(cardModel(card({ status: 'working' }), 0).actions).toMatchObject({ pause: true, resume: false, stop: true });
     expect(cardModel(card({ status: 'paused' }), 0).actions).toMatchObject({ pause: false, resume: true, stop: true });
     expect(cardModel(card({ status: 'exited', exitCode: 0, profile: 'shell' }), 0).actions).toMatchObject({ pause: false, resume: false, stop: false, remove: true });
-    // an ended session (claude, fake) can be continued: Resume runs it again with --resume
-    expect(cardModel(card({ status: 'exited', exitCode: 0 }), 0).actions).toMatchObject({ pause: false, resume: true, stop: false, remove: true });
+    // an ended session can be continued: Resume runs it again with --resume
+    expect(cardModel(card({ status: 'exited', exitCode: 0, profile: 'claude' }), 0).actions).toMatchObject({ pause: false, resume: true, stop: false, remove: true });
   });
 
   it('draws a limit bar only when a limit applies, clamped, with a level', () => {

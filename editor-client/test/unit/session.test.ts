@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 /** The session part of the cards: pending requests, the message box, the last turn, rate limits. */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentCard, PendingRequest } from '../../src/protocol';
 import { cardModel, messageBox, pendingModel } from '../../src/views/cards';
 import type { FromWebview } from '../../src/webview/messages';
@@ -33,6 +33,10 @@ function press(target: HTMLElement, key: string, init: KeyboardEventInit = {}): 
   target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true, ...init }));
 }
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 beforeEach(() => {
   document.body.textContent = '';
   root = document.createElement('main');
@@ -63,12 +67,15 @@ describe('card model', () => {
       placeholder: 'Message alpha (queued until this turn ends)',
     });
     expect(messageBox(claude({ status: 'rateLimited' })).enabled).toBe(true);
-    expect(messageBox(claude({ status: 'paused' }))).toEqual({ enabled: false, placeholder: 'Paused: Resume to send a message' });
+    expect(messageBox(claude({ status: 'paused' }))).toEqual({ enabled: true, placeholder: 'Message alpha (queued until it resumes)' });
     expect(messageBox(claude({ status: 'exited' }))).toEqual({ enabled: false, placeholder: 'Session ended: Resume to continue it' });
     expect(messageBox(card({ profile: 'shell' }))).toEqual({
       enabled: false,
       placeholder: 'No messages: shell agents run without a session',
     });
+    // another profile is a session when the server names its permission mode
+    expect(messageBox(card({ profile: 'fake', permissionMode: null })).enabled).toBe(false);
+    expect(messageBox(card({ profile: 'fake', status: 'waiting', permissionMode: 'default' })).enabled).toBe(true);
   });
 
   it('offers Resume on an ended session, not on an ended plain process', () => {
@@ -79,6 +86,7 @@ describe('card model', () => {
       expect(m.actions.stop).toBe(false);
     }
     expect(cardModel(card({ profile: 'shell', status: 'exited' }), now).actions.resume).toBe(false);
+    expect(cardModel(card({ status: 'exited' }), now).actions.resume).toBe(false); // a fake without a session
     expect(cardModel(claude({ status: 'paused' }), now)).toMatchObject({ resumeSession: false, actions: { resume: true } });
   });
 
@@ -213,6 +221,28 @@ describe('the message box', () => {
     press(input, 'Enter');
     view.handle({ type: 'sent', agentId: 'ag-1', queued: false });
     expect(q('.message-note', node).textContent).toBe('Sent.');
+  });
+
+  it('lets "Sent." go after a while, and "Queued" once the running turn has ended', () => {
+    vi.useFakeTimers();
+    const node = push(claude({ status: 'working', lastTurn: 'wrote 1 file' }));
+    const input = q<HTMLTextAreaElement>('.message-input', node);
+    const note = q('.message-note', node);
+    input.value = 'one';
+    press(input, 'Enter');
+    view.handle({ type: 'sent', agentId: 'ag-1', queued: false });
+    vi.advanceTimersByTime(7000);
+    expect(note.hidden).toBe(false);
+    vi.advanceTimersByTime(1500);
+    expect(note.hidden).toBe(true);
+    input.value = 'two';
+    press(input, 'Enter');
+    view.handle({ type: 'sent', agentId: 'ag-1', queued: true });
+    push(claude({ status: 'working', lastTurn: 'wrote 1 file' })); // the same turn runs on
+    vi.advanceTimersByTime(60_000);
+    expect(note.textContent).toMatch(/^Queued/);
+    push(claude({ status: 'working', lastTurn: 'wrote 3 files' })); // it ended: the message went out
+    expect(note.hidden).toBe(true);
   });
 
   it('keeps the text and shows the error when the server refuses', () => {
