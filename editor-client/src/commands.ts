@@ -16,8 +16,8 @@ import {
   type ExportParams,
   type ExportResult,
   Methods,
-  type PermissionDecision,
-  type PermissionScope,
+  type Decision,
+  type DecisionScope,
   type RemoveAgentResult,
   type SendMessageResult,
   type SpawnAgentParams,
@@ -76,7 +76,7 @@ export class Commands {
       ),
       api.registerCommand(
         'podium.internal.answerPermission',
-        (agentId: string, requestId: string, decision: PermissionDecision, scope: PermissionScope = 'once') =>
+        (agentId: string, requestId: string, decision: Decision, scope: DecisionScope = 'once') =>
           this.answerPermission({ agentId, requestId, decision, scope }),
       ),
       api.registerCommand('podium.fixSetup', () => this.fixSetup()),

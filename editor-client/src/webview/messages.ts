@@ -1,5 +1,5 @@
 /** Messages between the extension host and the Agents webview. Types only. */
-import type { AgentCard, PermissionDecision, PermissionScope, UsageSummary } from '../protocol';
+import type { AgentCard, Decision, DecisionScope, UsageSummary } from '../protocol';
 import type { ServerState } from '../views/statusBar';
 
 export type CardAction = 'pause' | 'resume' | 'stop' | 'remove' | 'terminal' | 'diff';
@@ -29,6 +29,6 @@ export type FromWebview =
       type: 'answer';
       agentId: string;
       requestId: string;
-      decision: PermissionDecision;
-      scope: PermissionScope;
+      decision: Decision;
+      scope: DecisionScope;
     };

@@ -3,7 +3,7 @@
  * the user (Allow / Deny / Allow all <tool>), and the message box (Enter sends a follow-up).
  * Keyed, in-place updates like the rest of the view: typed text and focus survive every push.
  */
-import type { PermissionDecision, PermissionScope } from '../protocol';
+import type { Decision, DecisionScope } from '../protocol';
 import type { CardModel, PendingModel } from '../views/cards';
 import { button, el, icon, setAttr, setHidden, setText } from './dom';
 import type { FromWebview } from './messages';
@@ -215,7 +215,7 @@ export class CardSession {
     const error = el(doc, 'div', 'request-error');
     error.setAttribute('role', 'alert');
     error.hidden = true;
-    const answer = (decision: PermissionDecision, scope: PermissionScope) => () => {
+    const answer = (decision: Decision, scope: DecisionScope) => () => {
       if (root.dataset.busy === 'true') return;
       root.dataset.busy = 'true';
       for (const b of [allow, deny, allowAll]) b.disabled = true;

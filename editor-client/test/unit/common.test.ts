@@ -65,11 +65,12 @@ describe('alerts', () => {
   });
 
   it('answers a permission request from its notification; a rate limit opens onRateLimit', () => {
-    const ask = alertModel({ level: 'warning', message: 'alpha asks to Write src/x.py', scope: 'permission', scopeKey: 'r1', agentId: 'ag-1' });
+    const base = { level: 'warning' as const, agentId: 'ag-1', action: null, used: null, limit: null, pct: null };
+    const ask = alertModel({ ...base, message: 'alpha asks to Write src/x.py', scope: 'permission', scopeKey: 'r1' });
     expect(ask).toEqual({ severity: 'warning', message: 'Podium: alpha asks to Write src/x.py', actions: ['Allow', 'Deny', 'Open Card'] });
     // without its request id nothing can be answered from the notification
-    expect(alertModel({ level: 'warning', message: 'm', scope: 'permission', agentId: 'ag-1' }).actions).toEqual(['Open Card']);
-    const limited = { level: 'warning' as const, message: 'alpha is rate limited; resets 14:05', scope: 'rate_limit', scopeKey: 'x', agentId: 'ag-1' };
+    expect(alertModel({ ...base, message: 'm', scope: 'permission', scopeKey: null }).actions).toEqual(['Open Card']);
+    const limited = { ...base, message: 'alpha is rate limited; resets 14:05', scope: 'rate_limit' as const, scopeKey: 'x' };
     expect(alertModel(limited).actions).toEqual(['Open Card', 'Open Settings']);
     expect(settingsQueryFor(limited)).toBe('podium.onRateLimit');
   });

@@ -15,7 +15,7 @@ describe('status bar', () => {
   });
 
   it('says a click answers the oldest pending request when one waits', () => {
-    const push = { text: '3 agents | ⚠ 2 pending | Plan: 67%', tooltip: 't', severity: 'warning' as const, mode: 'subscription' };
+    const push = { text: '3 agents | ⚠ 2 pending | Plan: 67%', tooltip: 't', severity: 'warning' as const, mode: 'subscription' as const };
     const m = statusBarFromPush({ ...push, oldestPending: { agentId: 'ag-1', requestId: 'r1' } });
     expect(m.text).toBe('$(warning) 3 agents | ⚠ 2 pending | Plan: 67%');
     expect(m.tooltip).toContain('Click to answer the oldest pending request');
