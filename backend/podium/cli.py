@@ -14,6 +14,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("podium.usage.cli_report", "usage reports: daily, monthly, session, blocks"),
+    "insights": ("podium.usage.cli_insights", "what could be cheaper or is about to run out"),
     "ingest": ("podium.usage.cli_ingest", "read new log lines into the store"),
     "doctor": ("podium.usage.cli_doctor", "show log roots, store and skipped-line counts"),
     "prices": ("podium.usage.cli_prices", "the price table in use; update it from LiteLLM's file"),
@@ -42,6 +43,7 @@ def _root_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    argv = argv[1:] if argv[:2] == ["report", "insights"] else argv  # `podium report insights`
     if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
         parser = _root_parser()
         if argv and argv[0] == "--version":
