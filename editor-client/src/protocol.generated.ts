@@ -92,8 +92,8 @@ export type ExportFormat = 'csv' | 'json';
 export type ExportGroupBy = 'entry' | 'day' | 'agent' | 'model';
 export type HistoryGroupBy = 'agent' | 'model' | 'source' | 'project';
 export type HistoryBucket = 'day' | 'hour';
-export type Severity = 'ok' | 'warning' | 'error';
 export type AlertLevel = 'info' | 'warning' | 'critical';
+export type Severity = 'ok' | 'warning' | 'error';
 export type AlertScope =
   'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | 'rate_limit' | 'permission';
 export type AlertAction = 'warn' | 'pause' | 'stop' | 'switchToApi';
@@ -415,6 +415,10 @@ export interface UsageHistory {
   plan: PlanPoint[];
   agents: HistoryAgentRow[];
   notes: string[];
+  /**
+   * Most valuable first (podium.usage.insights): the last 30 days, not the requested range
+   */
+  insights: Insight[];
 }
 export interface HistoryGroup {
   costUSD: number;
@@ -511,6 +515,29 @@ export interface HistoryAgentRow {
    * null when the agent changed no line
    */
   costPer100Lines: number | null;
+}
+export interface Insight {
+  /**
+   * cache_hit_rate | model_choice | long_context | idle_agent | monthly_budget | plan_window
+   */
+  id: string;
+  severity: AlertLevel;
+  title: string;
+  /**
+   * The agent id, project or plan window it is about ('' for all usage)
+   */
+  subject: string;
+  /**
+   * The numbers behind it, from the store (names per id in docs/protocol.md)
+   */
+  evidence: {
+    [k: string]: unknown;
+  };
+  /**
+   * Estimated USD a 30-day month, extrapolated from the observed window
+   */
+  monthlySavingUSD: number;
+  action: string;
 }
 export interface StatusBar {
   text: string;

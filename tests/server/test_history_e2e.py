@@ -4,6 +4,7 @@ params are InvalidParams naming the field."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -25,16 +26,21 @@ async def test_usage_history_through_the_server(start_server, server_env: dict[s
         add_agent(store, "ag-alpha", "alpha", worktree="/seed/wt/alpha", session="s-alpha",
                   diff=(80, 20), started_at=ms("2026-03-27T00:00") / 1000)  # fmt: skip
         add_plan(store, "seven_day", 33.0, ms("2026-03-29T09:00"))
-    client = await start_server()
+        # the last 30 days' budget insight: far over a $0.01 monthly budget
+        write_session(claude, "/seed/wt/recent", "s-recent",
+                      [(int(time.time() * 1000) - 3_600_000, OPUS, (1000, 1000, 0, 0))])
+    client = await start_server({"limits": {"monthlyUSD": 0.01}})
     params = {"since": "2026-03-27", "until": "2026-03-30", "groupBy": "agent",
               "tz": "Europe/Paris"}  # fmt: skip
     answer: dict = {}
 
     async def ingested() -> bool:
         answer.update(await client.request("podium/usageHistory", params))
-        return answer["totals"]["messages"] == 2
+        return answer["totals"]["messages"] == 2 and bool(answer["insights"])
 
     assert await eventually(ingested, timeout=30), answer
+    ids = [(i["id"], i["severity"]) for i in answer["insights"]]
+    assert ("monthly_budget", "critical") in ids, answer["insights"]
     prices = default_prices()
     costs = [prices.cost_of(model, *tokens) for _ts, model, tokens in REQS]
     cells = {(c["bucket"], c["group"]): c["costUSD"] for c in answer["series"]}

@@ -463,6 +463,20 @@ class HistoryAgentRow(HistorySums):
     """null when the agent changed no line"""
 
 
+class Insight(Model):
+    id: str
+    """cache_hit_rate | model_choice | long_context | idle_agent | monthly_budget | plan_window"""
+    severity: AlertLevel
+    title: str
+    subject: str
+    """The agent id, project or plan window it is about ('' for all usage)"""
+    evidence: dict[str, Any]
+    """The numbers behind it, from the store (names per id in docs/protocol.md)"""
+    monthly_saving_usd: Num = Field(alias="monthlySavingUSD")
+    """Estimated USD a 30-day month, extrapolated from the observed window"""
+    action: str
+
+
 class UsageHistory(Model):
     since: str
     until: str
@@ -478,6 +492,8 @@ class UsageHistory(Model):
     plan: list[PlanPoint]
     agents: list[HistoryAgentRow]
     notes: list[str]
+    insights: list[Insight] = []
+    """Most valuable first (podium.usage.insights): the last 30 days, not the requested range"""
 
 
 #: request method → (params model, result model)

@@ -10,6 +10,7 @@ from podium.server import protocol as proto
 from podium.server.features.base import Feature, Handler
 from podium.server.state import Core
 from podium.usage.history import usage_history
+from podium.usage.insights import insights, wire
 
 
 class HistoryFeature(Feature):
@@ -24,5 +25,6 @@ class HistoryFeature(Feature):
 
 def _history(core: Core, p: proto.UsageHistoryParams) -> proto.UsageHistory:
     result = usage_history(core.store, since=p.since, until=p.until, group_by=p.group_by,
-                           bucket=p.bucket, tz=p.tz)  # fmt: skip
+                           bucket=p.bucket, tz=p.tz, prices=core.prices)  # fmt: skip
+    result["insights"] = wire(insights(core.store, settings_like=core.settings, prices=core.prices))
     return proto.UsageHistory.model_validate(result)
