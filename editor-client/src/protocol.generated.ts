@@ -318,6 +318,10 @@ export interface UsageSummary {
   today: Usage;
   limits: LimitsInfo;
   agents: AgentUsageRow[];
+  /**
+   * How many insights `podium/usageHistory` would list (computed at most once a minute)
+   */
+  insightCount: number;
 }
 export interface PlanInfo {
   plan: string;

@@ -41,6 +41,8 @@ async def test_usage_history_through_the_server(start_server, server_env: dict[s
     assert await eventually(ingested, timeout=30), answer
     ids = [(i["id"], i["severity"]) for i in answer["insights"]]
     assert ("monthly_budget", "critical") in ids, answer["insights"]
+    summary = await client.request("podium/usageSummary", {})
+    assert summary["insightCount"] == len(answer["insights"])
     prices = default_prices()
     costs = [prices.cost_of(model, *tokens) for _ts, model, tokens in REQS]
     cells = {(c["bucket"], c["group"]): c["costUSD"] for c in answer["series"]}

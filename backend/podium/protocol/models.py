@@ -390,6 +390,8 @@ class UsageSummary(Model):
     today: Usage
     limits: LimitsInfo
     agents: list[AgentUsageRow]
+    insight_count: int = 0
+    """How many insights `podium/usageHistory` would list (computed at most once a minute)"""
 
 
 class ExportResult(Model):

@@ -68,6 +68,7 @@ def render_usage_summary(
     limits: Any,
     on_limit: str,
     cards: list[AgentCard],
+    insight_count: int = 0,
 ) -> UsageSummary:
     """`plan` is a limits.PlanStatus (None without the limits engine), `api_spend` (today $,
     month $) billed to an API key, `today` the UsageTotals of all usage today."""
@@ -80,4 +81,5 @@ def render_usage_summary(
         today=usage_of(today),
         limits=limits_info(limits, on_limit),
         agents=[usage_row(card) for card in cards],
+        insight_count=insight_count,
     )

@@ -83,6 +83,7 @@ describe('summaryModel', () => {
         { agentId: 'a', name: 'Agent-2', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.89, messages: 3 }, limit: null },
         { agentId: 'b', name: 'Agent-3', status: 'working', source: 'api', usage: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0.445, messages: 3 }, limit: null },
       ],
+      insightCount: 0,
     };
     const m = summaryModel(s, 0);
     expect(m.planNote).toMatch(/No plan figure yet/);
