@@ -183,3 +183,16 @@ def test_cli_json_returns_exactly_the_expected_list(store: Store, tmp_path: Path
     assert [i["monthlySavingUSD"] for i in got[:2]] == [10.8, 9.0]
     assert all(set(i) == {"id", "severity", "title", "subject", "evidence",
                           "monthlySavingUSD", "action"} for i in got)  # fmt: skip
+
+
+def test_cli_text_and_bad_settings(store: Store, tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "podium", "insights", "--no-ingest", "--db", str(store.path),
+            "--now", str(NOW)]  # fmt: skip
+    text = subprocess.run(base, capture_output=True, text=True, timeout=60, check=False)
+    assert text.returncode == 0, text.stderr
+    assert "[warning] Cache hit rate 0% for alpha (target 80%)  (saves ~$10.80/month)" in text.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    proc = subprocess.run([*base, "--settings", str(bad)], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "not JSON" in proc.stderr and proc.stdout == ""
