@@ -355,7 +355,8 @@ class LimitsEngine:
         raw = self.store.get_meta(ACTED_META_KEY)
         try:
             items = json.loads(raw) if raw else []
-            return {tuple(map(str, item)): None for item in items if len(item) == 4}  # type: ignore[misc]
+            return {(str(scope), str(key), str(window), str(agent)): None
+                    for scope, key, window, agent in (i for i in items if len(i) == 4)}  # fmt: skip
         except (ValueError, TypeError):
             return {}
 

@@ -114,11 +114,11 @@ def _show(args: argparse.Namespace) -> int:
     print(f"in use       {info['models']} models ({info['fingerprint']})")
     missing = 0
     for x in lookups:
-        if x["pricedAs"] is None:
+        price = table.price_for(x["model"])  # cached: the lookup above
+        if price is None:
             missing += 1
             print(f"{x['model']}: no price (Podium uses Claude Code's own figure where it has one)")
             continue
-        price = table.price_for(x["model"])
         line = f"{x['model']} → {x['pricedAs']}: {_rates_text(price.base)} per MTok"
         if price.long_context:
             line += f"; above {price.threshold:,} input tokens {_rates_text(price.long_context)}"

@@ -62,7 +62,8 @@ class UsageTotals:
             getattr(self, f) == getattr(other, f) for f in self.__slots__
         )
 
-    __hash__ = None
+    # mutable; typeshed types object.__hash__ as a method only
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return "UsageTotals(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__) + ")"

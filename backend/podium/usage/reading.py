@@ -48,7 +48,7 @@ class Counters:
         taken = Counters()
         for name in Counters.__slots__:
             setattr(taken, name, getattr(self, name))
-        self.__init__()
+        Counters.__init__(self)
         return taken
 
 
@@ -280,24 +280,27 @@ def chunks(job: FileJob, first: Chunk | None, chunk_size: int, max_line: int) ->
                     chunk.counters = counters.take()
                     yield chunk
         else:
-            chunk = first
-            if chunk is None:
-                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+            native = job.native
+            chunk = (
+                first
+                if first is not None
+                else _native_chunk(native, job, fd, offset, end, chunk_size, max_line)
+            )
             while True:
                 decide_fallbacks(job, chunk)
                 yield chunk
                 offset = chunk.end_offset
                 if chunk.eof:
                     break
-                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+                chunk = _native_chunk(native, job, fd, offset, end, chunk_size, max_line)
         job.fingerprint = fingerprint(fd, offset)
     finally:
         os.close(fd)
 
 
-def _native_chunk(job: FileJob, fd: int, offset: int, end: int, chunk_size: int,
-                  max_line: int) -> Chunk:  # fmt: skip
-    items, new_offset, oversized, eof = job.native(
+def _native_chunk(native: Callable[..., tuple], job: FileJob, fd: int, offset: int, end: int,
+                  chunk_size: int, max_line: int) -> Chunk:  # fmt: skip
+    items, new_offset, oversized, eof = native(
         fd, offset, NATIVE_LIMIT, max_line, chunk_size, job.file_id, job.log, end
     )
     return Chunk(items, new_offset, oversized, eof)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Mapping
 
 from podium.store import Store
 
@@ -27,7 +28,8 @@ class ReportedCost:
 
     __slots__ = ("cost_usd", "models", "session_id", "source", "ts", "unknown_cost")
 
-    def __init__(self, session_id: str, cost_usd: float, models: dict[str, float],
+    # the figures come straight from a CLI's JSON: checked here, so typed as what arrives
+    def __init__(self, session_id: object, cost_usd: object, models: Mapping[str, object],
                  source: str, *, unknown_cost: bool = False, ts: int | None = None) -> None:  # fmt: skip
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}")
@@ -55,9 +57,10 @@ class ReportedCost:
 
 
 def valid_usd(value: object, what: str) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= MAX_USD:
+    number = value if type(value) is int or type(value) is float else None  # a bool is none
+    if number is None or not math.isfinite(number) or not 0 <= number <= MAX_USD:
         raise ValueError(f"{what}: {value!r} is not a cost in USD")
-    return float(value)
+    return float(number)
 
 
 def from_result_event(event: dict) -> ReportedCost | None:
@@ -187,7 +190,7 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
         value = by_model.get(canonical_model(model))
         if value is None and figure is not None and not figure.models:
             value = figure.cost_usd  # a figure without a split covers the session
-        if value is None or not whole.get((session, model)):
+        if value is None or figure is None or not whole.get((session, model)):
             missing.add(model)
             continue
         usd += value * n / whole[(session, model)]

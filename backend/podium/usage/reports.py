@@ -116,7 +116,7 @@ class ReportQuery:
         self.params = params
         # the 15-minute sums answer exactly when no entry-level filter applies and the range
         # falls on bucket edges (it does in every zone whose offsets are whole quarter hours)
-        self.buckets = None
+        self.buckets: tuple[str, list[int]] | None = None  # (WHERE clause, its parameters)
         if not project and self.prices.breakpoints == LONG_CONTEXT_LEVELS and all(
             edge is None or edge % BUCKET_MS == 0 for edge in (lo, hi)
         ):
@@ -138,6 +138,7 @@ class ReportQuery:
 
     def grouped_buckets(self, group_by: str):
         """Like `grouped`, from usage_buckets; `group_by` is an expression over `bucket`."""
+        assert self.buckets is not None, "only asked when the bucket sums answer"
         where, params = self.buckets
         sql = (
             f"SELECT {group_by}, model, long, has_logged, SUM(input), SUM(output), "

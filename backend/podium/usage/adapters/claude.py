@@ -29,7 +29,8 @@ try:  # the C scanner (podium/usage/_scan.c); optional, parse_line is the refere
 
     _scan.set_bounds(Bounds.TOKENS_MAX, Bounds.TS_MIN_MS, Bounds.TS_MAX_MS, Bounds.COST_DIGITS)
 except ImportError:  # pragma: no cover - only without a compiler at install time
-    _scan = None
+    # a module or None: no annotation says that, so the checker is told here once
+    _scan = None  # type: ignore[assignment]
 
 SYNTHETIC_MODEL = "<synthetic>"
 
@@ -218,8 +219,9 @@ class ClaudeCodeAdapter(LogAdapter):
         else:
             check_tokens(i, o, cc, cr)
         cost = obj.get("costUSD")
-        if type(cost) in (int, float):
-            check_cost(cost)
+        cost_usd = float(cost) if type(cost) is int or type(cost) is float else None  # no bool
+        if cost_usd is not None:
+            check_cost(cost_usd)
         cwd = obj.get("cwd")
         speed = usage.get("speed")
         return UsageEntry(
@@ -229,7 +231,7 @@ class ClaudeCodeAdapter(LogAdapter):
             log.project,
             model if type(model) is str else None,
             i, o, cc, cr, cache_5m, cache_1h, message_id, request_id,
-            float(cost) if type(cost) in (int, float) else None,
+            cost_usd,
             speed if type(speed) is str else None,
             obj.get("isSidechain") is True,
         )  # fmt: skip
