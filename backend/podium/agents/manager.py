@@ -242,7 +242,7 @@ class AgentManager:
         return self._sessions.restart(agent_id, env={"ANTHROPIC_API_KEY": api_key},
                                       drop_env=OAUTH_ENV, source="api", continue_turn=mid_turn)  # fmt: skip
 
-    def take_plan_updates(self) -> list[tuple[Agent, RateLimitInfo]]:
+    def take_plan_updates(self) -> builtins.list[tuple[Agent, RateLimitInfo]]:
         """The plan figures agents reported (`rate_limit_event`) since the last call."""
         taken = []
         with self._registry.lock:
