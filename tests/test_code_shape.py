@@ -45,6 +45,7 @@ def test_mypy_checks_all_of_backend_without_blanket_escapes() -> None:
     for key in ("ignore_errors", "ignore_missing_imports", "follow_imports"):
         assert key not in config, f"[tool.mypy] {key} would apply to every module"
     assert config["warn_unused_ignores"] is True
+    assert config["disallow_untyped_defs"] is True
     # per-module sections may only let off third-party packages that ship no types
     for override in config.get("overrides", []):
         modules = override["module"]

@@ -152,8 +152,9 @@ def _candidate_lines(buf: bytes, end: int, needle: bytes) -> list[tuple[int, int
     return sorted(set(lines).union(escaped))
 
 
-def scan_buffer(buf: bytes, end: int, base: int, needle: bytes, parse, log: LogFile,
-                counters: Counters, out: list[UsageEntry]) -> None:  # fmt: skip
+def scan_buffer(buf: bytes, end: int, base: int, needle: bytes,
+                parse: Callable[..., UsageEntry | None], log: LogFile, counters: Counters,
+                out: list[UsageEntry]) -> None:  # fmt: skip
     """Parse the candidate lines of buf[:end] (complete lines) into `out`."""
     for start, stop in _candidate_lines(buf, end, needle):
         line = buf[start:stop]

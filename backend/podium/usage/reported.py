@@ -13,10 +13,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from podium.store import Store
+
+if TYPE_CHECKING:
+    from podium.usage.pricing import PriceTable
+
+T = TypeVar("T")
 
 SOURCES = ("cost-state", "result")
 MAX_USD = 1e6  # a session figure above this is not believable (bad input, not a cost)
@@ -84,7 +91,7 @@ _UPSERT = (
 )  # the figure is cumulative: the largest one is the latest
 
 
-def upsert(conn, rows: list[tuple]) -> None:
+def upsert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     """`ReportedCost.as_row` tuples, inside the caller's transaction."""
     conn.executemany(_UPSERT, rows)
 
@@ -123,8 +130,8 @@ def reported_cost(store: Store, session_id: str) -> ReportedCost | None:
 TAIL_BYTES = 8 << 10
 
 
-def last_line_in_tail(path: str, start: int, end: int, needle: bytes, accept,
-                      tail: int = TAIL_BYTES) -> object | None:  # fmt: skip
+def last_line_in_tail(path: str, start: int, end: int, needle: bytes,
+                      accept: Callable[[bytes], T | None], tail: int = TAIL_BYTES) -> T | None:  # fmt: skip
     """`accept(line)` of the last line holding `needle` that `accept` takes (not None), among
     the file's complete lines [start, end) that reach into its last `tail` bytes."""
     if end <= start:
@@ -199,7 +206,7 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
     return usd, missing
 
 
-def unpriced_summary(store: Store, prices) -> list[dict]:
+def unpriced_summary(store: Store, prices: PriceTable) -> list[dict]:
     """Models in the store the price table does not know, with how much of their usage
     Claude Code's own figures cover (for `podium doctor`)."""
     from podium.usage.pricing import canonical_model
