@@ -25,11 +25,13 @@ test-client:
 
 test-python: $(STAMP)
 	$(PY) -m ruff check backend tests bench
+	$(PY) -m mypy
 	# no reruns: tests wait for events and conditions, so a failure is a bug, not bad luck
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check backend tests bench
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) bench/run_usage_bench.py

@@ -136,7 +136,7 @@ async def run_demo(seconds: float, mode: str, base: Path) -> int:
     await client.launch(cwd=repo, env=env, stderr_path=base / "server.log")
     await client.initialize_podium(repo, {"authMode": mode, "plan": "max5", "onLimit": "pause"})
     fake = [sys.executable, "-m", "podium", "fake-agent", "--interval", "0.5"]
-    specs = [
+    specs: list[dict[str, Any]] = [
         {"name": "alpha", "task": "Fix auth bypass", "env": {}, "permissionMode": "default",
          "command": [*fake, "--steps", "4", "--rate-limit", "0.67,0.21"]},
         {"name": "bravo", "task": "Add caching layer", "env": {"ANTHROPIC_API_KEY": "fake"},

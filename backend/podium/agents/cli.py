@@ -12,6 +12,11 @@ import shlex
 import sys
 import time
 from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from podium.agents import AgentManager
+    from podium.agents.models import Agent, DiffStats
 
 ACTIONS = ("spawn", "list", "pause", "resume", "stop", "remove", "diff")
 
@@ -44,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     remove.add_argument("--force", action="store_true", help="discard uncommitted work")
 
 
-def _resolve(manager, key: str) -> str:
+def _resolve(manager: AgentManager, key: str) -> str:
     from podium.errors import NotFound
 
     for agent in manager.list():
@@ -53,7 +58,7 @@ def _resolve(manager, key: str) -> str:
     raise NotFound(f"no agent with id or name {key!r}", field="agentId")
 
 
-def _row(agent, diff=None) -> dict:
+def _row(agent: Agent, diff: DiffStats | None = None) -> dict:
     data = asdict(agent)
     data["status"] = agent.status.value
     if diff is not None:

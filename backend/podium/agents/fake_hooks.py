@@ -100,7 +100,8 @@ def load_hooks(settings: str | Path) -> list[HookCommand]:
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("hooks"), list):
                 raise SettingsError(f"settings {settings}: hooks.{event} entries need `hooks`")
-            matcher = entry.get("matcher") if isinstance(entry.get("matcher"), str) else ""
+            raw_matcher = entry.get("matcher")
+            matcher = raw_matcher if isinstance(raw_matcher, str) else ""
             for hook in entry["hooks"]:
                 if not isinstance(hook, dict) or hook.get("type") != "command":
                     continue

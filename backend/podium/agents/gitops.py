@@ -9,9 +9,13 @@ import os
 import stat
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from podium.agents.models import DiffStats
 from podium.errors import GitError
+
+if TYPE_CHECKING:
+    from git import Repo
 
 #: environment for read-only git commands: never take index.lock (an agent may be committing)
 _READONLY_ENV = {"GIT_OPTIONAL_LOCKS": "0"}
@@ -20,7 +24,7 @@ _BINARY_SNIFF = 8000
 BRANCH_PREFIX = "podium/"
 
 
-def open_repo(path: str | Path):  # -> git.Repo
+def open_repo(path: str | Path) -> Repo:
     """The repository whose top level contains `path`; GitError when it is not one."""
     import git
 
@@ -37,12 +41,20 @@ def open_repo(path: str | Path):  # -> git.Repo
     return repo
 
 
+def work_tree(repo: Repo) -> Path:
+    """The repository's top level (a bare one has none: `open_repo` refuses those)."""
+    top = repo.working_tree_dir
+    if top is None:
+        raise GitError(f"{repo.git_dir} is a bare repository; Podium needs a working tree",
+                       field="repo")  # fmt: skip
+    return Path(top)
+
+
 def repo_root(path: str | Path) -> Path:
-    repo = open_repo(path)
-    return Path(repo.working_tree_dir).resolve()
+    return work_tree(open_repo(path)).resolve()
 
 
-def head_commit(repo) -> str:
+def head_commit(repo: Repo) -> str:
     try:
         return repo.head.commit.hexsha
     except ValueError:
@@ -50,7 +62,7 @@ def head_commit(repo) -> str:
                        field="repo") from None  # fmt: skip
 
 
-def resolve_ref(repo, ref: str) -> str:
+def resolve_ref(repo: Repo, ref: str) -> str:
     """A ref (branch, tag, sha, HEAD~1…) → commit sha; GitError when unknown."""
     import git
 
@@ -63,16 +75,16 @@ def resolve_ref(repo, ref: str) -> str:
                        field="baseRef") from None  # fmt: skip
 
 
-def is_dirty(repo) -> bool:
+def is_dirty(repo: Repo) -> bool:
     """Uncommitted changes to tracked files (untracked files do not count)."""
     return bool(repo.git.status("--porcelain", "--untracked-files=no", env=_READONLY_ENV).strip())
 
 
-def ensure_excluded(repo, pattern: str = ".podium/") -> None:
+def ensure_excluded(repo: Repo, pattern: str = ".podium/") -> None:
     """Add `pattern` to `.git/info/exclude` once (keeps worktrees and state out of `git status`)."""
     common = Path(repo.git.rev_parse("--git-common-dir"))
     if not common.is_absolute():
-        common = Path(repo.working_tree_dir) / common
+        common = work_tree(repo) / common
     exclude = common / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
     existing = exclude.read_text(encoding="utf-8", errors="replace") if exclude.exists() else ""
@@ -83,11 +95,11 @@ def ensure_excluded(repo, pattern: str = ".podium/") -> None:
         fh.write(f"{sep}# Podium agent worktrees and state\n{pattern}\n")
 
 
-def branch_exists(repo, branch: str) -> bool:
+def branch_exists(repo: Repo, branch: str) -> bool:
     return any(h.name == branch for h in repo.heads)
 
 
-def add_worktree(repo, worktree: Path, branch: str, base_commit: str) -> None:
+def add_worktree(repo: Repo, worktree: Path, branch: str, base_commit: str) -> None:
     import git
 
     worktree.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +120,7 @@ def worktree_has_changes(worktree: Path) -> bool:
     return bool(out.strip())
 
 
-def remove_worktree(repo, worktree: Path, *, force: bool) -> None:
+def remove_worktree(repo: Repo, worktree: Path, *, force: bool) -> None:
     import git
 
     if worktree.exists():
@@ -120,7 +132,7 @@ def remove_worktree(repo, worktree: Path, *, force: bool) -> None:
     repo.git.worktree("prune")
 
 
-def unmerged_commits(repo, branch: str) -> int:
+def unmerged_commits(repo: Repo, branch: str) -> int:
     """Commits on `branch` that the main checkout's HEAD does not contain (0 when unknown)."""
     import git
 
@@ -132,7 +144,7 @@ def unmerged_commits(repo, branch: str) -> int:
         return 0
 
 
-def delete_branch(repo, branch: str) -> None:
+def delete_branch(repo: Repo, branch: str) -> None:
     import git
 
     if not branch_exists(repo, branch):

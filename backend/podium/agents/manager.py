@@ -14,6 +14,7 @@ another agent's stop, pause or remove.
 
 from __future__ import annotations
 
+import builtins  # `list` below names the method that lists the agents
 import contextlib
 import threading
 import time
@@ -241,7 +242,7 @@ class AgentManager:
         return self._sessions.restart(agent_id, env={"ANTHROPIC_API_KEY": api_key},
                                       drop_env=OAUTH_ENV, source="api", continue_turn=mid_turn)  # fmt: skip
 
-    def take_plan_updates(self) -> list[tuple[Agent, RateLimitInfo]]:
+    def take_plan_updates(self) -> builtins.list[tuple[Agent, RateLimitInfo]]:
         """The plan figures agents reported (`rate_limit_event`) since the last call."""
         taken = []
         with self._registry.lock:
@@ -276,11 +277,11 @@ class AgentManager:
         self._watcher.restart()
 
     # -- supervision ----------------------------------------------------------------------------
-    def note_activity(self, session_ids: set[str], cwds: set[str]) -> list[str]:
+    def note_activity(self, session_ids: set[str], cwds: set[str]) -> builtins.list[str]:
         """After an ingest: agents whose session or worktree saw new entries are active."""
         return self._supervisor.note_activity(session_ids, cwds)
 
-    def poll(self) -> list[str]:
+    def poll(self) -> builtins.list[str]:
         """Reap ended processes, read new stream-json and hook events, send queued messages,
         detect idleness; keep serving the permission hooks."""
         changed = self._supervisor.poll()
@@ -290,7 +291,7 @@ class AgentManager:
         self._permissions.keep_owner(time.time(), asking)
         return changed
 
-    def reattach(self) -> list[Agent]:
+    def reattach(self) -> builtins.list[Agent]:
         """Re-attach to agents of this repo still running from an earlier Podium (same pid
         *and* create time); mark the others exited. Returns the re-attached ones."""
         return self._supervisor.reattach()

@@ -170,7 +170,8 @@ def decide(state_dir: str, payload: dict[str, Any]) -> tuple[str, str | None]:
                 os.unlink(answer_path)
             decision = answer["decision"]
             message = answer.get("message") if isinstance(answer.get("message"), str) else None
-            by = answer.get("by") if isinstance(answer.get("by"), str) else BY_USER
+            raw_by = answer.get("by")
+            by = raw_by if isinstance(raw_by, str) else BY_USER
             _answered(state_dir, request_id, decision, by)
             return decision, message
         now = time.monotonic()

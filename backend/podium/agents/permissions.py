@@ -93,6 +93,7 @@ class Permissions:
             raise InvalidInput("decision: must be 'allow' or 'deny'", field="decision")
         if scope not in ("once", "agent"):
             raise InvalidInput("scope: must be 'once' or 'agent'", field="scope")
+        verdict: Decision = "allow" if decision == "allow" else "deny"  # checked above
         registry = self.registry
         record = registry.get(agent_id)
         with registry.operation(record):
@@ -115,7 +116,7 @@ class Permissions:
                                  if p.tool == request.tool and rid != request_id]  # fmt: skip
             message = DENIED_BY_USER if decision == "deny" else None
             for rid in answered:
-                write_answer(state_dir, rid, decision, message,  # type: ignore[arg-type]
+                write_answer(state_dir, rid, verdict, message,
                              BY_RULE if rid != request_id else BY_USER)
             with registry.lock:
                 reducer.settle(record, answered, decision, time.time())

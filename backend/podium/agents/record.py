@@ -162,7 +162,7 @@ class AgentRecord:
             api_key_source=extra.get("api_key_source"), diff=stats, extra=extra,
         )  # fmt: skip
         resume = extra.get("resume_status")
-        if resume in AgentStatus.__members__.values():
+        if isinstance(resume, str) and resume in AgentStatus.__members__.values():
             record.resume_status = AgentStatus(resume)
         return record
 

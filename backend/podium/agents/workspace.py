@@ -45,7 +45,7 @@ class Workspace:
     def open(self) -> Any:  # -> git.Repo
         """The repository (GitError when it is not one); follows a moved top level."""
         repo = gitops.open_repo(self.repo_path)
-        self.root = Path(repo.working_tree_dir).resolve()
+        self.root = gitops.work_tree(repo).resolve()
         return repo
 
     def base_commit(self, repo: Any, base_ref: str | None) -> str:

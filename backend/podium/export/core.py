@@ -78,7 +78,8 @@ def _agents(store: Store) -> list[tuple[str, str, str, str, str | None, str | No
     return [tuple(r) for r in rows]
 
 
-def _agent_case(agents) -> tuple[str, list]:
+def _agent_case(agents: list[tuple[str, str, str, str, str | None, str | None]],
+                ) -> tuple[str, list]:  # fmt: skip
     """SQL that names the agent an entry belongs to ('' when none): the agent's session id,
     or a cwd inside its worktree."""
     if not agents:

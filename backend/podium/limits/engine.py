@@ -24,28 +24,23 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.agents.models import Agent, AgentStatus
 from podium.domain.attribution import Owner
 from podium.domain.periods import day_bounds, month_bounds, resolve_tz
-from podium.domain.plan_estimate import SEVEN_DAY_KEYS, estimate_pct
-from podium.limits import plans
-from podium.limits.models import (
-    AgentLimit,
-    LimitEvent,
-    PlanStatus,
-    PlanWindow,
-    agent_limit,
-    agent_limit_usd,
-)
+from podium.limits.checks import Check, budget_checks, plan_checks
+from podium.limits.models import AgentLimit, LimitEvent, PlanStatus, agent_limit, agent_limit_usd
+from podium.limits.plan_status import plan_status
 from podium.redact import scrub
 from podium.settings import Settings
 from podium.store import Store
 from podium.usage.pricing import PriceTable
 from podium.usage.queries import UsageTotals, default_prices, totals
+
+if TYPE_CHECKING:
+    from podium.limits.oauth import OAuthUsage
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +49,6 @@ PLAN_META_KEY = "limits.plan"
 ACTED_KEEP = 1000
 LEVEL_RANK = {"warning": 0, "critical": 1, "exceeded": 2}
 ACTION_VERB = {"pause": "paused", "stop": "stopped", "warn": "still running"}
-
-
-@dataclass
-class _Check:
-    scope: str
-    scope_key: str
-    window: str
-    used: float
-    limit: float
-    unit: str  # usd | tokens | pct
-    label: str  # human name of the budget, e.g. "agent alpha"
-    targets: list[Agent] = field(default_factory=list)
-    agent_id: str | None = None
-    actionable: bool = True
-    source: str = "official"  # plan figures: official | oauth | estimate
 
 
 def _live_unpaused(agent: Agent) -> bool:
@@ -86,7 +66,7 @@ class LimitsEngine:
         prices: PriceTable | None = None,
         *,
         tz: str | tzinfo | None = None,
-        oauth: Any | None = None,
+        oauth: OAuthUsage | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -125,7 +105,7 @@ class LimitsEngine:
             pass
 
     @staticmethod
-    def _make_oauth(settings: Settings) -> Any:
+    def _make_oauth(settings: Settings) -> OAuthUsage:
         from podium.limits.oauth import OAuthUsage
 
         return OAuthUsage(base_url=settings.oauth_base_url)
@@ -160,80 +140,16 @@ class LimitsEngine:
             return events
 
     def _checks(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
-                now: float) -> list[_Check]:  # fmt: skip
-        checks = self._budget_checks(agents, usage_by_agent, now)
-        checks.extend(self._plan_checks(agents, now))
-        return checks
-
-    def _budget_checks(self, agents: list[Agent], usage_by_agent: dict[str, UsageTotals],
-                       now: float) -> list[_Check]:  # fmt: skip
-        lim = self.settings.limits
-        checks: list[_Check] = []
-        empty = UsageTotals()
-        for agent in agents:
-            usage = usage_by_agent.get(agent.id, empty)
-            limit = self.agent_limit_usd(agent)
-            label = f"agent {agent.name}"
-            if limit is not None:
-                checks.append(_Check("agent", agent.id, f"${limit:g}", usage.cost_usd, limit,
-                                     "usd", label, [agent], agent.id))  # fmt: skip
-            tok = lim.agent_tokens
-            if tok is not None:
-                checks.append(_Check("agent", agent.id, f"{tok:g} tokens",
-                                     float(usage.input + usage.output), tok, "tokens", label,
-                                     [agent], agent.id))  # fmt: skip
-        sessions: dict[str, list[Agent]] = {}
-        for agent in agents:
-            if agent.claude_session_id:
-                sessions.setdefault(agent.claude_session_id, []).append(agent)
-        session_usd, session_tok = lim.session_usd, lim.session_tokens
-        if sessions and (session_usd or session_tok):
-            for sid, owners in sessions.items():
-                usage = totals(self.store, session_ids=[sid], prices=self.prices)
-                label = f"session {sid[:8]}"
-                if session_usd:
-                    checks.append(_Check("session", sid, f"${session_usd:g}", usage.cost_usd,
-                                         session_usd, "usd", label, owners,
-                                         owners[0].id if len(owners) == 1 else None))  # fmt: skip
-                if session_tok:
-                    checks.append(_Check("session", sid, f"{session_tok:g} tokens",
-                                         float(usage.input + usage.output), session_tok,
-                                         "tokens", label, owners,
-                                         owners[0].id if len(owners) == 1 else None))  # fmt: skip
-        live = [a for a in agents if AgentStatus(a.status).is_live]
-        for scope, bounds, usd, tok in (
-            ("daily", day_bounds(now, self.tz), lim.daily_usd, lim.daily_tokens),
-            ("monthly", month_bounds(now, self.tz), lim.monthly_usd, lim.monthly_tokens),
-        ):  # fmt: skip
-            if not usd and not tok:
-                continue
-            start, end, key = bounds
-            usage = totals(self.store, since_ms=start, until_ms=end, prices=self.prices)
-            label = f"{scope} spend" if scope == "daily" else "monthly spend"
-            if usd:
-                checks.append(_Check(scope, key, f"{key}|${usd:g}", usage.cost_usd, usd, "usd",
-                                     label, live))  # fmt: skip
-            if tok:
-                checks.append(_Check(scope, key, f"{key}|{tok:g} tokens",
-                                     float(usage.input + usage.output), tok, "tokens",
-                                     f"{scope} tokens", live))  # fmt: skip
-        return checks
-
-    def _plan_checks(self, agents: list[Agent], now: float) -> list[_Check]:
+                now: float) -> list[Check]:  # fmt: skip
+        checks = budget_checks(self.store, self.settings, self.prices, self.tz, agents,
+                               usage_by_agent, now)  # fmt: skip
         working = any(AgentStatus(a.status) is AgentStatus.WORKING for a in agents)
         try:
             status = self.plan_status(now, agents_working=working)
         except Exception:  # plan figures must never stop budget enforcement
             log.exception("plan status failed; plan thresholds skipped this round")
-            return []
-        checks: list[_Check] = []
-        for fig in (status.five_hour, status.seven_day):
-            if fig is None or fig.stale:
-                continue
-            checks.append(_Check("plan", fig.window, _plan_window_key(fig), fig.used_pct, 100.0,
-                                 "pct", f"plan {plans.WINDOW_LABEL[fig.window]} window",
-                                 actionable=False, source=fig.source))  # fmt: skip
-        return checks
+            return checks
+        return checks + plan_checks(status)
 
     def _level(self, pct: float) -> str | None:
         fraction = pct / 100.0
@@ -245,7 +161,7 @@ class LimitsEngine:
             return "warning"
         return None
 
-    def _evaluate_check(self, check: _Check, now: float,
+    def _evaluate_check(self, check: Check, now: float,
                         exceeded: set[tuple[str, str, str]]) -> list[LimitEvent]:  # fmt: skip
         if check.limit <= 0 or not math.isfinite(check.used):
             return []
@@ -298,7 +214,7 @@ class LimitsEngine:
             self._mark_acted((check.scope, check.scope_key, check.window, agent.id))
         return events
 
-    def _message(self, check: _Check, level: str, pct: float, action: str | None,
+    def _message(self, check: Check, level: str, pct: float, action: str | None,
                  agent_name: str | None = None) -> str:  # fmt: skip
         used, limit = _fmt(check.used, check.unit), _fmt(check.limit, check.unit)
         if check.scope == "plan":
@@ -355,7 +271,8 @@ class LimitsEngine:
         raw = self.store.get_meta(ACTED_META_KEY)
         try:
             items = json.loads(raw) if raw else []
-            return {tuple(map(str, item)): None for item in items if len(item) == 4}  # type: ignore[misc]
+            return {(str(scope), str(key), str(window), str(agent)): None
+                    for scope, key, window, agent in (i for i in items if len(i) == 4)}  # fmt: skip
         except (ValueError, TypeError):
             return {}
 
@@ -368,73 +285,10 @@ class LimitsEngine:
     # -- plan windows ------------------------------------------------------------------------------
     def plan_status(self, now: float | None = None, agents_working: bool = False) -> PlanStatus:
         """Plan windows, best source first (official, oauth, estimate), with burn rate and
-        projections over the active 5-hour block."""
+        projections over the active 5-hour block (podium.limits.plan_status)."""
         now = time.time() if now is None else now
-        if self._oauth is not None:
-            self._oauth.refresh(self.store, now=now)
-        now_ms = int(now * 1000)
-        table = plans.plan_limits(self.settings.plan, self.settings.plan_limits)
-        block = plans.active_block(self.store, now_ms)
-        block_usage = (
-            totals(self.store, since_ms=block.start_ms, until_ms=block.end_ms, prices=self.prices)
-            if block else UsageTotals()
-        )  # fmt: skip
-        five = plans.best_recorded(self.store, "five_hour", now, agents_working)
-        if five is None:
-            five = self._estimate_five_hour(block, block_usage, table, now)
-        seven = plans.best_recorded(self.store, "seven_day", now, agents_working)
-        if seven is None:
-            seven = self._estimate_seven_day(table, now)
-        burn_h = tok_min = 0.0
-        projected = minutes = None
-        if block is not None:
-            span_min = (block.last_ms - block.first_ms) / 60_000
-            if span_min > 0:
-                burn_h = block_usage.cost_usd / span_min * 60
-                tok_min = block_usage.total_tokens / span_min
-            left_min = max(0.0, (block.end_ms - now_ms) / 60_000)
-            projected = block_usage.cost_usd + burn_h / 60 * left_min
-            minutes = self._minutes_to_limit(five, block_usage, table, burn_h, tok_min)
-        errors = [self._oauth.last_error] if self._oauth and self._oauth.last_error else []
-        return PlanStatus(self.settings.plan, five, seven, burn_h, tok_min, projected, minutes,
-                          errors)  # fmt: skip
-
-    @staticmethod
-    def _estimate_five_hour(block: plans.Block | None, usage: UsageTotals,
-                            table: dict[str, float], now: float) -> PlanWindow:  # fmt: skip
-        pct = estimate_pct(table, usage.input + usage.output, usage.cost_usd, usage.messages)
-        resets = block.end_ms / 1000 if block else None
-        return PlanWindow("five_hour", pct, "estimate", now, resets, False, None)
-
-    def _estimate_seven_day(self, table: dict[str, float], now: float) -> PlanWindow | None:
-        if not any(k in table for k in SEVEN_DAY_KEYS):
-            return None
-        since = int((now - plans.WINDOW_SECONDS["seven_day"]) * 1000)
-        usage = totals(self.store, since_ms=since, until_ms=int(now * 1000) + 1,
-                       prices=self.prices)  # fmt: skip
-        pct = estimate_pct(table, usage.input + usage.output, usage.cost_usd, usage.messages,
-                           weekly=True)  # fmt: skip
-        return PlanWindow("seven_day", pct, "estimate", now, None, False, None)
-
-    @staticmethod
-    def _minutes_to_limit(five: PlanWindow | None, usage: UsageTotals, table: dict[str, float],
-                          burn_h: float, tok_min: float) -> float | None:  # fmt: skip
-        """At the current rate. An official/oauth % is scaled by the block's spend (the store
-        sees only this machine's usage, so this is an approximation). A stale figure (one that may
-        no longer hold) is not scaled: the estimate's cost limit applies."""
-        if burn_h <= 0:
-            return None
-        if five is not None and five.source != "estimate" and not five.stale:
-            if five.used_pct >= 100:
-                return 0.0
-            if five.used_pct <= 0 or usage.cost_usd <= 0:
-                return None
-            left_usd = usage.cost_usd * (100.0 / five.used_pct - 1.0)
-            return left_usd / (burn_h / 60)
-        candidates = []
-        if "costUSD" in table:
-            candidates.append(max(0.0, table["costUSD"] - usage.cost_usd) / (burn_h / 60))
-        return min(candidates) if candidates else None
+        return plan_status(self.store, self.settings, self.prices, self._oauth, now,
+                           agents_working)  # fmt: skip
 
     # -- API spend ---------------------------------------------------------------------------------
     def api_spend(self, now: float | None = None) -> tuple[float, float]:
@@ -459,16 +313,6 @@ class LimitsEngine:
         month = totals(self.store, since_ms=month_start, until_ms=month_end, agents=owners,
                        prices=self.prices)  # fmt: skip
         return today.cost_usd, month.cost_usd
-
-
-def _plan_window_key(fig: PlanWindow) -> str:
-    """Alerts re-arm when the window resets: key on the reset time (rounded: payloads jitter).
-    Without one (the rolling 7-day estimate, a figure without `resets_at`) they re-arm every
-    window length, else they would fire once in the store's lifetime."""
-    if fig.resets_at is None:
-        span = plans.WINDOW_SECONDS.get(fig.window, 5 * 3600.0)
-        return f"{fig.window}@~{int(fig.observed_at // span) * int(span)}"
-    return f"{fig.window}@{round(fig.resets_at / 900.0) * 900}"
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -126,7 +126,7 @@ def _print_once(args: argparse.Namespace, store: Any, settings: Any,
     reader = MetricsReader(store.path, settings, machine=config.machine_name)
     try:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(SnapshotCollector(reader.snapshot))  # type: ignore[arg-type]
+        registry.register(SnapshotCollector(reader.snapshot))
         sys.stdout.write(generate_latest(registry).decode())
     finally:
         reader.close()

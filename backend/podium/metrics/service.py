@@ -56,20 +56,20 @@ class MetricsService:
             if config.listen is not None or config.otlp:
                 from podium.metrics.reader import MetricsReader
 
-                self.reader = MetricsReader(self.db_path, self.settings,
-                                            machine=config.machine_name, pending=self.pending)  # fmt: skip
-            if self.reader is not None:
+                reader = MetricsReader(self.db_path, self.settings,
+                                       machine=config.machine_name, pending=self.pending)  # fmt: skip
+                self.reader = reader
                 # the first read sums the whole store (~1 s for 100 k entries): not in a scrape
-                threading.Thread(target=self._warm, args=(self.reader,), daemon=True,
+                threading.Thread(target=self._warm, args=(reader,), daemon=True,
                                  name="podium-metrics-warm").start()  # fmt: skip
-            if config.listen is not None:
-                from podium.metrics.prom import PrometheusEndpoint
+                if config.listen is not None:
+                    from podium.metrics.prom import PrometheusEndpoint
 
-                self.endpoint = PrometheusEndpoint(self.reader.snapshot, *config.listen)
-            if config.otlp:
-                from podium.metrics.otlp import OtlpPush
+                    self.endpoint = PrometheusEndpoint(reader.snapshot, *config.listen)
+                if config.otlp:
+                    from podium.metrics.otlp import OtlpPush
 
-                self.otlp = OtlpPush(self.reader, interval_s=self.otlp_interval_s)
+                    self.otlp = OtlpPush(reader, interval_s=self.otlp_interval_s)
             if config.webhooks:
                 from podium.metrics.webhooks import AlertFeed, Webhooks
 

@@ -6,8 +6,7 @@ A core-level package: the views render these models and the server sends them; n
 the other.
 """
 
+# No __all__ here: its public names are the models' `__all__` plus parse_params, and a type
+# checker reads a star import's names only from a literal list, not from `[*models.__all__, ...]`.
 from podium.protocol.models import *  # noqa: F403
-from podium.protocol.models import __all__ as _models_all
-from podium.protocol.params import parse_params
-
-__all__ = [*_models_all, "parse_params"]
+from podium.protocol.params import parse_params as parse_params

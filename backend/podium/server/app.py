@@ -278,7 +278,7 @@ class PodiumServer(LanguageServer):
         protocol = cast(PodiumProtocol, self.protocol)
 
         def connected(writer: asyncio.StreamWriter) -> PodiumProtocol:
-            protocol.set_writer(writer)  # type: ignore[arg-type]
+            protocol.set_writer(writer)
             return protocol
 
         try:

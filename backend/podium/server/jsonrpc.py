@@ -62,7 +62,7 @@ def plain_converter() -> Converter:
     return converter
 
 
-class Undecoded(dict):  # type: ignore[type-arg]
+class Undecoded(dict[str, Any]):
     """A message that pygls could not decode (e.g. a standard method's params of the wrong
     shape), kept with the error to answer it with."""
 

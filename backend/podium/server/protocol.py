@@ -2,4 +2,3 @@
 `proto.parse_params`). They live in the core-level `podium.protocol`, which the views use too."""
 
 from podium.protocol import *  # noqa: F403
-from podium.protocol import __all__  # noqa: F401

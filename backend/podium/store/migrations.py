@@ -3,6 +3,8 @@
 Each entry is (version, SQL script). `PRAGMA user_version` records the last applied version.
 """
 
+from collections.abc import Callable
+
 BUCKET_MS = 900_000
 #: the long-context line the v5 buckets split on (Anthropic's classic one)
 LONG_CONTEXT_TOKENS = 200_000
@@ -24,7 +26,7 @@ def long_level(row: str = "") -> str:
     return "(" + " + ".join(f"({side} > {n})" for n in LONG_CONTEXT_LEVELS) + ")"
 
 
-def _bucket_add(row: str, sign: str, long_of=_long_v5) -> str:
+def _bucket_add(row: str, sign: str, long_of: Callable[[str], str] = _long_v5) -> str:
     values = (
         f"{row}.ts / {BUCKET_MS}, COALESCE({row}.model, ''), "
         f"{long_of(row)}, "
@@ -42,7 +44,7 @@ def _bucket_add(row: str, sign: str, long_of=_long_v5) -> str:
     )
 
 
-def _bucket_triggers(long_of) -> str:
+def _bucket_triggers(long_of: Callable[[str], str]) -> str:
     return f"""
 CREATE TRIGGER entries_bucket_insert AFTER INSERT ON entries BEGIN
     {_bucket_add("NEW", "", long_of)}

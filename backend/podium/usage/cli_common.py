@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from podium.store import Store
+
+if TYPE_CHECKING:
+    from podium.usage.ingest import IngestResult
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +28,7 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.db)
 
 
-def ingest_quietly(store: Store, args: argparse.Namespace):
+def ingest_quietly(store: Store, args: argparse.Namespace) -> IngestResult:
     from podium.usage.ingest import Ingestor
 
     result = Ingestor(store, claude_config_dirs=args.claude_config_dirs).run()

@@ -8,6 +8,10 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the prices CLI imports pricing only when it runs
+    from podium.usage.pricing import PriceTable, Rates
 
 FETCH_LIMIT = 64 << 20  # the LiteLLM file is ~3.5 MB; anything this big is not it
 
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _describe(table) -> dict:
+def _describe(table: PriceTable) -> dict:
     from podium.usage.pricing import PriceTable
 
     bundled = table.base or table
@@ -74,7 +78,7 @@ def _describe(table) -> dict:
     return out
 
 
-def _rates_text(rates) -> str:
+def _rates_text(rates: Rates) -> str:
     return (f"in ${rates.input:g} / out ${rates.output:g} / cache write 5m ${rates.cache_write_5m:g}"
             f", 1h ${rates.cache_write_1h:g} / cache read ${rates.cache_read:g}")  # fmt: skip
 
@@ -114,11 +118,11 @@ def _show(args: argparse.Namespace) -> int:
     print(f"in use       {info['models']} models ({info['fingerprint']})")
     missing = 0
     for x in lookups:
-        if x["pricedAs"] is None:
+        price = table.price_for(x["model"])  # cached: the lookup above
+        if price is None:
             missing += 1
             print(f"{x['model']}: no price (Podium uses Claude Code's own figure where it has one)")
             continue
-        price = table.price_for(x["model"])
         line = f"{x['model']} → {x['pricedAs']}: {_rates_text(price.base)} per MTok"
         if price.long_context:
             line += f"; above {price.threshold:,} input tokens {_rates_text(price.long_context)}"
@@ -126,7 +130,7 @@ def _show(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
-def _rates_dict(rates) -> dict:
+def _rates_dict(rates: Rates) -> dict:
     return {"input": rates.input, "output": rates.output, "cacheWrite5m": rates.cache_write_5m,
             "cacheWrite1h": rates.cache_write_1h, "cacheRead": rates.cache_read}  # fmt: skip
 

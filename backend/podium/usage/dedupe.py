@@ -203,7 +203,7 @@ class Deduper:
         held = self._pairs.get(pair)
         if held is None:
             self._pairs[pair] = key
-        elif type(held) is str:
+        elif isinstance(held, str):
             if held != key:
                 self._pairs[pair] = {held, key}
         else:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from podium.domain.attribution import inside
 from podium.domain.periods import concrete_tz, date_range_ms, local_date, resolve_tz
@@ -64,7 +65,8 @@ class LocalClock:
 
     def _offset(self, ms: int) -> int:
         moment = datetime.fromtimestamp(ms / 1000, self.tz)
-        return int(moment.utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
+        # an aware datetime (self.tz is a concrete zone) always has an offset
+        return int(cast(timedelta, moment.utcoffset()).total_seconds() * 1000)
 
     def _split(self, lo: int, hi: int) -> None:
         """Record the offset changes in [lo, hi] (at most a few a day), to the second."""
@@ -226,7 +228,7 @@ def scan(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str) -> li
             "WHERE ts >= ? AND ts < ? GROUP BY 1, 2, 3, 4, 5, 6, 7", (lo, hi)).fetchall()
 
 
-def _add(acc: dict[tuple, list], key: tuple, values: tuple) -> None:
+def _add(acc: dict[tuple, list], key: tuple, values: Sequence[Any]) -> None:
     row = acc.get(key)
     if row is None:
         acc[key] = list(values)

@@ -271,7 +271,8 @@ class Ingestor:
         if state is None or state.skipped != reason:
             self._skips.append((log.name, adapter.name, reason))
 
-    def _with_siblings(self, pending, reset_projects, states):
+    def _with_siblings(self, pending: list[_Pending], reset_projects: set[tuple[str, str | None]],
+                       states: dict[str, _FileState]) -> list[_Pending]:  # fmt: skip
         """The other files of a reset file's project (resumed sessions, sub-agents) are
         re-read from 0, which is idempotent, so a dedupe winner dropped with the reset file is
         restored from its other copies."""

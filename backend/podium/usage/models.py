@@ -51,7 +51,8 @@ class UsageEntry:
     def __eq__(self, other: object) -> bool:
         return type(other) is UsageEntry and self._values() == other._values()
 
-    __hash__ = None  # mutable, like the dataclass it replaced
+    # mutable, like the dataclass it replaced; typeshed types object.__hash__ as a method only
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return "UsageEntry(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _FIELDS) + ")"

@@ -115,9 +115,10 @@ def parse_source(raw: bytes, origin: str, member: str | None = None) -> tuple[di
 
 
 def _per_million(value: object) -> float | None:
-    if type(value) not in (int, float) or value != value or value < 0:  # NaN, negatives
+    number = value if type(value) is int or type(value) is float else None  # a bool is none
+    if number is None or number != number or number < 0:  # NaN, negatives
         return None
-    return round(float(value) * 1_000_000, 6)
+    return round(float(number) * 1_000_000, 6)
 
 
 def rates_of(entry: dict) -> dict | None:
@@ -132,7 +133,7 @@ def rates_of(entry: dict) -> dict | None:
         return None
     thresholds = sorted(int(m.group(1)) for k in entry if (m := _TIER_KEY.match(k)))
     for n in thresholds[:1]:  # the first tier; none of the kept models has two
-        tier = {"thresholdInputTokens": n * 1000}
+        tier: dict[str, float] = {"thresholdInputTokens": n * 1000}
         for name, field in TIER_FIELDS.items():
             value = _per_million(entry.get(field.format(n=n)))
             if value is not None:

@@ -181,7 +181,7 @@ class PriceTable:
     def __init__(self, raw: dict, origin: str, base: PriceTable | None = None) -> None:
         self._layer = _Layer(raw, origin)
         self.base = base
-        self._layers = [self._layer, *(base._layers if base else [])]
+        self._layers: list[_Layer] = [self._layer, *(base._layers if base else [])]
         self.version: str = self._layer.version
         self.origin = origin
         self.long_context_threshold = self._layer.default_threshold

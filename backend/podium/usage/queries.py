@@ -62,7 +62,8 @@ class UsageTotals:
             getattr(self, f) == getattr(other, f) for f in self.__slots__
         )
 
-    __hash__ = None
+    # mutable; typeshed types object.__hash__ as a method only
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return "UsageTotals(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__) + ")"
@@ -92,8 +93,8 @@ def grouped_cost_sql(prices: PriceTable, group_by: str, where: str) -> str:
     )
 
 
-def price_group(prices: PriceTable, mode: str, model, long, has_logged, i, o, cc, cr, c1h,
-                logged) -> float:  # fmt: skip
+def price_group(prices: PriceTable, mode: str, model: str | None, long: int, has_logged: int,
+                i: int, o: int, cc: int, cr: int, c1h: int | None, logged: float) -> float:  # fmt: skip
     """Cost of one grouped row under a cost mode (ccusage's auto | calculate | display);
     `long` is the rows' long-context level (`long_context_sql`)."""
     if mode not in COST_MODES:

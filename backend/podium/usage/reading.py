@@ -48,7 +48,7 @@ class Counters:
         taken = Counters()
         for name in Counters.__slots__:
             setattr(taken, name, getattr(self, name))
-        self.__init__()
+        Counters.__init__(self)
         return taken
 
 
@@ -152,8 +152,9 @@ def _candidate_lines(buf: bytes, end: int, needle: bytes) -> list[tuple[int, int
     return sorted(set(lines).union(escaped))
 
 
-def scan_buffer(buf: bytes, end: int, base: int, needle: bytes, parse, log: LogFile,
-                counters: Counters, out: list[UsageEntry]) -> None:  # fmt: skip
+def scan_buffer(buf: bytes, end: int, base: int, needle: bytes,
+                parse: Callable[..., UsageEntry | None], log: LogFile, counters: Counters,
+                out: list[UsageEntry]) -> None:  # fmt: skip
     """Parse the candidate lines of buf[:end] (complete lines) into `out`."""
     for start, stop in _candidate_lines(buf, end, needle):
         line = buf[start:stop]
@@ -280,24 +281,27 @@ def chunks(job: FileJob, first: Chunk | None, chunk_size: int, max_line: int) ->
                     chunk.counters = counters.take()
                     yield chunk
         else:
-            chunk = first
-            if chunk is None:
-                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+            native = job.native
+            chunk = (
+                first
+                if first is not None
+                else _native_chunk(native, job, fd, offset, end, chunk_size, max_line)
+            )
             while True:
                 decide_fallbacks(job, chunk)
                 yield chunk
                 offset = chunk.end_offset
                 if chunk.eof:
                     break
-                chunk = _native_chunk(job, fd, offset, end, chunk_size, max_line)
+                chunk = _native_chunk(native, job, fd, offset, end, chunk_size, max_line)
         job.fingerprint = fingerprint(fd, offset)
     finally:
         os.close(fd)
 
 
-def _native_chunk(job: FileJob, fd: int, offset: int, end: int, chunk_size: int,
-                  max_line: int) -> Chunk:  # fmt: skip
-    items, new_offset, oversized, eof = job.native(
+def _native_chunk(native: Callable[..., tuple], job: FileJob, fd: int, offset: int, end: int,
+                  chunk_size: int, max_line: int) -> Chunk:  # fmt: skip
+    items, new_offset, oversized, eof = native(
         fd, offset, NATIVE_LIMIT, max_line, chunk_size, job.file_id, job.log, end
     )
     return Chunk(items, new_offset, oversized, eof)

@@ -13,9 +13,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from podium.store import Store
+
+if TYPE_CHECKING:
+    from podium.usage.pricing import PriceTable
+
+T = TypeVar("T")
 
 SOURCES = ("cost-state", "result")
 MAX_USD = 1e6  # a session figure above this is not believable (bad input, not a cost)
@@ -27,7 +35,8 @@ class ReportedCost:
 
     __slots__ = ("cost_usd", "models", "session_id", "source", "ts", "unknown_cost")
 
-    def __init__(self, session_id: str, cost_usd: float, models: dict[str, float],
+    # the figures come straight from a CLI's JSON: checked here, so typed as what arrives
+    def __init__(self, session_id: object, cost_usd: object, models: Mapping[str, object],
                  source: str, *, unknown_cost: bool = False, ts: int | None = None) -> None:  # fmt: skip
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}")
@@ -55,9 +64,10 @@ class ReportedCost:
 
 
 def valid_usd(value: object, what: str) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= MAX_USD:
+    number = value if type(value) is int or type(value) is float else None  # a bool is none
+    if number is None or not math.isfinite(number) or not 0 <= number <= MAX_USD:
         raise ValueError(f"{what}: {value!r} is not a cost in USD")
-    return float(value)
+    return float(number)
 
 
 def from_result_event(event: dict) -> ReportedCost | None:
@@ -81,7 +91,7 @@ _UPSERT = (
 )  # the figure is cumulative: the largest one is the latest
 
 
-def upsert(conn, rows: list[tuple]) -> None:
+def upsert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     """`ReportedCost.as_row` tuples, inside the caller's transaction."""
     conn.executemany(_UPSERT, rows)
 
@@ -120,8 +130,8 @@ def reported_cost(store: Store, session_id: str) -> ReportedCost | None:
 TAIL_BYTES = 8 << 10
 
 
-def last_line_in_tail(path: str, start: int, end: int, needle: bytes, accept,
-                      tail: int = TAIL_BYTES) -> object | None:  # fmt: skip
+def last_line_in_tail(path: str, start: int, end: int, needle: bytes,
+                      accept: Callable[[bytes], T | None], tail: int = TAIL_BYTES) -> T | None:  # fmt: skip
     """`accept(line)` of the last line holding `needle` that `accept` takes (not None), among
     the file's complete lines [start, end) that reach into its last `tail` bytes."""
     if end <= start:
@@ -187,7 +197,7 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
         value = by_model.get(canonical_model(model))
         if value is None and figure is not None and not figure.models:
             value = figure.cost_usd  # a figure without a split covers the session
-        if value is None or not whole.get((session, model)):
+        if value is None or figure is None or not whole.get((session, model)):
             missing.add(model)
             continue
         usd += value * n / whole[(session, model)]
@@ -196,7 +206,7 @@ def unpriced_share(store: Store, where: str, params: list, models: list[str]) ->
     return usd, missing
 
 
-def unpriced_summary(store: Store, prices) -> list[dict]:
+def unpriced_summary(store: Store, prices: PriceTable) -> list[dict]:
     """Models in the store the price table does not know, with how much of their usage
     Claude Code's own figures cover (for `podium doctor`)."""
     from podium.usage.pricing import canonical_model

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, tzinfo
 
 from podium.domain import periods
@@ -116,7 +117,7 @@ class ReportQuery:
         self.params = params
         # the 15-minute sums answer exactly when no entry-level filter applies and the range
         # falls on bucket edges (it does in every zone whose offsets are whole quarter hours)
-        self.buckets = None
+        self.buckets: tuple[str, list[int]] | None = None  # (WHERE clause, its parameters)
         if not project and self.prices.breakpoints == LONG_CONTEXT_LEVELS and all(
             edge is None or edge % BUCKET_MS == 0 for edge in (lo, hi)
         ):
@@ -127,7 +128,7 @@ class ReportQuery:
                 [p for _, p in bounds],
             )
 
-    def grouped(self, group_by: str):
+    def grouped(self, group_by: str) -> Iterator[tuple]:
         """Rows of (group, model, tokens…, cost) priced under the cost mode."""
         sql = grouped_cost_sql(self.prices, group_by, self.where)
         for row in self.store.conn.execute(sql, self.params):
@@ -136,8 +137,9 @@ class ReportQuery:
                                cr, c1h, logged)  # fmt: skip
             yield group, model or UNKNOWN_MODEL, i, o, cc, cr, cost, n, hi
 
-    def grouped_buckets(self, group_by: str):
+    def grouped_buckets(self, group_by: str) -> Iterator[tuple]:
         """Like `grouped`, from usage_buckets; `group_by` is an expression over `bucket`."""
+        assert self.buckets is not None, "only asked when the bucket sums answer"
         where, params = self.buckets
         sql = (
             f"SELECT {group_by}, model, long, has_logged, SUM(input), SUM(output), "
@@ -156,7 +158,7 @@ class ReportQuery:
         return datetime.fromtimestamp(ms / 1000, tz=self.tz).date()
 
 
-def _fixed_offset_ms(tz) -> int | None:
+def _fixed_offset_ms(tz: tzinfo | None) -> int | None:
     """The zone's UTC offset when it never changes (UTC, Etc/GMT±N, fixed offsets), else None;
     such zones are grouped by whole local days in SQL, far fewer groups than 15-min buckets."""
     probes = [datetime(y, m, 1, tzinfo=tz) for y in range(2015, 2036) for m in (1, 7)]
@@ -202,7 +204,7 @@ def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
     return periods
 
 
-def _totals(accs) -> dict:
+def _totals(accs: Iterable[_Acc]) -> dict:
     t = _Acc()
     for a in accs:
         t.add(a.input, a.output, a.cache_create, a.cache_read, a.cost, a.last_ts)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -18,14 +20,20 @@ from podium.server.features.base import Feature, Host
 from podium.server.state import Core
 from podium.settings import Settings
 
+if TYPE_CHECKING:
+    from podium.metrics.service import MetricsService
+
 log = logging.getLogger(__name__)
+
+#: what applying settings has to tell the user
+Notes = list[tuple[types.MessageType, str]]
 
 
 class MetricsFeature(Feature):
     def __init__(self, host: Host, pending: Callable[[], int] | None = None) -> None:
         super().__init__(host)
         self.pending = pending
-        self.service: object | None = None
+        self.service: MetricsService | None = None
 
     async def started(self, core: Core) -> None:
         notes = await self.host.lanes.actions.run(self._apply, core.store.path, core.settings)
@@ -40,12 +48,12 @@ class MetricsFeature(Feature):
         future.add_done_callback(self._log_notes)
         return []
 
-    def _log_notes(self, future: object) -> None:
+    def _log_notes(self, future: Future[Notes]) -> None:
         with contextlib.suppress(Exception):
-            for kind, note in future.result():  # type: ignore[attr-defined]
+            for kind, note in future.result():
                 self.host.log_message(note, kind)
 
-    def _apply(self, db_path: str, settings: Settings) -> list[tuple[types.MessageType, str]]:
+    def _apply(self, db_path: str, settings: Settings) -> Notes:
         """Start, reconfigure or stop the service for these settings (action lane)."""
         from podium.metrics.service import MetricsService
 
@@ -57,10 +65,10 @@ class MetricsFeature(Feature):
                 service.start()
                 self.service = service
             else:
-                self.service.update_settings(settings)  # type: ignore[attr-defined]
+                self.service.update_settings(settings)
         except PodiumError as exc:
             return [(types.MessageType.Warning, f"settings: {exc}")]
-        url = getattr(self.service, "url", None)
+        url = self.service.url
         return [(types.MessageType.Info, f"metrics: serving {url}")] if url else []
 
     def stop(self) -> None:
@@ -68,7 +76,7 @@ class MetricsFeature(Feature):
         service, self.service = self.service, None
         if service is not None:
             try:
-                service.stop()  # type: ignore[attr-defined]
+                service.stop()
             except Exception:
                 log.exception("metrics: stopping failed")
 

@@ -11,6 +11,10 @@ from collections.abc import Iterable
 
 from podium.usage.models import UsageEntry
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 class LogFile:
     """A log file found under one of an adapter's roots. Keeps the path as a string (`name`):
@@ -25,7 +29,7 @@ class LogFile:
         self.project = project
 
     @property
-    def path(self):  # -> pathlib.Path, built only when asked for
+    def path(self) -> Path:  # built only when asked for
         from pathlib import Path
 
         return Path(self.name)

@@ -9,7 +9,7 @@ the dedupe key is `message.id` + `requestId` (details in `parse_line`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from podium.usage.adapters.base import (
@@ -24,12 +24,17 @@ from podium.usage.adapters.base import (
 )
 from podium.usage.models import UsageEntry
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from podium.usage.reported import ReportedCost
+
 try:  # the C scanner (podium/usage/_scan.c); optional, parse_line is the reference
     from podium.usage import _scan
 
     _scan.set_bounds(Bounds.TOKENS_MAX, Bounds.TS_MIN_MS, Bounds.TS_MAX_MS, Bounds.COST_DIGITS)
 except ImportError:  # pragma: no cover - only without a compiler at install time
-    _scan = None
+    # a module or None: no annotation says that, so the checker is told here once
+    _scan = None  # type: ignore[assignment]
 
 SYNTHETIC_MODEL = "<synthetic>"
 
@@ -119,7 +124,7 @@ class ClaudeCodeAdapter(LogAdapter):
         return None
 
     @property
-    def scan_native(self):
+    def scan_native(self) -> Callable[..., tuple] | None:
         """`scan(fd, offset, limit, max_line, chunk_size, file_id, log)` reading complete
         lines natively into `UsageEntry.as_row` tuples, or None when the C scanner is not
         built. Lines it cannot decide come back as (offset, bytes) for `parse_line`."""
@@ -136,7 +141,8 @@ class ClaudeCodeAdapter(LogAdapter):
 
     def prefetch_native(self, logs: list[LogFile], offsets: list[int], limit: int,
                         max_line: int, chunk_size: int, max_held: int, threads: int = 1,
-                        ends: list[int] | None = None):  # fmt: skip
+                        ends: list[int] | None = None,
+                        ) -> Callable[[int, LogFile], tuple] | None:  # fmt: skip
         """Scan these files from these offsets on native threads (no GIL) while the caller
         handles earlier ones. Returns `next_chunk(file_id, log)` giving each file's first
         `_scan_native` result in file order, or None without the C scanner."""
@@ -152,7 +158,7 @@ class ClaudeCodeAdapter(LogAdapter):
 
         return next_chunk
 
-    def last_reported_cost(self, log: LogFile, start: int, end: int):
+    def last_reported_cost(self, log: LogFile, start: int, end: int) -> ReportedCost | None:
         """Claude Code's own figure from the last `cost-state` line in the file's complete
         lines [start, end) (a `ReportedCost`), or None. Claude Code writes it as the last
         line when the session's process exits, so only the end of the new bytes is read."""
@@ -218,8 +224,9 @@ class ClaudeCodeAdapter(LogAdapter):
         else:
             check_tokens(i, o, cc, cr)
         cost = obj.get("costUSD")
-        if type(cost) in (int, float):
-            check_cost(cost)
+        cost_usd = float(cost) if type(cost) is int or type(cost) is float else None  # no bool
+        if cost_usd is not None:
+            check_cost(cost_usd)
         cwd = obj.get("cwd")
         speed = usage.get("speed")
         return UsageEntry(
@@ -229,13 +236,13 @@ class ClaudeCodeAdapter(LogAdapter):
             log.project,
             model if type(model) is str else None,
             i, o, cc, cr, cache_5m, cache_1h, message_id, request_id,
-            float(cost) if type(cost) in (int, float) else None,
+            cost_usd,
             speed if type(speed) is str else None,
             obj.get("isSidechain") is True,
         )  # fmt: skip
 
 
-def parse_cost_state(line: bytes):
+def parse_cost_state(line: bytes) -> ReportedCost | None:
     """Claude Code's own cost line (2.1.3xx), written when a session's process exits:
     `{"type":"cost-state","sessionId","totalCostUSD","modelUsage":{model:{…,"costUSD"}},
     "hasUnknownModelCost"}` → a `ReportedCost`, None when the line is not one (or is bad)."""
