@@ -29,7 +29,6 @@ from lsprotocol import converters, types
 from pydantic import BaseModel
 from pygls.exceptions import (
     JsonRpcException,
-    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
 )
@@ -73,6 +72,7 @@ class Undecoded(dict[str, Any]):
 
 class PodiumProtocol(LanguageServerProtocol):
     _seen_initialize = False
+    _output_closed = False
     _seen_initialized = False
 
     # -- inbound (podium.server.transport.MessageSink) -----------------------------------------
@@ -86,10 +86,26 @@ class PodiumProtocol(LanguageServerProtocol):
                          "error": {"code": code, "message": message}})  # fmt: skip
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls' decoding of a checked message, without its ERROR log and traceback per bad
+        message: the envelope is valid (transport.check_envelope), so a failure here is about
+        the params (or a client's result), answered -32602 by `handle_message`."""
         try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            return Undecoded(data, exc)
+            if "method" in data:  # a request or a notification, whatever else it holds
+                kind = self.get_message_type(data["method"])
+                if kind is not None and "id" in data and "id" not in attrs.fields_dict(kind):
+                    # a notification sent as a request: answered, never run
+                    why = f"{data['method']} is a notification: it takes no id"
+                    return Undecoded(data, JsonRpcInvalidRequest(why))
+                fallback = JsonRPCRequestMessage if "id" in data else JsonRPCNotification
+                return self._converter.structure(data, kind or fallback)
+            if "error" in data:
+                return self._converter.structure(data, types.ResponseErrorMessage)
+            kind = self._result_types.pop(data["id"], None) or JsonRPCResponseMessage
+            return self._converter.structure(data, kind)
+        except Exception as exc:
+            error = JsonRpcInvalidParams()
+            error.__cause__ = exc
+            return Undecoded(data, error)
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, Undecoded):
@@ -139,6 +155,17 @@ class PodiumProtocol(LanguageServerProtocol):
             self._seen_initialized = True
         return True
 
+    def _run_generator(self, future: Any, *, gen: Any, result_future: Any) -> None:
+        """pygls resumes a generator handler (initialize, initialized, shutdown) with the result
+        of the step it waited for; `shutdown` cancels pending steps (e.g. the history ingest of
+        `initialized`), and `future.result()` then raises CancelledError out of the callback."""
+        if future is not None and future.cancelled():
+            gen.close()
+            if not result_future.done():
+                result_future.cancel()
+            return
+        super()._run_generator(future, gen=gen, result_future=result_future)
+
     # -- outbound -------------------------------------------------------------------------------
     def _serialize_message(self, data: Any) -> Any:
         # json.dumps(default=...) hook: a protocol model anywhere in a message → camelCase JSON
@@ -171,14 +198,18 @@ class PodiumProtocol(LanguageServerProtocol):
                 f"Content-Length: {len(payload)}\r\n"
                 f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
             ).encode("ascii") + payload
+        if self._output_closed:
+            return
         try:
             self.writer.write(payload)  # stdout and TCP writers are synchronous
         except BrokenPipeError:
             log.error("the client went away (broken pipe)")
             raise
-        except Exception as error:
-            log.exception("sending a message failed")
-            self._server._report_server_error(error, JsonRpcInternalError)
+        except (OSError, ValueError) as exc:
+            # the stream is closed (after `exit`, or the client went away): say so once; never
+            # report it as a server error, whose report would be one more message to write
+            self._output_closed = True
+            log.warning("the output stream is closed (%s); later messages are dropped", exc)
 
 
 def _answer_id(data: Any) -> tuple[Any, bool]:

@@ -8,7 +8,9 @@ waits for ever), and structures every nested JSON object as if it were a message
 - caps header lines, header blocks and frames (`MAX_FRAME_BYTES`); an oversized body is skipped
   in chunks, never held, so the next frame is read as usual;
 - answers `-32700` (id null) for a body that is not UTF-8 JSON and for a header block that is
-  not `Name: value` lines with one `Content-Length`, then reads on from the next blank line;
+  not `Name: value` lines with one `Content-Length`; a block with one usable `Content-Length`
+  is still followed by its body (a stray line before a frame loses nothing), otherwise
+  reading resumes after the block's blank line;
 - checks the JSON-RPC 2.0 envelope before pygls sees it and answers `-32600` for a bad one
   (a batch, `jsonrpc` other than "2.0", a method that is not a string, an id that is not an
   integer or a string);
@@ -182,6 +184,7 @@ def _sample(data: bytes, limit: int = 80) -> str:
 class _Header:
     def __init__(self) -> None:
         self.length: int | None = None
+        self.conflict = False
         self.problem: str | None = None
         self.size = 0
         self.lines = 0
@@ -202,8 +205,10 @@ class _Header:
             self.fail(f"Content-Length is not a byte count: {_sample(digits)}")
             return
         length = int(digits)
-        if self.length is not None and self.length != length:
+        if self.conflict or (self.length is not None and self.length != length):
+            # which one is right cannot be known: no body is read for this block
             self.fail("two different Content-Length headers")
+            self.conflict, self.length = True, None
             return
         self.length = length
 
