@@ -28,6 +28,19 @@ def default_db_path() -> str:
     return os.path.join(user_data_dir("podium", appauthor=False), "podium.db")
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration script, one at a time (`executescript` would commit
+    the caller's transaction first); SQLite's own tokenizer says where one ends, so a `;`
+    inside a trigger body, a string or a comment does not split it."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\r\n;"):
+                yield pending
+            pending = ""
+
+
 class StoreError(RuntimeError):
     """The store cannot be opened or is from a newer Podium."""
 
@@ -72,46 +85,40 @@ class Store:
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self, version: int | None = None) -> None:
-        """Apply the migrations past `version` (default: the store's)."""
+        """Apply the migrations past the store's version (`version`: what this process read
+        before, if it did; the version is read again under the write lock in any case)."""
         if version is None:
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            version = self.schema_version
+        self._check_version(version)
+        if version == LATEST_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(f"store {self.path} needs migration; run a writer first")
+        # Several processes may open a brand-new store at once (two windows, a CLI): the
+        # version is read again under the write lock, so only the first one migrates and the
+        # others see its result (reading it before the lock made them all run v1).
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self.schema_version
+                self._check_version(version)
+                for target, script in MIGRATIONS:
+                    if target > version:
+                        for statement in _statements(script):
+                            self.conn.execute(statement)
+                        self.conn.execute(f"PRAGMA user_version = {int(target)}")
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def _check_version(self, version: int) -> None:
         if version > LATEST_VERSION:
             raise StoreError(
                 f"store {self.path} has schema v{version}, newer than this Podium "
                 f"(v{LATEST_VERSION}); upgrade Podium or use another --db"
             )
-        if version == LATEST_VERSION:
-            return
-        if self.readonly:
-            raise StoreError(f"store {self.path} needs migration; run a writer first")
-        previous = 0
-        for target, script in MIGRATIONS:
-            if target <= version:
-                previous = target
-                continue
-            # executescript runs the whole migration and the version bump as one transaction;
-            # it first checks, under the write lock, that the store is still at the previous
-            # version (another process opening the same store may have migrated it meanwhile:
-            # re-running an old migration over a newer schema could set the version back)
-            guard = (
-                f"CREATE TEMP TABLE _podium_migration (v CHECK (v = {int(previous)}));\n"
-                "INSERT INTO _podium_migration SELECT user_version FROM pragma_user_version;\n"
-                "DROP TABLE _podium_migration;"
-            )
-            previous = target
-            with self.lock:
-                try:
-                    self.conn.executescript(
-                        f"BEGIN IMMEDIATE;\n{guard}\n{script}\n;"
-                        f"PRAGMA user_version = {int(target)};\nCOMMIT;"
-                    )
-                except sqlite3.Error:
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
-                    # another process opening the same new store migrated it first
-                    if self.schema_version >= target:
-                        continue
-                    raise
 
     @property
     def schema_version(self) -> int:
