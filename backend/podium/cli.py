@@ -69,3 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # a damaged store, a full disk, a read-only folder: one line, not a traceback
+        from podium.store.db import default_db_path
+        from podium.store.health import classify
+
+        problem = classify(exc, getattr(args, "db", None) or default_db_path())
+        if problem is None:
+            raise
+        print(f"podium: {problem.message}", file=sys.stderr)
+        return 2

@@ -13,7 +13,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from podium.store.health import NEWER, StoreCorrupt, StoreError, classify
 from podium.store.migrations import LATEST_VERSION, MIGRATIONS
+
+__all__ = ["SERVER_AUTOCHECKPOINT", "Store", "StoreCorrupt", "StoreError", "default_db_path"]
 
 ENV_DB = "PODIUM_DB"
 
@@ -41,10 +44,6 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
-class StoreError(RuntimeError):
-    """The store cannot be opened or is from a newer Podium."""
-
-
 #: WAL pages after which a commit checkpoints by itself in a long-running process (the
 #: server), which checkpoints when idle instead (see `Store.checkpoint`); ~40 MB
 SERVER_AUTOCHECKPOINT = 10_000
@@ -65,14 +64,29 @@ class Store:
         self.readonly = readonly
         #: serialises transactions when a Store is shared between threads (the server)
         self.lock = threading.RLock()
-        if not readonly:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
+            if not readonly:
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             self.conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
-        except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        except (OSError, sqlite3.Error) as exc:
+            problem = classify(exc, self.path)
+            kind = problem.kind if problem is not None else None
+            raise StoreError(f"cannot open the store {self.path}: {exc}", kind=kind) from exc
+        try:
+            self._configure(readonly, autocheckpoint)
+            self._migrate()
+        except sqlite3.Error as exc:
+            self.conn.close()
+            # a damaged file, a full disk, a read-only folder: one line, not a traceback
+            problem = classify(exc, self.path)
+            if problem is None:
+                raise
+            error = StoreCorrupt if problem.kind == "corrupt" else StoreError
+            raise error(problem.message, kind=problem.kind) from exc
+
+    def _configure(self, readonly: bool, autocheckpoint: int | None) -> None:
         self.conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:
             self.conn.execute("PRAGMA journal_mode = WAL")
@@ -81,7 +95,8 @@ class Store:
         self.conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache
         if autocheckpoint is not None:
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
-        self._migrate()
+        # reads the schema: a damaged first page or schema table shows here, at open
+        self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
 
     # -- schema -----------------------------------------------------------------------------
     def _migrate(self, version: int | None = None) -> None:
@@ -117,7 +132,8 @@ class Store:
         if version > LATEST_VERSION:
             raise StoreError(
                 f"store {self.path} has schema v{version}, newer than this Podium "
-                f"(v{LATEST_VERSION}); upgrade Podium or use another --db"
+                f"(v{LATEST_VERSION}); upgrade Podium or use another --db",
+                kind=NEWER,
             )
 
     @property

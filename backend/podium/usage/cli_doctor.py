@@ -17,13 +17,48 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_store_options(parser)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-ingest", action="store_true", help="report the store as it is")
+    parser.add_argument("--repair", action="store_true",
+                        help="a damaged store is moved aside (<db>.corrupt-<time>) and rebuilt "
+                        "from the logs")  # fmt: skip
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from podium.store.db import default_db_path
+    from podium.store.repair import repair
+    from podium.usage.cli_common import ingest_quietly
+
+    path = args.db or default_db_path()
+    result = repair(path, lambda store: ingest_quietly(store, args))
+    if result.problem is None:
+        print(f"store        {path} is healthy; nothing to repair")
+        return 0
+    print(f"store        {path} was damaged: {result.problem}")
+    for moved in result.moved:
+        print(f"moved aside  {moved}")
+    kept = ", ".join(f"{n:,} {table}" for table, n in result.salvaged.items()) or "nothing"
+    print(f"salvaged     {kept}")
+    rebuilt = result.rebuilt
+    print(f"rebuilt      {rebuilt.entries_written:,} usage entries from {rebuilt.files_read:,} "
+          "log files")  # fmt: skip
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    from podium.store.repair import check
     from podium.usage.cli_common import ingest_quietly
     from podium.usage.queries import default_prices
 
+    if args.repair:
+        return _repair(args)
     with open_store(args) as store:
+        damage = check(store.path)
+        if damage:  # reading on would fail half-way: say what is wrong and what to do
+            hint = "`podium doctor --repair` moves it aside and rebuilds it from the logs"
+            if args.json:
+                print(json.dumps({"store": store.path, "integrity": damage, "fix": hint}))
+            else:
+                print(f"podium: the store {store.path} is damaged ({damage}); {hint}")
+            return 1
         if not args.no_ingest:
             ingest_quietly(store, args)
         conn = store.conn
@@ -52,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         report = {
             "store": str(store.path),
             "schemaVersion": store.schema_version,
+            "integrity": "ok",
             "roots": [
                 {"adapter": a.name, "path": r, "exists": os.path.isdir(os.path.join(r, "projects"))}
                 for a in default_adapters(args.claude_config_dirs)
