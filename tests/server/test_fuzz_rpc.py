@@ -409,7 +409,9 @@ def _sized_text(max_kib: int) -> st.SearchStrategy[str]:
 
 
 hostile = json_values | raw_numbers | _sized_text(80)
-profiles = st.text(max_size=10).map(lambda s: f"nope-{s}") | json_values
+#: never null (null is the default profile, which would really spawn)
+profiles = st.text(max_size=10).map(lambda s: f"nope-{s}") | json_values.filter(
+    lambda v: v is not None)  # fmt: skip
 
 
 @st.composite

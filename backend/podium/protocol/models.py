@@ -99,7 +99,7 @@ Source = Literal["subscription", "api", "proxy"]
 Severity = Literal["ok", "warning", "error"]
 AlertLevel = Literal["info", "warning", "critical"]
 AlertScope = Literal["agent", "session", "daily", "monthly", "plan", "usage_limit", "rate_limit",
-                     "permission"]  # fmt: skip
+                     "permission", "store"]  # fmt: skip
 AuthMode = Literal["subscription", "api", "both", "proxy"]
 LimitAction = Literal["warn", "pause", "stop"]
 #: what the server did to an alert's agent (a limit's action, or continuing on an API key)

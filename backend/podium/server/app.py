@@ -41,6 +41,7 @@ from podium.server.jsonrpc import (
 from podium.server.lanes import Lanes
 from podium.server.scheduler import NEVER, Scheduler
 from podium.server.state import Core, TickResult, run_tick
+from podium.server.store_guard import RETRY_S, StoreGuard
 from podium.server.transport import StdinReader, serve_frames, serve_tcp, start_watchdog
 from podium.settings import Settings, parse_settings
 from podium.store import Store
@@ -79,6 +80,8 @@ class PodiumServer(LanguageServer):
         self._last_tick_at = 0.0
         self._closing = False
         self._closed = False
+        #: a damaged store or a full disk: one alert, an error status bar, quiet retries
+        self.store_guard = StoreGuard()
         self._register()
 
     # -- what features may use (features.Host) --------------------------------------------------
@@ -93,6 +96,9 @@ class PodiumServer(LanguageServer):
         except (asyncio.CancelledError, JsonRpcException):
             raise
         except Exception as exc:
+            if (problem := self.store_guard.problem) is not None:  # up, in an error state
+                raise JsonRpcException(problem.message, code=proto.PODIUM_ERROR, data={
+                    "kind": "StoreUnavailable", "reason": problem.kind}) from None  # fmt: skip
             raise PodiumError(f"the server could not start: {exc}") from None
 
     def notify(self, method: str, params: Any) -> None:
@@ -146,7 +152,13 @@ class PodiumServer(LanguageServer):
         self._startup = asyncio.ensure_future(self._start_core(self.settings))
 
     async def _start_core(self, settings: Settings) -> Core:
-        core = await self.lanes.core.run(self._open_core, settings)
+        try:
+            core = await self.lanes.core.run(self._open_core, settings)
+        except Exception as exc:
+            # a damaged store, a full disk: remembered, so that the server stays up in that
+            # error state (initialized says it, requests answer StoreUnavailable)
+            self.store_guard.opened_failed(exc)
+            raise
         await self.lanes.actions.run(core.start_manager)  # git; re-attaches running agents
         await self.lanes.core.run(self.features.agents.seed, core)
         self.core = core
@@ -156,6 +168,7 @@ class PodiumServer(LanguageServer):
         # $PODIUM_DB or the user data dir; the server checkpoints the WAL when idle
         # (Core.checkpoint_if_idle), so commits do not wait for it
         store = Store(autocheckpoint=SERVER_AUTOCHECKPOINT)
+        self.store_guard.path = store.path
         core = Core(
             store,
             self.workspace_root,
@@ -172,6 +185,7 @@ class PodiumServer(LanguageServer):
             core = await self.ready()
         except Exception as exc:
             self.log_message(f"podium: {exc}", types.MessageType.Error)
+            self._publish_store(self.store_guard.current_alerts())
             return
         for warning in self._settings_warnings:
             self.log_message(f"settings: {warning}", types.MessageType.Warning)
@@ -327,9 +341,19 @@ class PodiumServer(LanguageServer):
             except BrokenPipeError:
                 break
             except Exception as exc:
-                log.exception("tick failed")
-                self.log_message(f"update failed: {exc!r}", types.MessageType.Error)
-                self._next_tick_at = time.monotonic() + MAX_WAIT_S / 4
+                alerts = self.store_guard.failed(exc)
+                if alerts is None:
+                    log.exception("tick failed")
+                    self.log_message(f"update failed: {exc!r}", types.MessageType.Error)
+                    self._next_tick_at = time.monotonic() + MAX_WAIT_S / 4
+                else:  # the store: said once, then retried quietly until it works again
+                    self._publish_store(alerts)
+                    self._next_tick_at = time.monotonic() + RETRY_S
+            else:
+                if recovered := self.store_guard.succeeded():
+                    self._publish_store(recovered)
+                    self._force_push = True
+                    self._next_tick_at = time.monotonic()
 
     async def _tick(self) -> None:
         core = self.core
@@ -338,9 +362,15 @@ class PodiumServer(LanguageServer):
         paths = self.features.usage.take_paths()
         force, self._force_push = self._force_push, False
         started = time.perf_counter()
-        result: TickResult = await self.lanes.core.run(
-            run_tick, core, self.features.all, paths, force=force
-        )
+        try:
+            result: TickResult = await self.lanes.core.run(
+                run_tick, core, self.features.all, paths, force=force
+            )
+        except Exception:
+            # read again next time (a full disk: the lines wait in their files, not lost)
+            self.features.usage.requeue_paths(paths)
+            self._force_push = self._force_push or force
+            raise
         self._next_tick_at = result.next_at
         self.publish(result)
         took = time.perf_counter() - started
@@ -353,6 +383,12 @@ class PodiumServer(LanguageServer):
     def _checkpoint(self, core: Core) -> float:
         core.checkpoint_if_idle()
         return self.scheduler.next_at()
+
+    def _publish_store(self, alerts: list[proto.Alert]) -> None:
+        """Store trouble (server/store_guard.py): its alerts, and the status bar's error state
+        while it lasts (the rendered status bar again once it is over)."""
+        self.publish(TickResult(alerts=alerts))
+        self.features.status.override(self.store_guard.status_bar(self.settings.auth_mode))
 
     def publish(self, result: TickResult) -> None:
         for message in result.logs:

@@ -29,6 +29,7 @@ from lsprotocol import converters, types
 from pydantic import BaseModel
 from pygls.exceptions import (
     JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
 )
@@ -40,8 +41,10 @@ from pygls.protocol import (
 )
 
 from podium.errors import AgentError, GitError, InvalidInput, NotFound, PodiumError
+from podium.redact import scrub
 from podium.server.protocol import AGENT_ERROR, GIT_ERROR, NOT_FOUND, PODIUM_ERROR
 from podium.server.transport import INTERNAL_ERROR, dumps_strict
+from podium.store.health import classify as classify_store_error
 
 log = logging.getLogger(__name__)
 
@@ -256,11 +259,15 @@ def guard(method: str, handler: Handler, log_message: Callable[..., None]) -> Ha
         except JsonRpcException:
             raise
         except Exception as exc:
-            tb = traceback.format_exc()
+            if (problem := classify_store_error(exc)) is not None:  # a full disk, a damaged store
+                raise JsonRpcException(problem.message, code=PODIUM_ERROR, data={
+                    "kind": "StoreUnavailable", "reason": problem.kind}) from None  # fmt: skip
+            # an exception's text may quote what the client sent (a key in an env value)
+            tb = scrub(traceback.format_exc())
             log.error("%s failed:\n%s", method, tb)
-            log_message(f"{method} failed: {exc!r}\n{tb}", types.MessageType.Error)
+            log_message(f"{method} failed: {scrub(repr(exc))}\n{tb}", types.MessageType.Error)
             raise JsonRpcInternalError(
-                f"{method} failed: {exc}", data={"kind": "InternalError"}
+                f"{method} failed: {scrub(str(exc))}", data={"kind": "InternalError"}
             ) from None
 
     guarded.__name__ = getattr(handler, "__name__", method)

@@ -204,8 +204,13 @@ class Core:
         try:
             with self.store.lock:
                 self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except Exception:
-            log.exception("store checkpoint failed")
+        except Exception as exc:
+            from podium.store.health import classify
+
+            if (problem := classify(exc, self.store.path)) is None:
+                log.exception("store checkpoint failed")
+            else:  # (a full disk: the WAL stays, the next open replays it; nothing is lost)
+                log.warning("store checkpoint at exit skipped: %s", problem.message)
 
 
 def run_tick(core: Core, parts: Sequence[TickPart], paths: set[str], *, force: bool) -> TickResult:

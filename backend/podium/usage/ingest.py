@@ -21,6 +21,7 @@ UTF-8, a number out of range, oversized), never the file, and never the run.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
 import sqlite3
@@ -242,10 +243,15 @@ class Ingestor:
                 self._flush(dedupe, result)
                 for sql in rebuild:
                     conn.execute(sql)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # nothing of a failed run may outlive it (a full disk: the next run reads the
+                # same bytes again); SQLite may have rolled back already
+                self._file_updates.clear()
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
         return result
 
     def _flush(self, dedupe: Deduper, result: IngestResult) -> None:

@@ -29,6 +29,7 @@ class StatusFeature(Feature):
         self._sent: proto.StatusBar | None = None
         self._sent_at = -NEVER
         self._pending: proto.StatusBar | None = None
+        self._override: proto.StatusBar | None = None
 
     # -- the tick (core lane) -------------------------------------------------------------------
     def tick(self, t: Tick) -> None:
@@ -86,7 +87,23 @@ class StatusFeature(Feature):
         )
 
     # -- sending (loop) -------------------------------------------------------------------------
+    def override(self, fields: dict[str, Any] | None) -> None:
+        """A status bar that replaces the rendered ones while set (store trouble:
+        server/store_guard.py), sent now; None goes back to the rendered ones."""
+        status = proto.StatusBar.model_validate(fields) if fields is not None else None
+        if status == self._override:
+            return
+        self._override = status
+        if status is not None:
+            self._pending, self._sent_at = status, -NEVER
+            self.flush()
+        else:
+            self._sent = None  # the next rendered one is sent, even if unchanged since
+
     def publish(self, result: TickResult) -> None:
+        if self._override is not None:
+            self.flush()
+            return
         if result.status is not None:
             status = result.status
             changed = result.forced or status != self._sent

@@ -77,6 +77,10 @@ class UsageFeature(Feature):
         paths, self._paths = self._paths, set()
         return paths
 
+    def requeue_paths(self, paths: set[str]) -> None:
+        """Paths a failed tick took (loop): read at the next one."""
+        self._paths |= paths
+
     def stop(self) -> None:
         if self.tail is not None:
             self.tail.stop()

@@ -1,0 +1,54 @@
+"""A small tmpfs to fill (root only: skips with a clear message where mount is refused), and
+transcripts to append while it is full."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podium.usage import synthetic as syn
+
+T0 = 1_790_000_000_000
+
+
+@contextlib.contextmanager
+def small_tmpfs(where: Path, size: str = "2m") -> Iterator[Path]:
+    where.mkdir(parents=True, exist_ok=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                           capture_output=True, text=True)  # fmt: skip
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a {size} tmpfs here (needs root): {mount.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk` with a filler file; returns it (delete it to free)."""
+    filler = disk / "filler"
+    chunk = b"\0" * 65536
+    with open(filler, "ab", buffering=0) as fh:
+        size = len(chunk)
+        while size:
+            try:
+                fh.write(chunk[:size])
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                size //= 2
+    return filler
+
+
+def transcript_lines(session: str, start: int, count: int, cwd: str = "/work/shop") -> bytes:
+    out = []
+    for i in range(count):
+        for line in syn.assistant_lines(session, cwd, T0 + (start + i) * 1000,
+                                        "claude-sonnet-4-5-20250929",
+                                        syn.usage_dict(10 + i, 100 + i, 1000, 20000)):  # fmt: skip
+            out.append(syn.dumps(line))
+    return b"".join(out)
