@@ -127,3 +127,41 @@ def test_a_store_in_an_unwritable_place_is_one_line(tmp_path: Path, env: dict[st
     run = podium("report", "daily", env=env)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "store" in run.stderr, run.stderr
+
+
+async def test_the_server_on_a_damaged_store_is_up_in_an_error_state(
+    env: dict[str, str], git_repo: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from tests.server.rawlsp import RawLsp
+
+    db = Path(env["PODIUM_DB"])
+    _not_sqlite(db)
+    before = db.read_bytes()
+    raw = RawLsp()
+    await raw.launch(git_repo, env, tmp_path / "server.log")
+    try:
+        await raw.initialize(git_repo)  # answered: the editor stays connected and is told why
+
+        def seen(method: str) -> list[dict]:
+            return [n["params"] for n in raw.notes if n["method"] == method]
+
+        for _ in range(200):
+            if seen("podium/statusBar") and seen("podium/alert"):
+                break
+            await asyncio.sleep(0.05)
+        (alert,) = seen("podium/alert")
+        assert alert["level"] == "critical" and alert["scope"] == "store"
+        assert "damaged" in alert["message"] and "doctor --repair" in alert["message"]
+        assert seen("podium/statusBar")[-1]["severity"] == "error"
+        reply = await raw.request({"method": "podium/listAgents", "params": {}})
+        assert reply["error"]["code"] == -31000, reply
+        assert reply["error"]["data"]["kind"] == "StoreUnavailable"
+        assert (await raw.request({"method": "shutdown"})).get("result", "x") is None
+    finally:
+        code = await raw.close()
+    assert code == 0
+    assert db.read_bytes() == before  # never written to
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log and log.count("is damaged") == 1, log
