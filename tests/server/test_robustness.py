@@ -325,3 +325,19 @@ async def test_other_params_over_the_limits_are_refused(raw: RawLsp, git_repo: P
     assert reply["error"]["data"]["field"] == field, reply["error"]
     assert not (git_repo / ".podium" / "exports").exists()
     await _alive(raw)
+
+
+async def test_export_never_writes_into_git_or_podium_metadata(start_server, git_repo: Path) -> None:
+    # `{"path": ".git/config", "overwrite": true}` replaced the repository's git config
+    (git_repo / "link-to-git").symlink_to(git_repo / ".git")
+    (git_repo / ".podium" / "worktrees" / "alpha").mkdir(parents=True)
+    (git_repo / ".podium" / "worktrees" / "alpha" / ".git").write_text("gitdir: /x\n")
+    workspace = git_repo
+    config = (workspace / ".git" / "config").read_bytes()
+    client = await start_server()
+    for path in (".git/config", "link-to-git/config", ".podium/worktrees/alpha/.git"):
+        with pytest.raises(JsonRpcException) as err:
+            await client.request("podium/export", {"path": path, "overwrite": True})
+        assert err.value.code == -32602 and err.value.data["field"] == "path"
+    assert (workspace / ".git" / "config").read_bytes() == config
+    assert (workspace / ".podium" / "worktrees" / "alpha" / ".git").read_text() == "gitdir: /x\n"

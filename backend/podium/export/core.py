@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import orjson
 
 from podium.domain.periods import date_range_ms
 from podium.errors import InvalidInput
+from podium.export.safety import check_target, write_file
 from podium.redact import scrub
 from podium.store import Store
 from podium.usage.pricing import PriceTable
@@ -93,8 +95,11 @@ def _agent_case(agents: list[tuple[str, str, str, str, str | None, str | None]],
 
 
 def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.PathLike[str],
-                 tz: str | None = None, prices: PriceTable | None = None) -> dict[str, Any]:  # fmt: skip
-    """Write an export file; returns {path, rows, format}."""
+                 tz: str | None = None, prices: PriceTable | None = None,
+                 protected: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Any]:  # fmt: skip
+    """Write an export file; returns {path, rows, format}. Never inside `.git`, the store's
+    folder, `.podium/` (but `.podium/exports/`) or the `protected` folders (a custom agent
+    worktree folder): see `podium.export.safety`."""
     if not isinstance(options, dict):
         raise InvalidInput("export options must be an object", field="options")
     fmt = options.get("format", "csv")
@@ -123,7 +128,9 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     lo, hi = date_range_ms(since, until, zone)
     prices = prices or default_prices()
 
-    target = resolve_export_path(workspace, raw_path, group_by, fmt)
+    target = check_target(resolve_export_path(workspace, raw_path, group_by, fmt),
+                          workspace=Path(workspace), store_path=store.path,
+                          protected=protected)  # fmt: skip
     if target.exists() and not overwrite:
         raise InvalidInput(f"{target} exists; pass overwrite to replace it", field="path")
 
@@ -173,12 +180,7 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
         row["costUSD"] = round(row["costUSD"], 6)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = _render(fmt, group_by, rows, options, prices)
-    mode = "wb" if overwrite else "xb"
-    try:
-        with open(target, mode) as fh:
-            fh.write(data)
-    except FileExistsError as exc:
-        raise InvalidInput(f"{target} exists; pass overwrite to replace it", field="path") from exc
+    write_file(target, data, overwrite=overwrite)
     return {"path": str(target), "rows": len(rows), "format": fmt}
 
 

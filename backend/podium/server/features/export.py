@@ -22,6 +22,7 @@ class ExportFeature(Feature):
 
 
 def _export(core: Core, options: dict[str, Any]) -> proto.ExportResult:
+    worktrees = [core.settings.worktree_dir] if core.settings.worktree_dir else []
     with core.store.lock:
         return proto.ExportResult.model_validate(
-            export_usage(core.store, options, workspace=core.workspace))
+            export_usage(core.store, options, workspace=core.workspace, protected=worktrees))
