@@ -27,10 +27,19 @@ header is still named as a GitHub token):
   own alert texts must keep their figures; turn it on for text written by agents or users.
 
 The function is pure, idempotent (``scrub(scrub(t)) == scrub(t)``) and never raises on str input.
+
+``scrub_secrets(text)`` removes the secrets only (keys, tokens, credentials: the first twelve
+rules) and keeps paths, emails and addresses as they are: for values Podium matches on, such as
+an entry's ``cwd`` (attribution to an agent's worktree compares paths) and model names. It is
+cached: such values repeat on every line.
+
+``clip(text, limit)`` scrubs, then cuts: a cut first would leave the part of a key before the cut
+unrecognisable, and kept.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Every quantifier that may scan far and then fail is bounded or anchored after a non-token
@@ -90,12 +99,7 @@ def _windows_home(match: re.Match[str]) -> str:
     return "~"  # the separator that follows is kept, so `C:\Users\bob\x` → `~\x`
 
 
-def scrub(text: str, *, dollar_amounts: bool = False) -> str:
-    """Return `text` with secrets, emails, private IPs and user names in home paths removed."""
-    if not isinstance(text, str):
-        text = "" if text is None else str(text)
-    if not text:
-        return text
+def _secrets(text: str) -> str:
     text = _PRIVATE_KEY.sub("[REDACTED:private-key]", text)
     text = _ANTHROPIC.sub("[REDACTED:anthropic-key]", text)
     text = _OPENAI.sub("[REDACTED:openai-key]", text)
@@ -106,7 +110,16 @@ def scrub(text: str, *, dollar_amounts: bool = False) -> str:
     text = _PROVIDER_TOKEN.sub("[REDACTED:token]", text)
     text = _JWT.sub("[REDACTED:jwt]", text)
     text = _BEARER.sub(r"\1\2[REDACTED]", text)
-    text = _URL_CREDENTIALS.sub(r"\1[REDACTED]@", text)
+    return _URL_CREDENTIALS.sub(r"\1[REDACTED]@", text)
+
+
+def scrub(text: str, *, dollar_amounts: bool = False) -> str:
+    """Return `text` with secrets, emails, private IPs and user names in home paths removed."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if not text:
+        return text
+    text = _secrets(text)
     text = _EMAIL.sub("[email]", text)
     text = _PRIVATE_IP.sub("[private-ip]", text)
     text = _WINDOWS_HOME.sub(_windows_home, text)
@@ -114,3 +127,24 @@ def scrub(text: str, *, dollar_amounts: bool = False) -> str:
     if dollar_amounts:
         text = _DOLLARS.sub("$[amount]", text)
     return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_secrets(text: str) -> str:
+    return _secrets(text)
+
+
+def scrub_secrets(text: str | None) -> str | None:
+    """`text` without keys, tokens and credentials; paths, emails and addresses stay (see the
+    module doc). None stays None."""
+    if not text or not isinstance(text, str):
+        return text
+    if len(text) > 4096:  # (not worth a cache slot)
+        return _secrets(text)
+    return _cached_secrets(text)
+
+
+def clip(text: str, limit: int, *, marker: str = "…") -> str:
+    """Scrub, then cut to at most `limit` characters (the marker included)."""
+    text = scrub(text)
+    return text if len(text) <= limit else text[: max(limit - len(marker), 0)] + marker

@@ -41,7 +41,7 @@ from pygls.protocol import (
 )
 
 from podium.errors import AgentError, GitError, InvalidInput, NotFound, PodiumError
-from podium.redact import scrub
+from podium.redact import clip, scrub
 from podium.server.protocol import AGENT_ERROR, GIT_ERROR, NOT_FOUND, PODIUM_ERROR
 from podium.server.transport import INTERNAL_ERROR, dumps_strict
 from podium.store.health import classify as classify_store_error
@@ -120,7 +120,7 @@ class PodiumProtocol(LanguageServerProtocol):
                     error = JsonRpcInvalidParams(f"invalid params for {method}: {why}")
                 self._send_response(msg_id, None, error.to_response_error())
             else:
-                log.warning("ignored an undecodable %s notification", str(method)[:80])
+                log.warning("ignored an undecodable %s notification", clip(str(method), 80))
             return
         method = getattr(message, "method", None)
         is_request = method is not None and hasattr(message, "id")
@@ -194,7 +194,7 @@ class PodiumProtocol(LanguageServerProtocol):
                 self.send_error(msg_id, INTERNAL_ERROR, f"the answer could not be written: {exc}")
             return
         if replaced:
-            log.warning("replaced NaN/Infinity with null in an outgoing message: %.200s", body)
+            log.warning("replaced NaN/Infinity with null in an outgoing message: %s", clip(body, 200))
         payload = body.encode("utf-8")
         if self._include_headers:
             payload = (

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from podium.redact import scrub
+from podium.redact import clip
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +177,7 @@ class StreamByteReader:
 
 def _sample(data: bytes, limit: int = 80) -> str:
     """A scrubbed, shortened, printable view of bytes for a log line (scrub before cutting)."""
-    text = scrub(data[:4096].decode("utf-8", "replace"))
-    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+    return repr(clip(data[:4096].decode("utf-8", "replace"), limit))
 
 
 class _Header:
@@ -298,7 +297,7 @@ def handle_body(body: bytes, sink: MessageSink) -> None:
         data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         log.warning("a message body is not JSON (%s): %s", type(exc).__name__, _sample(body))
-        _send_error(sink, None, PARSE_ERROR, f"parse error: {str(exc)[:200]}")
+        _send_error(sink, None, PARSE_ERROR, f"parse error: {clip(str(exc), 200)}")
         return
     problem, reply_id = check_envelope(data)
     if problem is not None:
@@ -319,7 +318,7 @@ def handle_body(body: bytes, sink: MessageSink) -> None:
     except Exception as exc:
         log.exception("handling a message failed")
         if is_request:
-            _send_error(sink, data["id"], INTERNAL_ERROR, f"internal error: {str(exc)[:200]}")
+            _send_error(sink, data["id"], INTERNAL_ERROR, f"internal error: {clip(str(exc), 200)}")
 
 
 def check_envelope(data: Any) -> tuple[str | None, int | str | None]:

@@ -28,6 +28,7 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterable, Iterator
 
+from podium.redact import scrub_secrets
 from podium.store import Store
 from podium.store.migrations import REBUILD_BUCKETS
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
@@ -378,7 +379,7 @@ class Ingestor:
         sessions, cwds = result.sessions, result.cwds
         add = dedupe.add
         for chunk in chunks:
-            items = chunk.items
+            items = _without_secrets(chunk.items)
             for row in items:
                 add(row)
             if items:  # set.update over map(): the per-row work stays in C
@@ -422,6 +423,26 @@ class Ingestor:
 
 _SESSION_OF = operator.itemgetter(3)  # UsageEntry.as_row: session_id
 _CWD_OF = operator.itemgetter(4)  # cwd
+#: the free-text columns of a row (UsageEntry.as_row: cwd, project, model, speed)
+_TEXT_COLUMNS = (4, 5, 6, 17)
+
+
+def _without_secrets(rows: list[tuple]) -> list[tuple]:
+    """Rows whose free text (a cwd, a model name) holds no key or token: a key in a path
+    would otherwise be kept in the store and shown in reports and exports. Such values repeat
+    on every line: the distinct ones of a chunk are checked (cached), and rows are rebuilt only
+    in the rare chunk that holds a secret."""
+    if not rows:
+        return rows
+    dirty = {value for column in _TEXT_COLUMNS
+             for value in set(map(operator.itemgetter(column), rows))
+             if value and scrub_secrets(value) != value}  # fmt: skip
+    if not dirty:
+        return rows
+    return [
+        tuple(scrub_secrets(v) if i in _TEXT_COLUMNS and v in dirty else v for i, v in enumerate(row))
+        for row in rows
+    ]
 
 
 def _drop_entry_extras(conn: sqlite3.Connection) -> list[str]:

@@ -15,6 +15,7 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from podium.redact import clip
 from podium.usage.adapters import LogAdapter, LogFile
 from podium.usage.adapters.base import ESCAPE_ASCII_DIGITS, ESCAPE_PREFIX, OutOfRange
 from podium.usage.models import UsageEntry
@@ -125,7 +126,7 @@ def parse_counted(line: bytes, offset: int, parse: Callable[..., UsageEntry | No
     except Exception as exc:  # anything else a hostile line provokes counts as malformed
         counters.malformed += 1
         error = exc
-    counters.last_error = f"offset {offset}: {error}"[:300]
+    counters.last_error = clip(f"offset {offset}: {error}", 300)  # scrubbed, then cut
     return None
 
 
