@@ -341,3 +341,23 @@ async def test_export_never_writes_into_git_or_podium_metadata(start_server, git
         assert err.value.code == -32602 and err.value.data["field"] == "path"
     assert (workspace / ".git" / "config").read_bytes() == config
     assert (workspace / ".podium" / "worktrees" / "alpha" / ".git").read_text() == "gitdir: /x\n"
+
+
+async def test_settings_numbers_and_strings_are_checked_too(raw: RawLsp, git_repo: Path) -> None:
+    """initializationOptions are params as well: 1e400 (infinity) and a lone surrogate in a
+    path fall back to the default with a `settings:` warning, never reach the wire."""
+    reply = await raw.request({"method": "initialize", "params": {
+        "processId": None, "rootUri": git_repo.as_uri(), "capabilities": {},
+        "initializationOptions": {"limits": {"dailyUSD": "<inf>", "monthlyUSD": 5},
+                                  "claudeConfigDirs": ["/tmp/\ud800"],
+                                  "profiles": {"mine": ["echo", "a\x00b"]}}}},
+        literal={"<inf>": "1e400"})  # fmt: skip
+    assert "result" in reply, reply
+    raw.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    summary = (await raw.request({"method": "podium/usageSummary", "params": {}}))["result"]
+    assert summary["limits"]["dailyUSD"] is None and summary["limits"]["monthlyUSD"] == 5
+    warnings = [n["params"]["message"] for n in raw.notes if n["method"] == "window/logMessage"
+                and n["params"]["message"].startswith("settings:")]  # fmt: skip
+    for name in ("dailyUSD", "claudeConfigDirs", "profiles"):
+        assert any(name in w for w in warnings), (name, warnings)
+    assert raw.not_json == []
