@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from podium.textlimits import MAX_ARGS, MAX_PATH_BYTES, Arg, PathText, utf8_size
+
 AuthMode = Literal["subscription", "api", "both", "proxy"]
 Plan = Literal["pro", "max5", "max20", "team", "custom"]
 OnLimit = Literal["warn", "pause", "stop"]
@@ -25,7 +27,8 @@ OnRateLimit = Literal["wait", "pause", "switchToApi"]
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-Argv = Annotated[list[str], Field(min_length=1)]
+# paths and argv go to the OS: valid UTF-8 without NUL, bounded (podium.textlimits)
+Argv = Annotated[list[Arg], Field(min_length=1, max_length=MAX_ARGS)]
 
 
 class _SettingsModel(BaseModel):
@@ -99,7 +102,7 @@ class Settings(_SettingsModel):
     worktree_dir: str | None = None
     #: extra agent profiles: a name → the argv that starts it
     profiles: dict[str, Argv] = {}
-    claude_config_dirs: list[str] = []
+    claude_config_dirs: list[PathText] = []
     #: alert levels as fractions of a limit
     warning_at: Fraction = 0.80
     critical_at: Fraction = 0.95
@@ -130,6 +133,8 @@ class Settings(_SettingsModel):
     @field_validator("worktree_dir")
     @classmethod
     def _empty_dir_is_none(cls, value: str | None) -> str | None:
+        if value and utf8_size(value) > MAX_PATH_BYTES:
+            raise ValueError(f"must be at most {MAX_PATH_BYTES:,} bytes")
         return value or None
 
     @field_validator("api_key_env")

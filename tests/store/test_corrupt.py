@@ -26,8 +26,8 @@ def podium(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def env(tmp_path: Path) -> dict[str, str]:
     claude = tmp_path / "claude"
     shutil.copytree(CORPUS, claude)
-    return dict(os.environ, CLAUDE_CONFIG_DIR=str(claude), PODIUM_DB=str(tmp_path / "podium.db"),
-                TZ="UTC")  # fmt: skip
+    return dict(os.environ, CLAUDE_CONFIG_DIR=str(claude),
+                PODIUM_DB=str(tmp_path / "data" / "podium.db"), TZ="UTC")  # fmt: skip
 
 
 def _totals(db: Path) -> tuple[int, ...]:
@@ -90,7 +90,7 @@ def test_a_damaged_store_is_one_line_and_repair_rebuilds_it(env: dict[str, str],
     lines = (doctor.stdout + doctor.stderr).strip().splitlines()
     assert len(lines) == 1 and "damaged" in lines[0] and "doctor --repair" in lines[0], lines
     for command in (["report", "daily"], ["report", "session", "--json"], ["ingest"],
-                    ["export", "--no-ingest", "--path", str(db.parent / "x.csv")]):  # fmt: skip
+                    ["export", "--no-ingest", "--path", str(db.parent.parent / "x.csv")]):  # fmt: skip
         run = podium(*command, env=env)
         assert "Traceback" not in run.stderr, (command, run.stderr)
         if run.returncode != 0:  # (a damage a command never reads does not stop it)
@@ -137,6 +137,7 @@ async def test_the_server_on_a_damaged_store_is_up_in_an_error_state(
     from tests.server.rawlsp import RawLsp
 
     db = Path(env["PODIUM_DB"])
+    db.parent.mkdir()
     _not_sqlite(db)
     before = db.read_bytes()
     raw = RawLsp()

@@ -24,8 +24,10 @@ def _nul_at(value: Any, path: str) -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             sub = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key) or (found := _nul_at(item, sub)):
-                return found or sub
+            if "\x00" in str(key):
+                return sub
+            if found := _nul_at(item, sub):  # (found by the fuzzer: a NUL key left it unbound)
+                return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if found := _nul_at(item, f"{path}.{i}" if path else str(i)):
