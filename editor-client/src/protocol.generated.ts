@@ -95,7 +95,15 @@ export type HistoryBucket = 'day' | 'hour';
 export type AlertLevel = 'info' | 'warning' | 'critical';
 export type Severity = 'ok' | 'warning' | 'error';
 export type AlertScope =
-  'agent' | 'session' | 'daily' | 'monthly' | 'plan' | 'usage_limit' | 'rate_limit' | 'permission';
+  | 'agent'
+  | 'session'
+  | 'daily'
+  | 'monthly'
+  | 'plan'
+  | 'usage_limit'
+  | 'rate_limit'
+  | 'permission'
+  | 'store';
 export type AlertAction = 'warn' | 'pause' | 'stop' | 'switchToApi';
 
 /**
