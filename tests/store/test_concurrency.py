@@ -40,7 +40,7 @@ def _race(db: Path, n: int) -> list[subprocess.CompletedProcess[str]]:
 
 def test_ten_processes_create_one_store_at_once(tmp_path: Path) -> None:
     failures = []
-    for round_ in range(3):
+    for round_ in range(4):
         db = tmp_path / f"r{round_}" / "podium.db"
         db.parent.mkdir()
         results = _race(db, 10)

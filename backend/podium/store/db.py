@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -87,10 +88,27 @@ class Store:
             error = StoreCorrupt if problem.kind == "corrupt" else StoreError
             raise error(problem.message, kind=problem.kind) from exc
 
+    def _set_wal(self, patience_s: float = 30.0) -> None:
+        """Switch to WAL. Processes opening a brand-new store together (two windows, a CLI)
+        all try it; SQLite then answers BUSY at once, without its busy handler (waiting could
+        deadlock), so the loser tries again shortly (it was 5–8 of 300 failed opens)."""
+        deadline = time.monotonic() + patience_s
+        delay = 0.005
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+                if not (busy or "locked" in str(exc)) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
     def _configure(self, readonly: bool, autocheckpoint: int | None) -> None:
         self.conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._set_wal()
             self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache
