@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-import psutil
-
 from podium.agents import reducer
 from podium.agents.permission_hook import (
     ALLOW_FILE,
