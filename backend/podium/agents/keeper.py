@@ -40,6 +40,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 SOCKET_FILE = "keeper.sock"
 EXIT_FILE = "exit.json"
@@ -210,12 +211,15 @@ class Keeper:
             if self.ended is not None and self.childless:
                 return self._exit()
             for key, _ in self.sel.select(timeout=5.0):
+                sock = key.fileobj
                 if key.data == "wake":
                     self._drain_wake()
+                elif not isinstance(sock, socket.socket):
+                    continue
                 elif key.data == "listen":
-                    self._accept(key.fileobj)  # type: ignore[arg-type]
-                elif not self._read(key.fileobj) and not self.lifelines and self.mode == "kill":
-                    self.terminate(self.grace, "podium-gone")  # type: ignore[arg-type]
+                    self._accept(sock)
+                elif not self._read(sock) and not self.lifelines and self.mode == "kill":
+                    self.terminate(self.grace, "podium-gone")
                 if self.done:
                     return 0
 
@@ -340,7 +344,7 @@ def _send(conn: socket.socket, obj: object) -> None:
         conn.sendall(_line(obj))
 
 
-def _die_with(keeper_pid: int):  # -> Callable[[], None]
+def _die_with(keeper_pid: int) -> Callable[[], None]:
     """preexec_fn of the root: SIGKILL when the keeper dies (and if it already did, now)."""
 
     def preexec() -> None:

@@ -102,7 +102,7 @@ class KeeperLink:
             keeper = None
         link = cls(ours, keeper, popen) if keeper is not None else None
         answer = link.receive(START_TIMEOUT_S) if link is not None else None
-        if answer is None or not isinstance(answer.get("started"), int):
+        if link is None or answer is None or not isinstance(answer.get("started"), int):
             reason = (answer or {}).get("error") or "its keeper did not start it"
             if link is not None:
                 link.kill()
