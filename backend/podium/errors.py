@@ -27,3 +27,7 @@ class GitError(PodiumError):
 
 class AgentError(PodiumError):
     """An agent cannot be spawned or controlled (missing executable, dead process, …)."""
+
+
+class NotOwner(AgentError):
+    """Another Podium process supervises the repository's agents; this one only shows them."""

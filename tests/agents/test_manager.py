@@ -128,6 +128,9 @@ def test_stop_leaves_no_process(manager: AgentManager) -> None:
     shell = manager.spawn("tree", profile="shell", command=TREE_CMD)
     fake = manager.spawn("work", fake_args=FAST)
     wait_for(lambda: len(tree(shell.pid)) == 3, message="shell tree to start")
+    # the fake agent handles SIGTERM once it runs (its first event), not while Python starts
+    wait_for(lambda: manager.poll() or manager.get(fake.id).status != AgentStatus.STARTING,
+             message="the fake agent to start")  # fmt: skip
     procs = tree(shell.pid) + tree(fake.pid)
     manager.pause(shell.id)  # stopping a paused tree works too
     for agent in (shell, fake):

@@ -228,11 +228,16 @@ class FakeAgent:
         self.turns += 1
         if self.turns == 1:
             user = syn.user_line(self.session_id, self.cwd, self._now_ms(),
-                                 self.args.task or DEFAULT_TASK, parent=self.parent)  # fmt: skip
+                                 self.text_task(), parent=self.parent)  # fmt: skip
             self._log(user)
             self.parent = user["uuid"]
         self._api_retries()
         self.call_write()
+
+    def text_task(self) -> str:
+        """The first turn's prompt in text mode: `--task`, else $PODIUM_TASK (how Podium hands
+        over the task: argv is world-readable in /proc)."""
+        return self.args.task or os.environ.get("PODIUM_TASK") or DEFAULT_TASK
 
     def session_turn(self, text: str) -> None:
         """Session mode: one user message → `--steps` writes (fewer after a deny) and a reply."""

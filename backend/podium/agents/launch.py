@@ -23,6 +23,10 @@ from podium.agents.spec import SpawnSpec
 from podium.agents.workspace import Placement
 from podium.redact import scrub
 
+#: every agent finds its task in this environment variable (only its own user can read a
+#: process's environment; anyone can read its argv)
+TASK_ENV = "PODIUM_TASK"
+
 
 @dataclass(frozen=True, slots=True)
 class LaunchPlan:
@@ -47,6 +51,8 @@ def plan_launch(
         user_profiles=user_profiles, fake_args=fake_args, permission_mode=permission_mode,
     )  # fmt: skip
     env = _environment(spec.env or {}, profile, place.worktree, agent_id, claude_config_dir)
+    if profile not in SESSION_PROFILES:  # a session gets it as its first message (stdin)
+        env[TASK_ENV] = spec.task  # the task reaches the agent here, never through argv
     return _plan(argv, env, claude_session_id, source_override)
 
 
@@ -73,6 +79,7 @@ def _environment(spawn_env: dict[str, str], profile: str, worktree: Path, agent_
     env = dict(os.environ)
     env.update(spawn_env)
     env.pop("PODIUM_AGENT_ID", None)
+    env.pop(TASK_ENV, None)  # a Podium running inside an agent has one of its own
     if profile == "fake" and claude_config_dir and "CLAUDE_CONFIG_DIR" not in spawn_env:
         env["CLAUDE_CONFIG_DIR"] = claude_config_dir
     env["PODIUM_AGENT_ID"] = agent_id

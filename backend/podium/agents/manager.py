@@ -27,8 +27,9 @@ from podium.agents import gitops, session_io
 from podium.agents.events import STDERR_FILE, STDOUT_FILE, RateLimitInfo
 from podium.agents.launch import new_record, plan_launch
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus, DiffStats
+from podium.agents.ownership import Ownership
 from podium.agents.permissions import Permissions
-from podium.agents.process import ProcessHandle
+from podium.agents.process import ProcessHandle, become_subreaper
 from podium.agents.profiles import (
     DEFAULT_PERMISSION_MODE,
     PROFILES,
@@ -38,6 +39,7 @@ from podium.agents.profiles import (
 from podium.agents.record import AgentRecord
 from podium.agents.reducer import USAGE_LIMIT_REASON, usage_limit_reason
 from podium.agents.registry import AgentRegistry
+from podium.agents.rollback import Rollback
 from podium.agents.sessions import OAUTH_ENV, Sessions
 from podium.agents.spec import SpawnSpec, validate_spawn
 from podium.agents.supervisor import Supervisor
@@ -82,13 +84,13 @@ class AgentManager:
         #: settings.permissionMode and settings.profilePermissionModes, read at spawn
         self.permission_mode = DEFAULT_PERMISSION_MODE
         self.profile_permission_modes: dict[str, str] = {}
-        self.keep_running = keep_running
         self._closed = False
         #: one spawn at a time, from choosing the name to the stored row
         self._spawn_lock = threading.Lock()
         self._registry = AgentRegistry(AgentsRepo(store), on_change)
         self._supervisor = Supervisor(self._registry, stop_grace=stop_grace,
-                                      idle_after=idle_after)  # fmt: skip
+                                      idle_after=idle_after, keep_running=keep_running)  # fmt: skip
+        become_subreaper()  # what an agent orphans and its keeper lost re-parents to us
         self._watcher = DiffWatcher(
             self.workspace.worktree_dir, self._registry.worktrees,
             lambda agent_id: self._refresh_diff(agent_id, True),
@@ -97,9 +99,20 @@ class AgentManager:
         self._sessions = Sessions(self._registry, self._supervisor, lambda: self.profiles)
         self._supervisor.after_events = self._sessions.flush
         self._permissions = Permissions(self._registry, self.workspace.state_root)
-        self._registry.load(str(self.workspace.root))
-        if self.reattach():
-            self._permissions.keep_owner(time.time(), True)
+        root = str(self.workspace.root)
+        self._registry.load(root)
+        self.ownership = Ownership(store, root, self.workspace.state_root,
+                                   owner_file=self.workspace.is_repo)  # fmt: skip
+        self._registry.ownership = self.ownership
+        self._registry.take_over = self._take_over
+        # the owner re-attaches; another Podium's agents are shown read-only
+        self.ownership.ensure(self._take_over)
+
+    def _take_over(self) -> None:
+        """This manager became the owner of the repository's agents: their rows as the last
+        owner left them, then re-attach to the running ones."""
+        self._registry.notify(self._registry.refresh())
+        self._supervisor.reattach()
 
     # -- spawning -------------------------------------------------------------------------------
     def spawn(
@@ -132,13 +145,15 @@ class AgentManager:
         with self._spawn_lock:
             if self._closed:  # closed while this spawn waited
                 raise AgentError("the agent manager is closed")
+            self._registry.require_owner()
             record = self._launch(spec, profile, fake_args)
         self._watcher.restart()
         self._registry.notify([record])
         return self._registry.snapshot(record)
 
     def _launch(self, spec: SpawnSpec, profile: str, fake_args: list[str] | None) -> AgentRecord:
-        """Workspace, process, row and record of a new agent (under `_spawn_lock`)."""
+        """Workspace, process, row and record of a new agent (under `_spawn_lock`): all of
+        them, or — whichever step fails — none (docs/architecture.md "Spawn")."""
         repo = self.workspace.open()
         base_commit = self.workspace.base_commit(repo, spec.base_ref)
         agent_id = "ag-" + uuid.uuid4().hex[:8]
@@ -156,33 +171,38 @@ class AgentManager:
             source_override=spec.source or self.source_overrides.get(name),
             permission_mode=mode or DEFAULT_PERMISSION_MODE,
         )  # fmt: skip
-        self.workspace.create(repo, place, base_commit, claude_hooks=profile == "claude")
-        record = new_record(spec, profile, place, plan, agent_id=agent_id, repo=root,
-                            base_commit=base_commit, permission_mode=mode)  # fmt: skip
-        handle = None
-        try:
+        with Rollback(f"start agent {name}") as undo:  # all of it, or nothing left behind
+            undo.push(lambda: self.workspace.discard(repo, place))
+            self.workspace.create(repo, place, base_commit, claude_hooks=profile == "claude")
+            self.ownership.publish()  # owner.json, for the agents' permission hooks
+            record = new_record(spec, profile, place, plan, agent_id=agent_id, repo=root,
+                                base_commit=base_commit, permission_mode=mode)  # fmt: skip
             fifo = session_io.ensure_fifo(place.state_dir) if session else None
-            if session:
-                self._permissions.claim_owner()
             handle = ProcessHandle.launch(
                 plan.argv, cwd=place.worktree, env=plan.env, stdin_fifo=fifo,
                 stdout=place.state_dir / STDOUT_FILE, stderr=place.state_dir / STDERR_FILE,
+                keep_running=self.keep_running, grace=self._supervisor.stop_grace,
             )  # fmt: skip
+            undo.push(lambda: handle.terminate(self._supervisor.stop_grace))
             if fifo is not None:  # the task is the first message (never in the argv)
                 session_io.send(fifo, spec.task)
                 record.turn_running = True
-        except (PodiumError, OSError) as exc:
-            if handle is not None:
-                handle.terminate(self._supervisor.stop_grace)
-            self.workspace.discard(repo, place)
-            if isinstance(exc, OSError):
-                raise AgentError(f"cannot start agent {name}: {exc.strerror or exc}") from None
-            raise
-        record.handle = handle
-        record.pid_create_time = handle.create_time
-        record.agent.pid = handle.pid
-        self._registry.add(record)
+            record.handle = handle
+            record.pid_create_time = handle.create_time
+            record.agent.pid = handle.pid
+            self._registry.add(record)  # the row, last: nothing can fail after it
         return record
+
+    @property
+    def keep_running(self) -> bool:
+        """Whether agents outlive this manager (settings.keepAgentsRunning); swapping it tells
+        every agent's keeper at once, so a killed Podium ends its agents or leaves them alone
+        as the setting in force says."""
+        return self._supervisor.keep_running
+
+    @keep_running.setter
+    def keep_running(self, keep: bool) -> None:
+        self._supervisor.set_keep_running(keep)
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, agent_id: str) -> Agent:
@@ -283,17 +303,20 @@ class AgentManager:
 
     def poll(self) -> builtins.list[str]:
         """Reap ended processes, read new stream-json and hook events, send queued messages,
-        detect idleness; keep serving the permission hooks."""
-        changed = self._supervisor.poll()
-        with self._registry.lock:
-            asking = any(r.agent.profile in SESSION_PROFILES and r.handle is not None
-                         and not r.handle.finished for r in self._registry.records_locked())  # fmt: skip
-        self._permissions.keep_owner(time.time(), asking)
-        return changed
+        detect idleness; keep the ownership (heartbeat), or, read-only, re-read the rows and
+        take over once the owner is gone."""
+        changed = self._supervisor.keep_ownership(time.time())
+        return [*changed, *(i for i in self._supervisor.poll() if i not in changed)]
+
+    @property
+    def read_only(self) -> bool:
+        """Another Podium process owns this repository's agents (see `ownership`)."""
+        return not self.ownership.owns
 
     def reattach(self) -> builtins.list[Agent]:
         """Re-attach to agents of this repo still running from an earlier Podium (same pid
         *and* create time); mark the others exited. Returns the re-attached ones."""
+        self._registry.require_owner()
         return self._supervisor.reattach()
 
     async def run_watchers(self) -> None:
@@ -307,7 +330,10 @@ class AgentManager:
             if self._closed:
                 return
             self._closed = True
-        # agents that ended on their own may have left processes in their group
+        if not self.ownership.owns:  # another Podium's agents: not ours to stop
+            self._watcher.stop()
+            return
+        # agents that ended on their own may have left processes behind
         records = [r for r in self._registry.records() if r.handle is not None]
         for record in records:
             with contextlib.suppress(PodiumError):
@@ -318,7 +344,9 @@ class AgentManager:
                     if record.handle is not None and not record.handle.finished:
                         self._supervisor.drain(record)
                         self._registry.persist(record)
-        self._permissions.release_owner()
+                    if record.handle is not None:  # its keeper keeps it for the next Podium
+                        record.handle.detach()
+        self.ownership.release()  # after the agents: a taker-over finds them settled
         self._watcher.stop()
 
     def __enter__(self) -> AgentManager:

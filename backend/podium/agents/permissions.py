@@ -1,6 +1,7 @@
 """Podium's side of the permission bridge (the hook is `permission_hook`): answer a pending
-request, allow a tool for an agent, deny what is pending when an agent stops, and tell the
-hooks which Podium process serves the repository (`owner.json`: when it is gone they deny).
+request, allow a tool for an agent, deny what is pending when an agent stops. Which Podium
+process serves the hooks (`owner.json`: when it is gone they deny) is written by the owner of
+the repository's agents (`ownership`).
 
 Every file is written atomically (tmp + rename) so a hook never reads half an answer.
 """
@@ -15,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-import psutil
-
 from podium.agents import reducer
 from podium.agents.permission_hook import (
     ALLOW_FILE,
@@ -24,9 +23,7 @@ from podium.agents.permission_hook import (
     BY_RULE,
     BY_STOP,
     BY_USER,
-    OWNER_FILE,
     allowed_tools,
-    owner_alive,
 )
 from podium.agents.record import AgentRecord
 from podium.agents.registry import AgentRegistry
@@ -35,8 +32,6 @@ from podium.errors import InvalidInput, NotFound
 Decision = Literal["allow", "deny"]
 DENIED_BY_USER = "denied by the user in Podium"
 DENIED_BY_STOP = "the agent was stopped in Podium"
-#: how often the poller checks that this process still owns the hooks
-OWNER_CHECK_S = 1.0
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -82,8 +77,6 @@ class Permissions:
     def __init__(self, registry: AgentRegistry, state_root: Path) -> None:
         self.registry = registry
         self.state_root = state_root
-        self._owner_checked = 0.0
-        self._owner: dict[str, Any] | None = None
 
     # -- answering ----------------------------------------------------------------------------
     def answer(self, agent_id: str, request_id: str, decision: str, scope: str = "once") -> str:
@@ -123,45 +116,3 @@ class Permissions:
             registry.persist(record)
         registry.notify([record])
         return request_id
-
-    # -- who serves the hooks -------------------------------------------------------------------
-    def claim_owner(self) -> bool:
-        """Make this process the one the hooks wait for, unless another live Podium is.
-        True when this process is the owner."""
-        me = _me()
-        path = self.state_root / OWNER_FILE
-        try:
-            current = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            current = None
-        if current == me:
-            self._owner = me
-            return True
-        if current is not None and owner_alive(str(self.state_root)):
-            return False
-        write_json_atomic(path, me)
-        self._owner = me
-        return True
-
-    def keep_owner(self, now: float, wanted: bool) -> None:
-        """From the poller: re-claim the hooks when their owner went away (at most every
-        OWNER_CHECK_S), while agents that may ask are alive."""
-        if not wanted or now - self._owner_checked < OWNER_CHECK_S:
-            return
-        self._owner_checked = now
-        with contextlib.suppress(OSError):
-            self.claim_owner()
-
-    def release_owner(self) -> None:
-        """Shutting down: hooks still waiting deny from now on (nobody would answer)."""
-        if self._owner is None:
-            return
-        path = self.state_root / OWNER_FILE
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(path.read_text(encoding="utf-8")) == self._owner:
-                path.unlink()
-        self._owner = None
-
-
-def _me() -> dict[str, Any]:
-    return {"pid": os.getpid(), "createTime": psutil.Process().create_time()}

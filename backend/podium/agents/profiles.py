@@ -7,6 +7,7 @@ from pathlib import Path
 
 from podium.agents.hooks import SETTINGS_FILE
 from podium.errors import InvalidInput
+from podium.redact import scrub
 
 PROFILES: tuple[str, ...] = ("fake", "claude", "shell")
 #: profiles whose agent is a long-lived session Podium talks to on its stdin (`session_io`)
@@ -34,8 +35,9 @@ def command_for(
     stdin, so it never shows in the process list); `resume` continues session `session_id`."""
     base = command or user_profiles.get(profile) or DEFAULT_COMMANDS.get(profile) or []
     if profile == "fake":
+        # the task comes as $PODIUM_TASK (`launch`): argv is world-readable in /proc
         extra = [str(a) for a in (fake_args or [])]
-        return [*base, "--task", task, "--session-id", session_id, *extra], session_id
+        return [*base, "--session-id", session_id, *extra], session_id
     if profile == "claude":
         settings = str(state_dir / SETTINGS_FILE)
         argv = [*base, "-p", "--input-format", "stream-json", "--output-format", "stream-json",
@@ -44,10 +46,29 @@ def command_for(
         return argv, session_id
     if not base:
         raise InvalidInput(f"profile {profile!r} has no command", field="command")
-    # a user profile may place the task with a {task} placeholder
+    # the task reaches every agent as $PODIUM_TASK; a user profile may also place it in argv
+    # with a {task} placeholder (its choice: argv is readable by every user in /proc)
     return [a.replace("{task}", task) for a in base], None
 
 
+#: a task shorter than this is replaced only where it is a whole argument (a short one would
+#: also match inside unrelated arguments)
+_TASK_IN_ARG_MIN = 8
+
+
 def redacted_argv(argv: list[str], task: str) -> list[str]:
-    """The stored command line: the task text is free text, so it is replaced by a marker."""
-    return ["<task>" if a == task and task else a for a in argv]
+    """The stored command line: the task (free text) becomes `<task>`, also inside an argument
+    (`--prompt={task}`); every argument is scrubbed, and the value after an option that names
+    a secret (`--api-key VALUE`, `--password VALUE`) is redacted whatever it looks like."""
+    out = []
+    for arg in argv:
+        if task and (arg == task or (len(task) >= _TASK_IN_ARG_MIN and task in arg)):
+            arg = arg.replace(task, "<task>")
+        out.append(scrub(arg))
+    for i in range(len(out) - 1):
+        option, value = out[i], out[i + 1]
+        if option.startswith("-") and "=" not in option and value != "<task>":
+            joined = f"{option}={value}"  # scrub's `name=value` rule decides what names a secret
+            if scrub(joined) != joined:
+                out[i + 1] = "[REDACTED]"
+    return out

@@ -11,7 +11,7 @@ from typing import Any
 
 from podium.agents.events import EventSource, RateLimitInfo, ToolUse
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus, DiffStats, PendingRequest
-from podium.agents.process import ProcessHandle
+from podium.agents.process import PODIUM_GONE_REASON, ProcessHandle, exit_reason
 from podium.agents.source import detect_source
 
 
@@ -82,21 +82,25 @@ class AgentRecord:
 
     def finish(self) -> None:
         """The process is gone: record how it ended (a stop keeps its `stopped`, an error its
-        reason; the exit code is added)."""
+        reason; the exit code is added, negative when a signal killed it)."""
         agent = self.agent
+        cause = None
         if self.handle is not None:
             agent.exit_code = self.handle.exit_code
+            cause = self.handle.end_cause
         if agent.ended_at is None:
             agent.ended_at = time.time()
         self.turn_running = False
         self.pending.clear()  # the hooks died with the process
         if agent.status in (AgentStatus.STOPPED, AgentStatus.EXITED, AgentStatus.ERROR):
             return
+        if cause == "podium-gone":  # its keeper ended it: the Podium it ran under was gone
+            self.set_status(AgentStatus.STOPPED, PODIUM_GONE_REASON)
+            return
         if agent.status == AgentStatus.RATE_LIMITED:  # ended while limited: the limit says why
             self.set_status(AgentStatus.ERROR, agent.status_reason)
             return
-        code = agent.exit_code
-        self.set_status(AgentStatus.EXITED, None if code in (0, None) else f"exited with code {code}")
+        self.set_status(AgentStatus.EXITED, exit_reason(agent.exit_code))
 
     def mark_active(self, now: float) -> None:
         """Something showed the agent at work (not while paused or after it ended)."""

@@ -20,10 +20,11 @@ from podium.agents.launch import plan_resume
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.agents.permissions import deny_pending
 from podium.agents.process import ProcessHandle
-from podium.agents.profiles import SESSION_PROFILES
+from podium.agents.profiles import SESSION_PROFILES, redacted_argv
 from podium.agents.record import AgentRecord
 from podium.agents.registry import AgentRegistry
 from podium.agents.supervisor import Supervisor
+from podium.agents.workspace import make_private_dir, make_private_file
 from podium.errors import AgentError, InvalidInput
 from podium.textlimits import MAX_TASK_BYTES, utf8_size
 
@@ -140,12 +141,14 @@ class Sessions:
                                user_profiles=self.user_profiles(), source_override=override,
                                drop=drop_env)  # fmt: skip
             state_dir = Path(agent.state_dir)
-            state_dir.mkdir(parents=True, exist_ok=True)
-            install_hooks(state_dir)
+            make_private_dir(state_dir)
+            make_private_file(install_hooks(state_dir))
             fifo = session_io.ensure_fifo(state_dir)
             new = ProcessHandle.launch(plan.argv, cwd=Path(agent.worktree), env=plan.env,
                                        stdout=state_dir / STDOUT_FILE,
-                                       stderr=state_dir / STDERR_FILE, stdin_fifo=fifo)  # fmt: skip
+                                       stderr=state_dir / STDERR_FILE, stdin_fifo=fifo,
+                                       keep_running=self.supervisor.keep_running,
+                                       grace=self.supervisor.stop_grace)  # fmt: skip
             with registry.lock:
                 record.handle = new
                 record.pid_create_time = new.create_time
@@ -157,7 +160,7 @@ class Sessions:
                 record.pending.clear()
                 a = record.agent
                 a.pid, a.exit_code, a.ended_at = new.pid, None, None
-                a.command = list(plan.argv)
+                a.command = redacted_argv(plan.argv, "")
                 record.last_activity = time.time()
                 record.set_status(AgentStatus.WAITING, None)
             if continue_turn:

@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 from podium.agents import reducer
 from podium.agents.events import Event, TurnResult
+from podium.agents.keeper_link import Ended, read_exit
 from podium.agents.models import TERMINAL_STATUSES, Agent, AgentStatus
 from podium.agents.permissions import deny_pending
-from podium.agents.process import ProcessHandle
+from podium.agents.process import PODIUM_GONE_REASON, ProcessHandle, exit_reason
 from podium.agents.record import AgentRecord
 from podium.agents.registry import AgentRegistry
 from podium.domain.attribution import touched
@@ -31,7 +32,8 @@ PAUSE_WAIT_S = 3.0
 
 
 class Supervisor:
-    def __init__(self, registry: AgentRegistry, *, stop_grace: float, idle_after: float) -> None:
+    def __init__(self, registry: AgentRegistry, *, stop_grace: float, idle_after: float,
+                 keep_running: bool = False) -> None:  # fmt: skip
         self.registry = registry
         self.lock = registry.lock
         self.stop_grace = stop_grace
@@ -39,6 +41,16 @@ class Supervisor:
         #: called by `poll` for each live agent after its events (its `op_lock` held): sends a
         #: queued message once a turn ended (`Sessions.flush`); True when it did something
         self.after_events: Callable[[AgentRecord], bool] | None = None
+        #: agents outlive this Podium (their keepers are told; see `set_keep_running`)
+        self.keep_running = keep_running
+
+    def set_keep_running(self, keep: bool) -> None:
+        self.keep_running = keep
+        for record in self.registry.records():
+            handle = record.handle
+            if handle is not None and not record.removed:
+                with record.op_lock:
+                    handle.set_mode(keep)
 
     # -- control ------------------------------------------------------------------------------
     def pause(self, agent_id: str, reason: str | None) -> Agent:
@@ -142,11 +154,35 @@ class Supervisor:
             except (ValueError, sqlite3.Error) as exc:  # an absurd figure or a busy store
                 log.warning("Claude Code's reported cost not kept: %s", exc)
 
+    # -- ownership ----------------------------------------------------------------------------
+    def keep_ownership(self, now: float) -> list[str]:
+        """From the poll: the owner's heartbeat; a read-only manager re-reads the rows (every
+        CHECK_S) and takes over once the owner is gone. Returns the agents that changed."""
+        registry = self.registry
+        ownership = registry.ownership
+        if ownership is None:
+            return []
+        state = ownership.keep(now, registry.take_over)
+        if state == "acquired":
+            return [record.id for record in registry.records()]
+        if state == "lost":  # another Podium took the agents over: leave them to it
+            for record in registry.records():
+                with record.op_lock:
+                    if record.handle is not None:
+                        record.handle.detach()
+                        record.handle = None
+            return []
+        if state == "due":
+            changed = registry.refresh()
+            registry.notify(changed)
+            return [record.id for record in changed]
+        return []
+
     # -- watching -----------------------------------------------------------------------------
     def note_activity(self, session_ids: set[str], cwds: set[str]) -> list[str]:
         """After an ingest: agents whose session or worktree saw new entries are active."""
-        if not session_ids and not cwds:
-            return []
+        if (not session_ids and not cwds) or not self.registry.owns:
+            return []  # a read-only manager shows what the owner decides
         now = time.time()
         matched: list[str] = []
         changed: list[AgentRecord] = []
@@ -221,14 +257,16 @@ class Supervisor:
             with record.op_lock:
                 if record.removed or record.handle is not None:
                     continue
-                pid, create_time = record.agent.pid, record.pid_create_time
-                handle = (ProcessHandle.attach(pid, create_time)
+                agent = record.agent
+                pid, create_time = agent.pid, record.pid_create_time
+                handle = (ProcessHandle.attach(pid, create_time, state_dir=agent.state_dir,
+                                               agent_id=agent.id, keep_running=self.keep_running)
                           if pid and create_time is not None else None)  # fmt: skip
-                if handle is None:
+                if handle is None or handle.finished:
+                    how = read_exit(agent.state_dir, pid) if pid else None
                     with self.lock:
-                        record.set_status(AgentStatus.EXITED,
-                                          "process ended while Podium was not running")  # fmt: skip
-                        record.agent.ended_at = time.time()
+                        record.handle = handle  # what the agent left still runs: stop ends it
+                        _ended_while_away(record, how)
                     ended.append(record)
                 else:
                     stopped = handle.is_stopped()
@@ -248,3 +286,19 @@ def _card_state(record: AgentRecord) -> tuple:
     a = record.agent
     return (a.status, a.status_reason, a.model, a.source, a.claude_session_id,
             tuple(record.pending), a.last_turn, a.reported_cost_usd)  # fmt: skip
+
+
+def _ended_while_away(record: AgentRecord, how: Ended | None) -> None:
+    """The agent ended while no Podium supervised it; its keeper's `exit.json` says how, when
+    it ran under one (registry lock held)."""
+    agent = record.agent
+    agent.ended_at = agent.ended_at or time.time()
+    if how is None:
+        record.set_status(AgentStatus.EXITED, "process ended while Podium was not running")
+        return
+    agent.exit_code = how.code
+    if how.cause == "podium-gone":
+        record.set_status(AgentStatus.STOPPED, PODIUM_GONE_REASON)
+        return
+    why = exit_reason(how.code) or "exited"
+    record.set_status(AgentStatus.EXITED, f"{why} while Podium was not running")

@@ -6,13 +6,15 @@ Every method here calls git or the file system: callers never hold the manager's
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from podium.agents import gitops
-from podium.agents.hooks import install_hooks
+from podium.agents.hooks import HOOKS_FILE, install_hooks
 from podium.agents.models import Agent
 from podium.errors import AgentError, GitError, InvalidInput, PodiumError
 
@@ -32,11 +34,14 @@ class Placement:
 class Workspace:
     def __init__(self, repo: str | Path, worktree_dir: str | Path | None = None) -> None:
         self.repo_path = Path(repo).expanduser()
+        #: the path is (inside) a git repository: its `.podium/` may be written
+        self.is_repo = True
         try:
             self.root = gitops.repo_root(self.repo_path)
         except PodiumError:
             # Not (yet) a repository: usage still works; spawn says what is wrong.
             self.root = self.repo_path.resolve()
+            self.is_repo = False
         wt = Path(worktree_dir).expanduser() if worktree_dir else Path(".podium/worktrees")
         # resolved: agents' logged cwds are real paths, attribution compares them as text
         self.worktree_dir = (wt if wt.is_absolute() else self.root / wt).resolve()
@@ -97,9 +102,12 @@ class Workspace:
         nothing is left behind when this fails."""
         try:
             gitops.ensure_excluded(repo, ".podium/")
-            place.state_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.state_root)
+            make_private_dir(place.state_dir)
             if claude_hooks:
-                install_hooks(place.state_dir)  # the argv already names its settings file
+                # the argv already names its settings file; the hooks append to hooks.jsonl
+                make_private_file(install_hooks(place.state_dir))
+                make_private_file(place.state_dir / HOOKS_FILE, create=True)
             gitops.add_worktree(repo, place.worktree, place.branch, base_commit)
         except (OSError, PodiumError) as exc:
             # a file-system error (a worktreeDir that is a file or not writable) is a message
@@ -112,12 +120,16 @@ class Workspace:
                               ) from None  # fmt: skip
 
     def discard(self, repo: Any, place: Placement) -> None:
-        """Undo `create` (the agent could not be launched)."""
-        try:
+        """Undo `create`, whichever part of it was done (a spawn failed): the worktree, also a
+        half-checked-out one git does not list, its metadata, the branch, the state dir."""
+        # each step on its own: one failing (a full disk) must not keep the others from running
+        with contextlib.suppress(Exception):
             gitops.remove_worktree(repo, place.worktree, force=True)
-            gitops.delete_branch(repo, place.branch)
-        except PodiumError:
-            pass
+        shutil.rmtree(place.worktree, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            gitops.remove_worktree(repo, place.worktree, force=True)  # prunes its metadata
+        with contextlib.suppress(Exception):
+            gitops.delete_branch(repo, place.branch)  # ours: pick_name saw it did not exist
         shutil.rmtree(place.state_dir, ignore_errors=True)
 
     def check_removable(self, agent: Agent, *, delete_branch: bool, force: bool) -> Any:
@@ -147,6 +159,19 @@ class Workspace:
         if delete_branch:
             gitops.delete_branch(repo, agent.branch)
         shutil.rmtree(agent.state_dir, ignore_errors=True)
+
+
+def make_private_dir(path: Path) -> None:
+    """`path` (and missing parents) created; `path` itself 0700 (agent state may hold secrets)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)  # also one an older Podium made with the umask's mode
+
+
+def make_private_file(path: Path, *, create: bool = False) -> None:
+    """`path` 0600 (created empty when asked and missing)."""
+    if create:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _refuse_uncommitted(agent: Agent, problem: str) -> None:

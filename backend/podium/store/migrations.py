@@ -334,6 +334,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE files ADD COLUMN fingerprint INTEGER;
         """,
     ),
+    (
+        9,
+        """
+        -- One Podium process supervises a repository's agents at a time (podium.agents.
+        -- ownership): the row is taken in one write transaction, and taken over when its
+        -- process is gone (same host: pid + create time; another host: a stale heartbeat).
+        CREATE TABLE owners (
+            repo         TEXT PRIMARY KEY,   -- the repository's top level, as agents.repo
+            pid          INTEGER NOT NULL,
+            create_time  REAL NOT NULL,      -- the process's start (epoch s): pids recycle
+            host         TEXT NOT NULL,
+            token        TEXT NOT NULL,      -- one per AgentManager
+            since        REAL NOT NULL,
+            heartbeat    REAL NOT NULL
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -66,6 +66,8 @@ class AgentsFeature(Feature):
         self.listing: tuple[proto.AgentCard, ...] = ()
         # loop only
         self._turns = _Turns()
+        # core lane: whether the last tick found this window read-only (another owns agents)
+        self._read_only = False
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -190,7 +192,7 @@ class AgentsFeature(Feature):
     # -- limit actions (loop → action lane) -----------------------------------------------------
     async def carry_out(self, action: AgentAction) -> None:
         manager = (await self.host.ready()).manager
-        if manager is None:
+        if manager is None or manager.read_only:  # the owning window's limits act, not ours
             return
         try:
             await self._act(action.agent_id, _limit_action, manager, action)
@@ -224,6 +226,7 @@ class AgentsFeature(Feature):
                 changed |= set(manager.note_activity(t.ingested.sessions, t.ingested.cwds))
             if poll:
                 changed |= set(manager.poll())
+                self._note_ownership(manager, out.logs)
             changed |= core.take_changed()
             if full:
                 agents = {a.id: a for a in manager.list()}
@@ -249,6 +252,15 @@ class AgentsFeature(Feature):
         if out.cards or out.removed:
             self._publish_listing()
         t.agents = agents
+
+    def _note_ownership(self, manager: Any, logs: list[str]) -> None:
+        """Say once when this window shows another window's agents read-only, and when it
+        takes them over."""
+        read_only = manager.read_only
+        if read_only != self._read_only:
+            self._read_only = read_only
+            logs.append(f"agents: {manager.ownership.error()}" if read_only else
+                        "agents: this window now supervises the agents of this repo")  # fmt: skip
 
     def seed(self, core: Core) -> None:
         """The cards of the agents found at start-up, before the first tick (core lane)."""
