@@ -1,26 +1,68 @@
 """Every message of docs/protocol.md as a pydantic model: request params in, results and
-notifications out. camelCase on the wire, snake_case attributes.
+notifications out. camelCase on the wire, snake_case attributes; the method names, error codes,
+enumerations and base models are in `podium.protocol.base` (re-exported here).
 
 Outbound payloads are built only through these models (the views render them, the server sends
 them), so the wire format is written once; editor-client/src/protocol.generated.ts is generated
-from their JSON Schema (`podium.protocol.schema`).
-
-Strict JSON out: a float field never carries NaN or ±Infinity (Python's json would write them,
-and no JSON parser reads them back). `Num` clamps ±inf to the largest finite float and NaN to 0 at
-the model, so one absurd figure (a log line's `costUSD: 1e400`) degrades one number instead of
-stopping every push.
+from their JSON Schema (`podium.protocol.schema`). Every float is a `Num`: never NaN or ±Infinity.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from podium.agents.spec import SpawnSpec
+from podium.protocol.base import (
+    AGENT_CARD,
+    AGENT_ERROR,
+    AGENT_REMOVED,
+    ALERT,
+    ANSWER_PERMISSION,
+    COMMANDS,
+    EXPORT,
+    GIT_ERROR,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    LIST_AGENTS,
+    METHOD_NOT_FOUND,
+    NAMED_ENUMS,
+    NOT_FOUND,
+    PARSE_ERROR,
+    PAUSE_AGENT,
+    PODIUM_ERROR,
+    REMOVE_AGENT,
+    RESUME_AGENT,
+    SEND_MESSAGE,
+    SERVER_NOT_INITIALIZED,
+    SPAWN_AGENT,
+    STATUS_BAR,
+    STOP_AGENT,
+    USAGE_HISTORY,
+    USAGE_SUMMARY,
+    AgentStatus,
+    AlertAction,
+    AlertLevel,
+    AlertScope,
+    AuthMode,
+    Decision,
+    DecisionScope,
+    ExportFormat,
+    ExportGroupBy,
+    HistoryBucket,
+    HistoryGroupBy,
+    LimitAction,
+    Model,
+    Num,
+    ParamsModel,
+    PermissionMode,
+    PlanSource,
+    Severity,
+    Source,
+    Status,
+)
 from podium.textlimits import MAX_AGENT_IDS, AgentId, Message, PathText, RequestId
 
 __all__ = [  # noqa: RUF022 (grouped as in the module)
@@ -43,123 +85,6 @@ __all__ = [  # noqa: RUF022 (grouped as in the module)
     "HistoryTokens", "HistorySums", "HistoryGroup", "HistoryPoint", "PlanPoint",
     "HistoryAgentRow", "UsageHistory",
 ]
-
-# -- method names -----------------------------------------------------------------------------
-SPAWN_AGENT = "podium/spawnAgent"
-PAUSE_AGENT = "podium/pauseAgent"
-RESUME_AGENT = "podium/resumeAgent"
-STOP_AGENT = "podium/stopAgent"
-REMOVE_AGENT = "podium/removeAgent"
-LIST_AGENTS = "podium/listAgents"
-SEND_MESSAGE = "podium/sendMessage"
-ANSWER_PERMISSION = "podium/answerPermission"
-USAGE_SUMMARY = "podium/usageSummary"
-EXPORT = "podium/export"
-USAGE_HISTORY = "podium/usageHistory"
-
-STATUS_BAR = "podium/statusBar"
-AGENT_CARD = "podium/agentCard"
-AGENT_REMOVED = "podium/agentRemoved"
-ALERT = "podium/alert"
-
-#: request method → workspace/executeCommand command name
-COMMANDS: dict[str, str] = {
-    SPAWN_AGENT: "podium.spawnAgent",
-    PAUSE_AGENT: "podium.pauseAgent",
-    RESUME_AGENT: "podium.resumeAgent",
-    STOP_AGENT: "podium.stopAgent",
-    REMOVE_AGENT: "podium.removeAgent",
-    LIST_AGENTS: "podium.listAgents",
-    SEND_MESSAGE: "podium.sendMessage",
-    ANSWER_PERMISSION: "podium.answerPermission",
-    USAGE_SUMMARY: "podium.usageSummary",
-    EXPORT: "podium.export",
-    USAGE_HISTORY: "podium.usageHistory",
-}
-
-# -- error codes ------------------------------------------------------------------------------
-PARSE_ERROR = -32700
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-METHOD_NOT_FOUND = -32601
-INVALID_REQUEST = -32600
-SERVER_NOT_INITIALIZED = -32002
-NOT_FOUND = -31001
-GIT_ERROR = -31002
-AGENT_ERROR = -31003
-PODIUM_ERROR = -31000
-
-# -- enumerations (named types in the generated TypeScript) ------------------------------------
-AgentStatus = Literal[
-    "starting", "working", "waiting", "idle", "paused", "rateLimited", "stopped", "exited",
-    "error",
-]
-Status = AgentStatus  # the older name
-Source = Literal["subscription", "api", "proxy"]
-Severity = Literal["ok", "warning", "error"]
-AlertLevel = Literal["info", "warning", "critical"]
-AlertScope = Literal["agent", "session", "daily", "monthly", "plan", "usage_limit", "rate_limit",
-                     "permission", "store"]  # fmt: skip
-AuthMode = Literal["subscription", "api", "both", "proxy"]
-LimitAction = Literal["warn", "pause", "stop"]
-#: what the server did to an alert's agent (a limit's action, or continuing on an API key)
-AlertAction = Literal["warn", "pause", "stop", "switchToApi"]
-PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
-Decision = Literal["allow", "deny"]
-DecisionScope = Literal["once", "agent"]
-PlanSource = Literal["official", "oauth", "estimate"]
-ExportFormat = Literal["csv", "json"]
-ExportGroupBy = Literal["entry", "day", "agent", "model"]
-HistoryGroupBy = Literal["agent", "model", "source", "project"]
-HistoryBucket = Literal["day", "hour"]
-
-#: TypeScript name → the Literal it names (podium.protocol.schema turns each into a named type)
-NAMED_ENUMS: dict[str, Any] = {
-    "AgentStatus": AgentStatus, "Source": Source, "Severity": Severity,
-    "AlertLevel": AlertLevel, "AlertScope": AlertScope, "AuthMode": AuthMode,
-    "LimitAction": LimitAction, "PlanSource": PlanSource, "ExportFormat": ExportFormat,
-    "ExportGroupBy": ExportGroupBy, "PermissionMode": PermissionMode, "Decision": Decision,
-    "DecisionScope": DecisionScope, "AlertAction": AlertAction,
-    "HistoryGroupBy": HistoryGroupBy, "HistoryBucket": HistoryBucket,
-}  # fmt: skip
-
-
-def _finite(value: float) -> float:
-    if math.isnan(value):
-        return 0.0
-    if math.isinf(value):
-        return math.copysign(sys.float_info.max, value)
-    return value
-
-
-#: a JSON number: never NaN or ±Infinity (see the module doc)
-Num = Annotated[float, AfterValidator(_finite)]
-
-
-class Model(BaseModel):
-    """camelCase aliases on the wire; Python attribute names in snake_case."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="ignore",
-        frozen=True,
-        # what the server sends always has every key: required in the generated types
-        json_schema_serialization_defaults_required=True,
-        # the docstrings under fields become the generated TypeScript's doc comments
-        use_attribute_docstrings=True,
-    )
-
-    def wire(self) -> dict[str, Any]:
-        """The JSON-ready payload (camelCase keys, in field order)."""
-        return self.model_dump(by_alias=True, mode="json")
-
-
-class ParamsModel(Model):
-    """Request params: strict types (no silent "5" → 5), no NaN/Infinity, unknown keys ignored."""
-
-    model_config = ConfigDict(strict=True, allow_inf_nan=False)
-
 
 # -- requests ---------------------------------------------------------------------------------
 class SpawnAgentParams(ParamsModel, SpawnSpec):

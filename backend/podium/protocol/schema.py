@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
+from podium.protocol import base
 from podium.protocol import models as m
 from podium.settings import SETTING_KEYS
 
@@ -48,7 +49,8 @@ def _enum_refs(node: Any, named: dict[tuple[str, ...], str]) -> Any:
 
 
 def _constants() -> dict[str, Any]:
-    methods = {name: value for name, value in vars(m).items()
+    # in the order base.py defines them (models.py imports them sorted)
+    methods = {name: value for name, value in vars(base).items()
                if name.isupper() and isinstance(value, str) and value.startswith("podium/")}  # fmt: skip
     requests = set(m.COMMANDS)
 
