@@ -147,7 +147,7 @@ def send_signal(pid: int, start: int, sig: int) -> None:
 
 class Keeper:
     def __init__(self, state_dir: str, mode: str, grace: float) -> None:
-        self.state_dir = state_dir
+        self.state_dir = os.path.abspath(state_dir)
         self.mode = mode if mode in MODES else "kill"
         self.grace = grace
         self.root: subprocess.Popen | None = None
@@ -179,6 +179,10 @@ class Keeper:
             _send(lifeline, {"error": f"cannot start {argv[0]}: {reason}"})
             return 127
         _send(lifeline, {"started": self.root.pid})
+        # the agent works in its worktree; the keeper is Podium's, not the agent's: it leaves
+        # (a process found by its cwd in a worktree is the agent's, and the dir is not held)
+        with contextlib.suppress(OSError):
+            os.chdir(self.state_dir)
         # the agent has its own copies; the keeper keeps no reader on its stdin (a FIFO)
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)

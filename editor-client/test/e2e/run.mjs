@@ -124,6 +124,10 @@ async function main() {
     'podium.authMode': 'subscription',
     'podium.plan': 'max5',
     'podium.profiles': { claude: fakeProfile(python) },
+    // the crash check SIGKILLs the server and expects the agent re-attached: without this
+    // setting a killed server takes its agents with it (issue 15); the cleanup below kills
+    // what outlives the editor
+    'podium.keepAgentsRunning': true,
   };
   writeFileSync(
     join(workspace, '.vscode', 'settings.json'),
