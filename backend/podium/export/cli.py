@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Store(args.db) as store:
             if not args.no_ingest:
+                from podium.usage.cli_common import ingest_inbox
+
                 Ingestor(store).run()
+                ingest_inbox(store)
             result = export_usage(store, options, workspace=Path(args.workspace))
     except PodiumError as exc:
         print(f"podium: {exc}", file=sys.stderr)

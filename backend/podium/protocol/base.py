@@ -29,6 +29,7 @@ ANSWER_PERMISSION = "podium/answerPermission"
 USAGE_SUMMARY = "podium/usageSummary"
 EXPORT = "podium/export"
 USAGE_HISTORY = "podium/usageHistory"
+LOG_USAGE = "podium/logUsage"
 
 STATUS_BAR = "podium/statusBar"
 AGENT_CARD = "podium/agentCard"
@@ -48,6 +49,7 @@ COMMANDS: dict[str, str] = {
     USAGE_SUMMARY: "podium.usageSummary",
     EXPORT: "podium.export",
     USAGE_HISTORY: "podium.usageHistory",
+    LOG_USAGE: "podium.logUsage",
 }
 
 # -- error codes ------------------------------------------------------------------------------

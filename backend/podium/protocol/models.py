@@ -27,6 +27,7 @@ from podium.protocol.base import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     LIST_AGENTS,
+    LOG_USAGE,
     METHOD_NOT_FOUND,
     NAMED_ENUMS,
     NOT_FOUND,
@@ -67,7 +68,7 @@ from podium.textlimits import MAX_AGENT_IDS, AgentId, Message, PathText, Request
 
 __all__ = [  # noqa: RUF022 (grouped as in the module)
     "SPAWN_AGENT", "PAUSE_AGENT", "RESUME_AGENT", "STOP_AGENT", "REMOVE_AGENT", "LIST_AGENTS",
-    "SEND_MESSAGE", "ANSWER_PERMISSION", "USAGE_SUMMARY", "EXPORT", "STATUS_BAR", "AGENT_CARD", "AGENT_REMOVED", "ALERT", "COMMANDS",
+    "SEND_MESSAGE", "ANSWER_PERMISSION", "USAGE_SUMMARY", "EXPORT", "LOG_USAGE", "STATUS_BAR", "AGENT_CARD", "AGENT_REMOVED", "ALERT", "COMMANDS",
     "PARSE_ERROR", "INVALID_PARAMS", "INTERNAL_ERROR", "METHOD_NOT_FOUND", "INVALID_REQUEST",
     "SERVER_NOT_INITIALIZED", "NOT_FOUND", "GIT_ERROR", "AGENT_ERROR", "PODIUM_ERROR",
     "AgentStatus", "Status", "Source", "Severity", "AlertLevel", "AlertScope", "AuthMode",
@@ -79,6 +80,7 @@ __all__ = [  # noqa: RUF022 (grouped as in the module)
     "AnswerPermissionResult", "PendingRef",
     "StatusBar", "AgentCardNotification", "AgentRemovedNotification", "Alert", "PlanWindowInfo",
     "PlanInfo", "ApiSpend", "LimitsInfo", "AgentUsageRow", "UsageSummary", "ExportResult",
+    "MAX_LOG_RECORDS", "LogUsageParams", "RecordError", "LogUsageResult",
     "REQUESTS", "NOTIFICATIONS",
     # issue 17: usage history
     "USAGE_HISTORY", "HistoryGroupBy", "HistoryBucket", "UsageHistoryParams",
@@ -421,6 +423,31 @@ class UsageHistory(Model):
     notes: list[str]
     insights: list[Insight] = []
     """Most valuable first (podium.usage.insights): the last 30 days, not the requested range"""
+MAX_LOG_RECORDS = 10_000  # per podium/logUsage request
+
+
+class LogUsageParams(ParamsModel):
+    """`{records: [...]}`, or one record as the params themselves. Each record is checked on
+    its own (podium.usage.records, docs/usage-api.md): a bad one is named in the result's
+    `errors` and the others are kept, so the records are not typed here."""
+
+    records: list[Any] | None = Field(default=None, max_length=MAX_LOG_RECORDS)
+
+
+class RecordError(Model):
+    index: int
+    """the record's position in the batch (0 for a single record)"""
+    field: str | None
+    message: str
+
+
+class LogUsageResult(Model):
+    accepted: int
+    """valid records"""
+    new: int
+    """of which not logged before (a record id seen before counts once)"""
+    duplicates: int
+    errors: list[RecordError]
 
 
 #: request method → (params model, result model)
@@ -436,6 +463,7 @@ REQUESTS: dict[str, tuple[type[ParamsModel], type[Model]]] = {
     USAGE_SUMMARY: (EmptyParams, UsageSummary),
     EXPORT: (ExportParams, ExportResult),
     USAGE_HISTORY: (UsageHistoryParams, UsageHistory),
+    LOG_USAGE: (LogUsageParams, LogUsageResult),
 }
 #: notification method → params model
 NOTIFICATIONS: dict[str, type[Model]] = {

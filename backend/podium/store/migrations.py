@@ -351,6 +351,36 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        10,
+        """
+        -- Usage logged through Podium (podium/logUsage, `podium log`, the inbox folder,
+        -- podium.track): one row per record. An LLM call's tokens are also an `entries` row
+        -- with the same key (adapter 'log'), so totals, budgets, reports and exports count it;
+        -- an API call (kind 'api') has no tokens and no entry. Free text is kept redacted.
+        CREATE TABLE usage_records (
+            id               INTEGER PRIMARY KEY,
+            key              TEXT NOT NULL UNIQUE,   -- 'log:<record id>'
+            kind             TEXT NOT NULL,          -- llm | api
+            ts               INTEGER NOT NULL,       -- ms since epoch, UTC
+            via              TEXT NOT NULL,          -- request | cli | inbox | python
+            agent            TEXT,
+            provider         TEXT,
+            model            TEXT,
+            task_type        TEXT,
+            task_description TEXT,
+            session_key      TEXT,
+            status           TEXT,
+            error_message    TEXT,
+            duration_ms      INTEGER,
+            service          TEXT,
+            endpoint         TEXT,
+            status_code      INTEGER,
+            file_id          INTEGER                 -- the inbox file it was read from
+        );
+        CREATE INDEX usage_records_ts ON usage_records(ts);
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -22,6 +22,9 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
         help="Claude config root holding projects/ (repeatable; default: $CLAUDE_CONFIG_DIR, "
         "else ~/.config/claude and ~/.claude)",
     )
+    parser.add_argument("--inbox", metavar="DIR",
+                        help="usage inbox folder of JSONL records (default: $PODIUM_INBOX, "
+                        "else inbox/ beside the store)")  # fmt: skip
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -34,6 +37,17 @@ def ingest_quietly(store: Store, args: argparse.Namespace) -> IngestResult:
     result = Ingestor(store, claude_config_dirs=args.claude_config_dirs).run()
     for err in result.errors:
         print(f"podium: warning: {err}", file=sys.stderr)
+    result.inbox = ingest_inbox(store, getattr(args, "inbox", None))
+    return result
+
+
+def ingest_inbox(store: Store, directory: str | None = None):
+    """Read the usage inbox (podium.usage.inbox); bad records are named on stderr."""
+    from podium.usage.inbox import Inbox
+
+    result = Inbox(store, directory).run()
+    for err in result.errors:
+        print(f"podium: warning: inbox: {err}", file=sys.stderr)
     return result
 
 

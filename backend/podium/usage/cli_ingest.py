@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
         "entriesWritten": r.entries_written, "malformed": r.malformed,
         "invalidUtf8": r.invalid_utf8, "outOfRange": r.out_of_range, "oversized": r.oversized,
         "filesSkipped": r.files_skipped, "seconds": round(elapsed, 3),
+        "inboxRecords": r.inbox.written, "inboxBadRecords": r.inbox.bad,
     }  # fmt: skip
     if args.json:
         print(json.dumps(summary))
@@ -36,4 +37,6 @@ def run(args: argparse.Namespace) -> int:
             f"range, {r.oversized} oversized), {r.files_skipped} files not read"
             f" in {elapsed:.2f}s"
         )
+        if r.inbox.records or r.inbox.bad:
+            print(f"inbox: {r.inbox.written:,} new records, {r.inbox.bad} bad")
     return 0

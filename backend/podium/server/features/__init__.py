@@ -11,6 +11,7 @@ from podium.server.features.export import ExportFeature
 from podium.server.features.history import HistoryFeature
 from podium.server.features.limits import LimitsFeature
 from podium.server.features.metrics import MetricsFeature
+from podium.server.features.records import RecordsFeature
 from podium.server.features.reports import ReportsFeature
 from podium.server.features.status import StatusFeature
 from podium.server.features.usage import UsageFeature
@@ -28,14 +29,15 @@ class Features:
     export: ExportFeature
     metrics: MetricsFeature
     history: HistoryFeature
+    records: RecordsFeature
 
     @property
     def all(self) -> tuple[Feature, ...]:
-        """In tick order: ingest (usage), cards (agents), what the agents reported (fresh
-        cards), limits on fresh usage, the status bar last (it shows the cards). `started()`
-        and `publish()` follow the same order."""
-        return (self.usage, self.agents, self.reports, self.limits, self.status, self.export,
-                self.metrics, self.history)  # fmt: skip
+        """In tick order: ingest (usage, then logged records), cards (agents), what the agents
+        reported (fresh cards), limits on fresh usage, the status bar last (it shows the cards).
+        `started()` and `publish()` follow the same order."""
+        return (self.usage, self.records, self.agents, self.reports, self.limits, self.status,
+                self.export, self.metrics, self.history)  # fmt: skip
 
 
 def setup(host: Host) -> Features:
@@ -50,4 +52,5 @@ def setup(host: Host) -> Features:
         export=ExportFeature(host),
         metrics=MetricsFeature(host, pending=lambda: sum(len(c.pending) for c in agents.listing)),
         history=HistoryFeature(host),
+        records=RecordsFeature(host, usage),
     )
