@@ -20,6 +20,7 @@ cannot be written is counted in `dropped` and logged once.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import itertools
 import logging
@@ -61,7 +62,7 @@ class Tracker:
         self._ids = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:12]
         self._pid = os.getpid()
-        self._thread: threading.Thread | None = None
+        self._thread: int | None = None  # the writer's thread id
         self._start_lock = threading.Lock()
         self._fd: int | None = None
         self._reopen = False
@@ -131,8 +132,9 @@ class Tracker:
                 self._queue = queue.SimpleQueue()
                 self._queued = 0
                 self._fd = None
-            self._thread = threading.Thread(target=self._run, name="podium-track", daemon=True)
-            self._thread.start()
+            # not threading.Thread: its start() waits until the new thread runs, which would
+            # make the first call of a busy process wait for the scheduler
+            self._thread = _thread.start_new_thread(self._run, ())
 
     def _run(self) -> None:
         pending: list[dict[str, Any]] = []

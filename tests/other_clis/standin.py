@@ -190,9 +190,9 @@ class GeminiAPI(StandIn):
     name = "gemini"
 
     def model_requests(self) -> list[Request]:
-        return [r for r in self.requests
-                if r.method == "POST" and "GenerateContent" in r.path.split(":")[-1]
-                or r.method == "POST" and "generateContent" in r.path]  # fmt: skip
+        return [r for r in self.requests if r.method == "POST"
+                and r.path.split("?")[0].rpartition(":")[2] in ("generateContent",
+                                                                "streamGenerateContent")]  # fmt: skip
 
     def _answer(self, handler: BaseHTTPRequestHandler, request: Request) -> None:
         path = request.path.split("?")[0]
