@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from podium.errors import PodiumError
 from podium.usage.cli_common import add_store_options, ingest_quietly, n, open_store, table, usd
 
-KINDS = ("daily", "monthly", "session", "blocks")
+KINDS = ("daily", "monthly", "session", "blocks", "usage")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +30,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--active", action="store_true", help="blocks: only the active block")
     parser.add_argument("--recent", action="store_true", help="blocks: last 3 days only")
     parser.add_argument("--no-ingest", action="store_true", help="report the store as it is")
+    parser.add_argument("--by", choices=("agent", "provider", "model", "taskType"),
+                        default="agent", help="usage: group rows by")  # fmt: skip
+    parser.add_argument("--last", help="usage: the last 7d, 30d, 12h, … (default 7d)")
+    parser.add_argument("--top-models", type=int, nargs="?", const=5, metavar="N",
+                        help="usage: also the N most expensive models (default 5)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,9 +58,13 @@ def run(args: argparse.Namespace) -> int:
                 data = reports.monthly(q, breakdown=args.breakdown, order=args.order)
             elif args.kind == "session":
                 data = reports.session(q, breakdown=args.breakdown)
-            else:
+            elif args.kind == "blocks":
                 data = reports.blocks(q, active_only=args.active,
                                       recent_days=3 if args.recent else None)  # fmt: skip
+            else:
+                from podium.usage.usage_report import usage_report_for
+
+                data = usage_report_for(store, args, q.prices)
             unknown = sorted(q.prices.unknown_models)
     except PodiumError as exc:
         print(f"podium: {exc}", file=sys.stderr)
@@ -73,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(kind: str, data: dict, breakdown: bool) -> str:
+    if kind == "usage":
+        from podium.usage.usage_report import render
+
+        return render(data)
     headers = ["Input", "Output", "Cache create", "Cache read", "Total tokens", "Cost (USD)"]
     if kind == "blocks":
         rows = []
