@@ -31,7 +31,6 @@ class RecordsFeature(Feature):
         self.usage = usage
         self._lock = threading.Lock()  # guards the two fields below (loop and core lane)
         self._paths: set[str] = set()
-        self._history_due = False
         # core lane only
         self._inbox: Inbox | None = None
         self._written_entries = 0
@@ -67,18 +66,25 @@ class RecordsFeature(Feature):
 
     # -- the inbox ------------------------------------------------------------------------------
     async def started(self, core: Core) -> None:
-        inbox = await self.host.lanes.core.run(self._open_inbox, core)
-        self.host.spawn_task(self._watch(inbox.directory), "podium-inbox")
+        directory = await self.host.lanes.core.run(self._open_inbox, core)
+        watching = asyncio.Event()
+        self.host.spawn_task(self._watch(directory, watching), "podium-inbox")
+        await watching.wait()
+        # only now read what is there: a line written before the watch began is read here,
+        # one written after it is an event
+        await self.host.lanes.core.run(self.read_inbox, core, None)
 
-    def _open_inbox(self, core: Core) -> Inbox:
+    def _open_inbox(self, core: Core) -> str:
         self._inbox = Inbox(core.store, default_inbox_dir(core.store.path))
         os.makedirs(self._inbox.directory, mode=0o700, exist_ok=True)
-        self.read_inbox(core, None)  # what came while no server ran
-        return self._inbox
+        return self._inbox.directory
 
-    async def _watch(self, directory: str) -> None:
+    async def _watch(self, directory: str, watching: asyncio.Event) -> None:
         from watchfiles import awatch
 
+        # `watching` wakes its waiter only once this task next awaits: inside the first step of
+        # awatch, after its inotify watch exists (it is set up before awatch first awaits)
+        watching.set()
         try:
             # the task is cancelled when the server closes
             async for changes in awatch(directory, debounce=DEBOUNCE_MS, step=5, recursive=True,
