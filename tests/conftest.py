@@ -56,3 +56,21 @@ def claude_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (d / "projects").mkdir(parents=True)
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(d))
     return d.resolve()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_machine_cli_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the Codex or Gemini CLI logs of the machine it runs on: CODEX_HOME and
+    GEMINI_CLI_HOME point at empty folders (a test that wants logs sets its own)."""
+    import os
+
+    empty = tmp_path_factory.mktemp("no-cli-logs")
+    saved = {k: os.environ.get(k) for k in ("CODEX_HOME", "GEMINI_CLI_HOME")}
+    os.environ["CODEX_HOME"] = str(empty / "codex")
+    os.environ["GEMINI_CLI_HOME"] = str(empty / "gemini")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

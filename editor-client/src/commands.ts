@@ -110,6 +110,8 @@ export class Commands {
         profile: name,
       })),
       { label: 'claude', description: 'Claude Code, headless (claude -p)', profile: 'claude' },
+      { label: 'codex', description: 'Codex CLI, headless (codex exec)', profile: 'codex' },
+      { label: 'gemini', description: 'Gemini CLI, headless (gemini -p)', profile: 'gemini' },
       { label: 'fake', description: 'Simulated agent for demos and tests; no API calls', profile: 'fake' },
     ].filter((item, index, all) => all.findIndex((o) => o.profile === item.profile) === index);
     const picked = await api.showQuickPick(items, {

@@ -1,4 +1,6 @@
-"""Command lines of the agent profiles: `fake`, `claude`, `shell` and the user's own."""
+"""Command lines of the agent profiles: `fake`, `claude`, `codex`, `gemini`, `shell` and the
+user's own. Codex and Gemini run headless in the agent's worktree (their usage is attributed
+to the agent by that cwd: podium.usage.adapters.codex / gemini)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from podium.agents.hooks import SETTINGS_FILE
 from podium.errors import InvalidInput
 from podium.redact import scrub
 
-PROFILES: tuple[str, ...] = ("fake", "claude", "shell")
+PROFILES: tuple[str, ...] = ("fake", "claude", "codex", "gemini", "shell")
 #: profiles whose agent is a long-lived session Podium talks to on its stdin (`session_io`)
 SESSION_PROFILES: frozenset[str] = frozenset({"claude"})
 PERMISSION_MODES: tuple[str, ...] = ("default", "acceptEdits", "plan", "bypassPermissions")
@@ -17,6 +19,8 @@ DEFAULT_PERMISSION_MODE = "default"
 DEFAULT_COMMANDS: dict[str, list[str]] = {
     "fake": [sys.executable, "-m", "podium", "fake-agent"],
     "claude": ["claude"],
+    "codex": ["codex"],
+    "gemini": ["gemini"],
 }
 
 
@@ -44,6 +48,14 @@ def command_for(
                 "--verbose", "--resume" if resume else "--session-id", session_id,
                 "--settings", settings, "--permission-mode", permission_mode]  # fmt: skip
         return argv, session_id
+    if profile == "codex":
+        # `exec`: headless; JSON events on stdout; may edit its worktree (exec defaults to a
+        # read-only sandbox); the task after `--` so one starting with `-` stays the task
+        return [*base, "exec", "--json", "--sandbox", "workspace-write", "--", task], None
+    if profile == "gemini":
+        # headless; `--prompt=` keeps a task starting with `-` from being read as an option
+        return [*base, "--output-format", "stream-json", "--approval-mode", "auto_edit",
+                f"--prompt={task}"], None  # fmt: skip
     if not base:
         raise InvalidInput(f"profile {profile!r} has no command", field="command")
     # the task reaches every agent as $PODIUM_TASK; a user profile may also place it in argv
@@ -62,7 +74,9 @@ def redacted_argv(argv: list[str], task: str) -> list[str]:
     a secret (`--api-key VALUE`, `--password VALUE`) is redacted whatever it looks like."""
     out = []
     for arg in argv:
-        if task and (arg == task or (len(task) >= _TASK_IN_ARG_MIN and task in arg)):
+        if task and arg.endswith(f"={task}"):  # `--prompt={task}` (gemini), however short
+            arg = arg[: -len(task)] + "<task>"
+        elif task and (arg == task or (len(task) >= _TASK_IN_ARG_MIN and task in arg)):
             arg = arg.replace(task, "<task>")
         out.append(scrub(arg))
     for i in range(len(out) - 1):

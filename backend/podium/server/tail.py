@@ -41,11 +41,16 @@ def _expand(paths: set[str]) -> set[str]:
 
 
 def watch_dirs(ingestor: Any) -> list[Path]:
-    """The `projects/` dirs to watch: every adapter root that exists (created when the root was
-    configured explicitly, so a fresh CLAUDE_CONFIG_DIR is tailed from its first session)."""
+    """The dirs to watch: Claude's `projects/` in every root that exists (created when the root
+    was configured explicitly, so a fresh CLAUDE_CONFIG_DIR is tailed from its first session),
+    and the log dirs other adapters name (`watch_dirs()`)."""
     explicit = bool(os.environ.get("CLAUDE_CONFIG_DIR", "").strip())
     dirs: list[Path] = []
     for adapter in ingestor.adapters:
+        own = getattr(adapter, "watch_dirs", None)  # Codex, Gemini: the log dirs that exist
+        if own is not None:
+            dirs.extend(p for p in map(Path, own()) if p not in dirs)
+            continue
         explicit = explicit or bool(getattr(adapter, "_config_dirs", None))
         for root in adapter.roots():
             projects = Path(root) / "projects"

@@ -89,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
             "schemaVersion": store.schema_version,
             "integrity": "ok",
             "roots": [
-                {"adapter": a.name, "path": r, "exists": os.path.isdir(os.path.join(r, "projects"))}
+                {"adapter": a.name, "path": r, "exists": os.path.isdir(r)}
                 for a in default_adapters(args.claude_config_dirs)
-                for r in a.roots()
+                for r in _log_dirs(a)
             ],
             "files": files, "bytesRead": size, "entries": entries,
             "skipped": {"malformed": malformed, "invalidUtf8": bad_utf8,
@@ -138,3 +138,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"unpriced     {u['model']}: {u['entries']:,} entries in {u['sessions']:,} "
               f"session{'s' if u['sessions'] != 1 else ''}; {covered}")  # fmt: skip
     return 0
+
+
+def _log_dirs(adapter) -> list[str]:
+    """Where an adapter's logs are (Claude: `projects/` in each root)."""
+    own = getattr(adapter, "log_dirs", None)
+    return own() if own is not None else [os.path.join(r, "projects") for r in adapter.roots()]

@@ -49,9 +49,18 @@ class StatusInputs:
     #: models used today with no price and no figure of the CLI's own: the dollar figures
     #: lack their share, shown as `API: $2.47+` and named in the tooltip
     unpriced_models: list[str] = field(default_factory=list)
+    #: other CLIs' own plans (label, figure), e.g. ("Codex", 42 % of its 5-hour window):
+    #: shown after the mode's text in every mode, never mixed with Claude's plan
+    cli_plans: list[tuple[str, PlanFigure]] = field(default_factory=list)
 
 
 _WINDOW_LABEL = {"five_hour": "5-hour", "seven_day": "7-day"}
+
+
+def cli_plans_text(state: StatusInputs) -> str:
+    """` | Codex: 42%` for each other CLI's plan figure ('' when none)."""
+    return "".join(f" | {label}: {'~' if fig.stale else ''}{format_pct(fig.used_pct)}"
+                   for label, fig in state.cli_plans)  # fmt: skip
 
 
 def plan_text(plan: PlanFigure | None) -> str:
@@ -117,6 +126,7 @@ def severity_of(state: StatusInputs) -> str:
     pcts = list(state.budget_pcts)
     if state.plan is not None and state.mode in ("subscription", "both"):
         pcts.append(state.plan.used_pct)
+    pcts.extend(fig.used_pct for _label, fig in state.cli_plans)
     pcts.extend(card.limit.used_pct for card in state.cards if card.limit is not None)
     if any(c.status == "error" for c in state.cards) or any(p >= 100.0 for p in pcts):
         return "error"
@@ -154,6 +164,13 @@ def tooltip_text(state: StatusInputs) -> str:
             lines.append(line)
         for error in state.plan_errors:
             lines.append(f"⚠ {_md_cell(error)}")
+    for label, fig in state.cli_plans:
+        age = format_duration_coarse(state.now - fig.observed_at) if state.now else "?"
+        line = (f"**{_md_cell(label)}** {format_pct(fig.used_pct)} of its "
+                f"{_WINDOW_LABEL.get(fig.window, fig.window)} window ({fig.source}, {age} ago)")
+        if fig.stale:
+            line += f" — stale: {_md_cell(fig.stale_reason or 'old figure')}"
+        lines.append(line)
     if state.mode in ("api", "both"):
         lines.append(
             f"**API** {format_usd(state.api_today_usd)} today, "
@@ -192,7 +209,7 @@ def tooltip_text(state: StatusInputs) -> str:
 def render_status_bar(state: StatusInputs) -> StatusBar:
     """The `podium/statusBar` payload; cards are listed oldest first."""
     counts = agent_counts_text(state.cards)
-    text = mode_text(state)
+    text = mode_text(state) + cli_plans_text(state)
     if counts:
         text = f"{counts} | {text}"
     return StatusBar(

@@ -1,6 +1,7 @@
 """Usage logged from anywhere (podium.usage.records): the `podium/logUsage` request and the
 inbox folder, watched and read incrementally. What they write counts at once: the tick hands
 it on as ingested usage, so cards, budgets and the status bar see it like a CLI's log lines.
+The tick also stores the plan figures the other CLIs' logs carried (limits/cli_plans.py).
 
 The request and the inbox reads run on the core lane (the core connection); the watcher runs on
 the loop and only collects changed paths.
@@ -114,6 +115,7 @@ class RecordsFeature(Feature):
             paths, self._paths = self._paths, set()
         if paths:
             self.read_inbox(t.core, sorted(paths))
+        self._plan_figures(t)
         if not self._written_entries:
             return
         from podium.usage.ingest import IngestResult
@@ -127,6 +129,16 @@ class RecordsFeature(Feature):
         self.usage.figures_timer.ask()
         self._written_entries = 0
         self._sessions, self._cwds = set(), set()
+
+    def _plan_figures(self, t: Tick) -> None:
+        """Plan figures the CLIs' logs carried (Codex's rate_limits) into plan_snapshots; the
+        status bar shows them at its next render."""
+        from podium.limits.cli_plans import record_adapter_figures
+
+        with t.core.store.lock:
+            written = record_adapter_figures(t.core.store, t.core.ingestor.adapters)
+        if written:
+            self.usage.figures_timer.ask()
 
     def _note_written(self, entries: int, records: list[Any]) -> None:
         self._written_entries += entries

@@ -72,6 +72,7 @@ class StatusFeature(Feature):
         if limits.monthly_usd:
             budget_pcts.append(100.0 * figures.get("month_all", 0.0) / limits.monthly_usd)
         return StatusInputs(
+            cli_plans=self.cli_plans(core, now),
             mode=settings.auth_mode,
             cards=cards,
             plan=headline,
@@ -85,6 +86,17 @@ class StatusFeature(Feature):
             now=now,
             unpriced_models=list(today.unpriced_models) if today is not None else [],
         )
+
+    def cli_plans(self, core: Core, now: float) -> list[tuple[str, PlanFigure]]:
+        """Other CLIs' plan figures (Codex's `rate_limits`: limits/cli_plans.py)."""
+        from podium.limits.cli_plans import cli_plan_windows
+
+        with core.store.lock:
+            windows = cli_plan_windows(core.store, now, self.usage.working())
+        return [(label, PlanFigure(window=w.window, used_pct=w.used_pct, source=w.source,
+                                   observed_at=w.observed_at, stale=w.stale,
+                                   stale_reason=w.stale_reason))
+                for label, w in windows]  # fmt: skip
 
     # -- sending (loop) -------------------------------------------------------------------------
     def override(self, fields: dict[str, Any] | None) -> None:
