@@ -13,6 +13,7 @@ export const Methods = {
   usageSummary: 'podium/usageSummary',
   export: 'podium/export',
   usageHistory: 'podium/usageHistory',
+  logUsage: 'podium/logUsage',
 } as const;
 
 export const Notifications = {
@@ -34,6 +35,7 @@ export const Commands = {
   usageSummary: 'podium.usageSummary',
   export: 'podium.export',
   usageHistory: 'podium.usageHistory',
+  logUsage: 'podium.logUsage',
 } as const;
 
 export const ErrorCodes = {
@@ -154,6 +156,10 @@ export interface PodiumProtocol {
     'podium/usageHistory': {
       params: UsageHistoryParams;
       result: UsageHistory;
+    };
+    'podium/logUsage': {
+      params: LogUsageParams;
+      result: LogUsageResult;
     };
   };
   notifications: {
@@ -550,6 +556,34 @@ export interface Insight {
    */
   monthlySavingUSD: number;
   action: string;
+}
+/**
+ * `{records: [...]}`, or one record as the params themselves. Each record is checked on
+ * its own (podium.usage.records, docs/usage-api.md): a bad one is named in the result's
+ * `errors` and the others are kept, so the records are not typed here.
+ */
+export interface LogUsageParams {
+  records?: unknown[] | null;
+}
+export interface LogUsageResult {
+  /**
+   * valid records
+   */
+  accepted: number;
+  /**
+   * of which not logged before (a record id seen before counts once)
+   */
+  new: number;
+  duplicates: number;
+  errors: RecordError[];
+}
+export interface RecordError {
+  /**
+   * the record's position in the batch (0 for a single record)
+   */
+  index: number;
+  field: string | null;
+  message: string;
 }
 export interface StatusBar {
   text: string;
