@@ -112,3 +112,16 @@ def test_the_command_prints_json_and_a_table(filled, tmp_path: Path) -> None:
     text = subprocess.run([*run, "--top-models", "3"], capture_output=True, text=True,
                           timeout=60, env=env).stdout  # fmt: skip
     assert "Top models by cost" in text and "walt" in text and "no price for acme-9" in text
+
+
+def test_days_replace_the_last_period(filled) -> None:
+    from argparse import Namespace
+    from datetime import UTC, datetime
+
+    from podium.usage.usage_report import usage_report_for
+
+    old = datetime.fromtimestamp((NOW - 40 * DAY) / 1000, tz=UTC).date().isoformat()
+    args = Namespace(since=old, until=old, timezone="UTC", last="7d", by="model",
+                     top_models=None)  # fmt: skip
+    report = usage_report_for(filled, args, default_prices())
+    assert [r["model"] for r in report["rows"]] == ["gpt-4o"]  # only the 40-day-old call

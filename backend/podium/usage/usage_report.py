@@ -183,12 +183,13 @@ def _add_api_calls(store: Store, by: str, since_ms: int | None, until_ms: int | 
 def usage_report_for(store: Store, args, prices: PriceTable) -> dict:
     """`podium report usage` options → the report (`--since`/`--until` days win over
     `--last`, which defaults to 7d)."""
-    from podium.usage.reports import day_range_ms, parse_day, resolve_tz
+    from podium.domain.periods import date_range_ms
+    from podium.usage.reports import parse_day, resolve_tz
 
     if args.since or args.until:
         tz = resolve_tz(args.timezone)
-        since_ms, until_ms = day_range_ms(parse_day(args.since, "since"),
-                                          parse_day(args.until, "until"), tz)  # fmt: skip
+        since_ms, until_ms = date_range_ms(parse_day(args.since, "since"),
+                                           parse_day(args.until, "until"), tz)  # fmt: skip
     else:
         since_ms, until_ms = int(time.time() * 1000) - parse_last(args.last or "7d"), None
     return usage_report(store, by=args.by, since_ms=since_ms, until_ms=until_ms,
