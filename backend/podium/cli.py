@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "insights": ("podium.usage.cli_insights", "what could be cheaper or is about to run out"),
     "ingest": ("podium.usage.cli_ingest", "read new log lines into the store"),
     "log": ("podium.usage.cli_log", "log an LLM or API call from any provider (or a file of them)"),
+    "archive": ("podium.usage.cli_archive", "move old usage into monthly archive databases"),
     "doctor": ("podium.usage.cli_doctor", "show log roots, store and skipped-line counts"),
     "prices": ("podium.usage.cli_prices", "the price table in use; update it from LiteLLM's file"),
     "serve": ("podium.server.cli", "run the language server (stdio or --tcp)"),

@@ -129,6 +129,9 @@ class Settings(_SettingsModel):
     #: the NAME of an environment variable of the server holding an API key (its value is
     #: never stored or logged)
     api_key_env: str | None = None
+    #: retention: once a month, usage older than this many days moves into monthly archive
+    #: databases (podium.store.archive); at least 32 so this month's budget counts all of it
+    archive_older_than_days: Annotated[int, Field(ge=32, le=36_500)] | None = None
 
     @field_validator("worktree_dir")
     @classmethod

@@ -71,6 +71,7 @@ export const SERVER_SETTING_KEYS = [
   'profilePermissionModes',
   'onRateLimit',
   'apiKeyEnv',
+  'archiveOlderThanDays',
 ] as const;
 
 export type Source = 'subscription' | 'api' | 'proxy';

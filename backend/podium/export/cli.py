@@ -23,6 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", "-z", help="IANA zone for dates (default: local)")
     parser.add_argument("--db", help="store path (default: $PODIUM_DB or the user data dir)")
     parser.add_argument("--no-ingest", action="store_true", help="export the store as it is")
+    parser.add_argument("--include-archive", action="store_true",
+                        help="also the usage `podium archive` moved into archive/*.db")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +42,13 @@ def run(args: argparse.Namespace) -> int:
 
                 Ingestor(store).run()
                 ingest_inbox(store)
-            result = export_usage(store, options, workspace=Path(args.workspace))
+            if args.include_archive:
+                from podium.store.archive import include_archives
+
+                with include_archives(store):
+                    result = export_usage(store, options, workspace=Path(args.workspace))
+            else:
+                result = export_usage(store, options, workspace=Path(args.workspace))
     except PodiumError as exc:
         print(f"podium: {exc}", file=sys.stderr)
         return 2

@@ -35,6 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--last", help="usage: the last 7d, 30d, 12h, … (default 7d)")
     parser.add_argument("--top-models", type=int, nargs="?", const=5, metavar="N",
                         help="usage: also the N most expensive models (default 5)")  # fmt: skip
+    parser.add_argument("--include-archive", action="store_true",
+                        help="also the usage `podium archive` moved into archive/*.db")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,22 +51,11 @@ def run(args: argparse.Namespace) -> int:
                 if result.skipped:
                     print(f"podium: skipped {result.skipped} unreadable log lines "
                           "(see `podium doctor`)", file=sys.stderr)  # fmt: skip
-            q = reports.ReportQuery(store, since=args.since, until=args.until,
-                                    timezone=args.timezone, project=args.project,
-                                    prices=prices, cost_mode=args.mode)  # fmt: skip
-            if args.kind == "daily":
-                data = reports.daily(q, breakdown=args.breakdown, order=args.order)
-            elif args.kind == "monthly":
-                data = reports.monthly(q, breakdown=args.breakdown, order=args.order)
-            elif args.kind == "session":
-                data = reports.session(q, breakdown=args.breakdown)
-            elif args.kind == "blocks":
-                data = reports.blocks(q, active_only=args.active,
-                                      recent_days=3 if args.recent else None)  # fmt: skip
-            else:
-                from podium.usage.usage_report import usage_report_for
-
-                data = usage_report_for(store, args, q.prices)
+            with _archives(store, args.include_archive):
+                q = reports.ReportQuery(store, since=args.since, until=args.until,
+                                        timezone=args.timezone, project=args.project,
+                                        prices=prices, cost_mode=args.mode)  # fmt: skip
+                data = _report(args, q, store)
             unknown = sorted(q.prices.unknown_models)
     except PodiumError as exc:
         print(f"podium: {exc}", file=sys.stderr)
@@ -79,6 +70,33 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(_render(args.kind, data, args.breakdown))
     return 0
+
+
+def _report(args: argparse.Namespace, q, store) -> dict:
+    from podium.usage import reports
+
+    if args.kind == "daily":
+        return reports.daily(q, breakdown=args.breakdown, order=args.order)
+    if args.kind == "monthly":
+        return reports.monthly(q, breakdown=args.breakdown, order=args.order)
+    if args.kind == "session":
+        return reports.session(q, breakdown=args.breakdown)
+    if args.kind == "blocks":
+        return reports.blocks(q, active_only=args.active, recent_days=3 if args.recent else None)
+    from podium.usage.usage_report import usage_report_for
+
+    return usage_report_for(store, args, q.prices)
+
+
+def _archives(store, include: bool):
+    """The store and its archives read as one (podium.store.archive), or the store alone."""
+    if not include:
+        import contextlib
+
+        return contextlib.nullcontext()
+    from podium.store.archive import include_archives
+
+    return include_archives(store)
 
 
 def _render(kind: str, data: dict, breakdown: bool) -> str:

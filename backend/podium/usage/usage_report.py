@@ -30,11 +30,12 @@ _MODEL_PROVIDER = (
 _PERIOD = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 
 
-def parse_last(text: str) -> int:
+def parse_last(text: str, option: str = "--last") -> int:
     """`7d`, `30d`, `12h`, `2w` → milliseconds."""
     m = _PERIOD.match(text or "")
     if not m:
-        raise InvalidInput(f"--last must look like 7d, 30d, 12h or 2w, not {text!r}", field="last")
+        raise InvalidInput(f"{option} must look like 7d, 30d, 12h or 2w, not {text!r}",
+                           field=option.lstrip("-"))  # fmt: skip
     n, unit = int(m.group(1)), m.group(2)
     return n * {"h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}[unit]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podium.server.features.agents import AgentsFeature
+from podium.server.features.archive import ArchiveFeature
 from podium.server.features.base import Feature, Handler, Host
 from podium.server.features.export import ExportFeature
 from podium.server.features.history import HistoryFeature
@@ -30,6 +31,7 @@ class Features:
     metrics: MetricsFeature
     history: HistoryFeature
     records: RecordsFeature
+    archive: ArchiveFeature
 
     @property
     def all(self) -> tuple[Feature, ...]:
@@ -37,7 +39,7 @@ class Features:
         reported (fresh cards), limits on fresh usage, the status bar last (it shows the cards).
         `started()` and `publish()` follow the same order."""
         return (self.usage, self.records, self.agents, self.reports, self.limits, self.status,
-                self.export, self.metrics, self.history)  # fmt: skip
+                self.export, self.metrics, self.history, self.archive)  # fmt: skip
 
 
 def setup(host: Host) -> Features:
@@ -53,4 +55,5 @@ def setup(host: Host) -> Features:
         metrics=MetricsFeature(host, pending=lambda: sum(len(c.pending) for c in agents.listing)),
         history=HistoryFeature(host),
         records=RecordsFeature(host, usage),
+        archive=ArchiveFeature(host),
     )
