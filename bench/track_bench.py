@@ -30,6 +30,8 @@ from podium.track import Tracker
 
 
 def log_from_threads(tracker: Tracker, threads: int, per_thread: int, pause: float) -> list[float]:
+    """Thread n logs `per_thread` calls of 100 + n input tokens, `pause` s apart; returns every
+    call's wall time in seconds, sorted (also tests/server/test_track_e2e.py)."""
     times: list[list[float]] = [[] for _ in range(threads)]
     barrier = threading.Barrier(threads)
 
@@ -40,7 +42,7 @@ def log_from_threads(tracker: Tracker, threads: int, per_thread: int, pause: flo
             t0 = time.perf_counter()
             tracker.log_llm(agent=f"worker-{n}", provider="openai", model="gpt-4o-mini",
                             task_type="build", task_description=f"step {i} of job {n}",
-                            input_tokens=100, output_tokens=7, duration_ms=i,
+                            input_tokens=100 + n, output_tokens=7, duration_ms=i,
                             session_key=f"job-{n}", prompt="not kept")  # fmt: skip
             mine.append(time.perf_counter() - t0)
             if pause:

@@ -70,7 +70,9 @@ def install_claude(cache: Path | None = None, timeout: float | None = None,
         return _install_locked(cache, timeout, log)
 
 
-def _install_locked(cache: Path, timeout: float, log: Callable[[str], None]) -> Path:
+def npm_staging(cache: Path) -> tuple[str, Path]:
+    """npm (checked reachable) and an empty staging dir next to `cache` to install into; the
+    caller renames it into place once the install works (tests/other_clis/install.py too)."""
     npm = shutil.which("npm")
     if npm is None:
         raise NpmUnreachable("npm is not on PATH")
@@ -79,6 +81,11 @@ def _install_locked(cache: Path, timeout: float, log: Callable[[str], None]) -> 
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / "package.json").write_text('{"private": true}\n')
+    return npm, staging
+
+
+def _install_locked(cache: Path, timeout: float, log: Callable[[str], None]) -> Path:
+    npm, staging = npm_staging(cache)
     log(f"claude_real: installing {PACKAGE}@{CLAUDE_VERSION} into {cache} "
         f"(first use, ~373 MB download, timeout {timeout:.0f}s)")  # fmt: skip
     started = time.monotonic()

@@ -15,12 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.claude_real.install import (
-    InstallError,
-    NpmUnreachable,
-    _looks_offline,
-    _ping,
-)
+from tests.claude_real.install import InstallError, NpmUnreachable, _looks_offline, npm_staging
 
 CACHE_ENV = "PODIUM_CLIS_CACHE"
 STAMP = ".podium-installed"
@@ -69,14 +64,7 @@ def install(cli: Cli) -> Path:
         found = installed(cli)
         if found:
             return found
-        npm = shutil.which("npm")
-        if npm is None:
-            raise NpmUnreachable("npm is not on PATH")
-        _ping(npm)
-        staging = cache.with_name(f"{cache.name}.partial-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        (staging / "package.json").write_text('{"private": true}\n')
+        npm, staging = npm_staging(cache)
         done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--no-save", cli.spec],
                               cwd=staging, capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL)  # fmt: skip

@@ -52,32 +52,31 @@ def copy_jsonl(source: Path, target: Path) -> None:
     target.write_text("\n".join(lines) + "\n")
 
 
-def record_codex(out: Path) -> None:
-    base = RUN_DIR / "codex"
+def _run(name: str, run, binary: Path, out: Path) -> tuple[Path, Path, str]:
+    """Run one CLI's scripted conversation in fixed folders; (its home, the fixture dir to
+    fill (emptied), its stdout)."""
+    base = RUN_DIR / name
     shutil.rmtree(base, ignore_errors=True)
     home, work = base / "home", base / "work"
     work.mkdir(parents=True)
-    run = run_codex(install(CODEX), home, work)
-    if run.returncode != 0:
-        raise SystemExit(f"codex failed ({run.returncode}):\n{run.stderr[-3000:]}")
-    target = out / "codex_real"
+    done = run(binary, home, work)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    target = out / f"{name}_real"
     shutil.rmtree(target, ignore_errors=True)
+    return home, target, done.stdout
+
+
+def record_codex(out: Path) -> None:
+    home, target, stdout = _run("codex", run_codex, install(CODEX), out)
     sessions = home / ".codex" / "sessions"
     for rollout in codex_rollouts(home):
         copy_jsonl(rollout, target / "sessions" / rollout.relative_to(sessions))
-    (target / "exec.jsonl").write_text(run.stdout)
+    (target / "exec.jsonl").write_text(stdout)
 
 
 def record_gemini(out: Path) -> None:
-    base = RUN_DIR / "gemini"
-    shutil.rmtree(base, ignore_errors=True)
-    home, work = base / "home", base / "work"
-    work.mkdir(parents=True)
-    run = run_gemini(install(GEMINI), home, work)
-    if run.returncode != 0:
-        raise SystemExit(f"gemini failed ({run.returncode}):\n{run.stderr[-3000:]}")
-    target = out / "gemini_real"
-    shutil.rmtree(target, ignore_errors=True)
+    home, target, stdout = _run("gemini", run_gemini, install(GEMINI), out)
     tmp = home / ".gemini" / "tmp"
     for chat in gemini_chats(home):
         copy_jsonl(chat, target / ".gemini" / "tmp" / chat.relative_to(tmp))
@@ -85,7 +84,7 @@ def record_gemini(out: Path) -> None:
         dest = target / ".gemini" / "tmp" / marker.relative_to(tmp)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(marker, dest)
-    (target / "output.json").write_text(run.stdout)
+    (target / "output.json").write_text(stdout)
 
 
 def main(argv: list[str]) -> int:

@@ -15,14 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    at: float
+from tests.claude_real.standin import Request  # one request received (any API)
 
 
 @dataclass(frozen=True)
@@ -87,16 +80,6 @@ class StandIn:
 
     def model_requests(self) -> list[Request]:
         raise NotImplementedError
-
-    def wait_for(self, predicate: Callable[[list[Request]], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not predicate(list(self._requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{self.name} stand-in: timed out after {timeout}s "
-                                         f"({len(self._requests)} requests)")  # fmt: skip
-                self._lock.wait(left)
 
     def _record(self, request: Request) -> None:
         with self._lock:

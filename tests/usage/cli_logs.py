@@ -18,6 +18,13 @@ CODEX_REAL = FIXTURES / "codex_real"
 GEMINI_REAL = FIXTURES / "gemini_real"
 
 
+def sums(store) -> tuple[int, int, int, int]:
+    """(entries, input, cache read, output) in a store."""
+    return store.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(input), 0), COALESCE(SUM(cache_read), 0), "
+        "COALESCE(SUM(output), 0) FROM entries").fetchone()
+
+
 def dumps(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 

@@ -16,6 +16,7 @@ from tests.usage.cli_logs import (
     codex_corpus,
     codex_real_files,
     iso,
+    sums,
 )
 
 from podium.store import Store
@@ -23,12 +24,6 @@ from podium.usage.adapters.codex import UNKNOWN_MODEL, CodexAdapter
 from podium.usage.ingest import Ingestor
 
 T0 = 1_790_000_000_000
-
-
-def sums(store: Store) -> tuple[int, int, int, int]:
-    return store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(input), 0), COALESCE(SUM(cache_read), 0), "
-        "COALESCE(SUM(output), 0) FROM entries").fetchone()
 
 
 @pytest.fixture

@@ -12,19 +12,13 @@ from pathlib import Path
 
 import pytest
 from tests.other_clis.cli import GEMINI_MAIN
-from tests.usage.cli_logs import GEMINI_REAL, gemini_real_chat, gemini_session
+from tests.usage.cli_logs import GEMINI_REAL, gemini_real_chat, gemini_session, sums
 
 from podium.store import Store
 from podium.usage.adapters.gemini import UNKNOWN_MODEL, GeminiAdapter
 from podium.usage.ingest import Ingestor
 
 T0 = 1_790_000_000_000
-
-
-def sums(store: Store) -> tuple[int, int, int, int]:
-    return store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(input), 0), COALESCE(SUM(cache_read), 0), "
-        "COALESCE(SUM(output), 0) FROM entries").fetchone()
 
 
 @pytest.fixture

@@ -16,7 +16,13 @@ from collections import defaultdict
 from podium.errors import InvalidInput
 from podium.store import Store
 from podium.usage.pricing import PriceTable
-from podium.usage.queries import default_prices, long_context_sql, price_group
+from podium.usage.queries import (
+    default_prices,
+    entry_filters,
+    long_context_sql,
+    price_group,
+    where_sql,
+)
 
 GROUPS = ("agent", "provider", "model", "taskType")
 NONE = "(none)"
@@ -92,14 +98,7 @@ def usage_report(store: Store, *, by: str = "agent", since_ms: int | None = None
     if by not in GROUPS:
         raise InvalidInput(f"--by must be one of {', '.join(GROUPS)}", field="by")
     prices = prices or default_prices()
-    clauses, params = [], []
-    if since_ms is not None:
-        clauses.append("e.ts >= ?")
-        params.append(int(since_ms))
-    if until_ms is not None:
-        clauses.append("e.ts < ?")
-        params.append(int(until_ms))
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    clauses, params = entry_filters(since_ms, until_ms)
     agents = _agent_names(store) if by == "agent" else []
     rows: dict[str, _Row] = defaultdict(_Row)
     by_model: dict[str, _Row] = defaultdict(_Row)
@@ -109,7 +108,8 @@ def usage_report(store: Store, *, by: str = "agent", since_ms: int | None = None
         "SUM(e.input), SUM(e.output), SUM(e.cache_create), SUM(e.cache_read), "
         "SUM(COALESCE(e.cache_1h, 0)), SUM(COALESCE(e.cost_logged, 0)), COUNT(*), "
         "SUM(r.status = 'error') "
-        f"FROM entries e LEFT JOIN usage_records r ON r.key = e.key {where} "
+        f"FROM (SELECT * FROM entries {where_sql(clauses)}) e "
+        "LEFT JOIN usage_records r ON r.key = e.key "
         "GROUP BY e.adapter, e.session_id, e.cwd, e.model, r.agent, r.provider, r.task_type, "
         "long, 9"
     )
@@ -165,13 +165,8 @@ def _add_api_calls(store: Store, by: str, since_ms: int | None, until_ms: int | 
     """External API calls (no tokens): counted per row (provider: the service)."""
     column = {"agent": "agent", "provider": "service", "model": "NULL",
               "taskType": "task_type"}[by]  # fmt: skip
-    clauses, params = ["kind = 'api'"], []
-    if since_ms is not None:
-        clauses.append("ts >= ?")
-        params.append(int(since_ms))
-    if until_ms is not None:
-        clauses.append("ts < ?")
-        params.append(int(until_ms))
+    clauses, params = entry_filters(since_ms, until_ms)
+    clauses.append("kind = 'api'")
     for key, n, errors in store.conn.execute(
         f"SELECT {column}, COUNT(*), SUM(status = 'error') FROM usage_records "
         f"WHERE {' AND '.join(clauses)} GROUP BY 1", params,
