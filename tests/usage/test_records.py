@@ -112,3 +112,18 @@ def test_free_text_is_cut_short_and_long_input_stays_cheap() -> None:
                        via="request")  # fmt: skip
     assert len(rec.task_description) <= 200 and rec.task_description.startswith("word word")
     assert len(rec.error_message) <= 200
+
+
+def test_exports_include_logged_calls(store, tmp_path) -> None:
+    import json
+
+    from podium.export import export_usage
+
+    with store.transaction() as conn:
+        write_records(conn, [parse_record(llm(id="e1", model="gpt-4o-mini", inputTokens=4321),
+                                          via="request")])  # fmt: skip
+    out = export_usage(store, {"format": "json", "groupBy": "model", "path": "x.json"},
+                       workspace=tmp_path)  # fmt: skip
+    rows = json.loads((tmp_path / "x.json").read_text())["rows"]
+    assert [(r["model"], r["inputTokens"]) for r in rows] == [("gpt-4o-mini", 4321)]
+    assert out["rows"] == 1
