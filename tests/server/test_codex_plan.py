@@ -70,3 +70,26 @@ async def test_codex_plan_reaches_the_status_bar_and_follows_it(start_server, se
         fh.write(_moved_to_now([event], primary=71.0))
     await client.wait_for(
         lambda: (s := client.latest_status()) and s["text"].endswith("| Codex: 71%"), timeout=30)
+
+
+async def test_a_codex_home_created_after_the_start_is_read_and_watched(start_server,
+                                                                       server_env,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    codex_home = tmp_path / "codex-later"
+    server_env["CODEX_HOME"] = str(codex_home)  # nothing there yet: Codex never ran
+    client = await start_server()
+    await client.wait_for(lambda: client.latest_status())
+    parent, _child = codex_real_files()
+    lines = parent.read_text().splitlines()
+    rollout = codex_home / "sessions" / "2026" / "11" / "28" / parent.name
+    rollout.parent.mkdir(parents=True)
+    rollout.write_text(_moved_to_now(lines))  # a first `codex exec`, already finished
+    await client.wait_for(
+        lambda: (s := client.latest_status()) and s["text"].endswith("| Codex: 42%"), timeout=40)
+    summary = await client.request("podium/usageSummary", {})
+    assert summary["today"]["messages"] == 4  # the parent's four model calls
+    event = next(line for line in lines if '"token_count"' in line)
+    with open(rollout, "a") as fh:  # and it is tailed from then on
+        fh.write(_moved_to_now([event], primary=55.0))
+    await client.wait_for(
+        lambda: (s := client.latest_status()) and s["text"].endswith("| Codex: 55%"), timeout=20)

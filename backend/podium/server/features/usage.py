@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_TOKEN = "podium/ingest"
 INSIGHTS_EVERY_S = 60.0  # the summary's insight count: a 30-day scan, so at most once a minute
+#: a log dir that appears after the start (a CLI's first run ever) is read and watched this soon
+ROOTS_EVERY_S = 10.0
 
 
 def local_midnight(now: float) -> float:
@@ -48,10 +50,14 @@ class UsageFeature(Feature):
             "usage.figures", FIGURES_EVERY_S, soon=FIGURES_AFTER_INGEST_S
         )
         self.figures: dict[str, Any] = {}  # core lane
+        self.roots_timer = host.scheduler.timer("usage.roots", ROOTS_EVERY_S)
         # loop only
         self.tail: LogTail | None = None
         self._paths: set[str] = set()
         self._core: Core | None = None
+        #: the dirs the tail watches (set on the loop, read by the tick); a new one re-tails
+        self._watched: frozenset[str] = frozenset()
+        self._rewatch = False
 
     def handlers(self) -> dict[str, Handler]:
         return {proto.USAGE_SUMMARY: self.usage_summary_request}
@@ -63,8 +69,11 @@ class UsageFeature(Feature):
         self._start_tail(core)
 
     def _start_tail(self, core: Core) -> None:
+        from podium.server.tail import watch_dirs
+
         if self.tail is not None:
             self.tail.stop()
+        self._watched = frozenset(map(str, watch_dirs(core.ingestor)))
         self.tail = LogTail(core.ingestor, self._on_log_paths)
         self.host.spawn_task(self.tail.run(), "podium-tail")
 
@@ -129,11 +138,25 @@ class UsageFeature(Feature):
         return result
 
     def tick(self, t: Tick) -> None:
-        if not t.paths:
-            return
-        t.ingested = t.core.ingest(sorted(t.paths))
-        if t.ingested.entries_written:
+        if self.tail is not None and self.roots_timer.take(t.mono) and self._new_dirs(t.core):
+            t.ingested = t.core.ingest()  # what the new dirs already hold; then they are watched
+            self._rewatch = True
+        elif t.paths:
+            t.ingested = t.core.ingest(sorted(t.paths))
+        if t.ingested is not None and t.ingested.entries_written:
             self.figures_timer.ask()
+
+    def _new_dirs(self, core: Core) -> bool:
+        """A log dir exists now that the tail does not watch (~/.codex/sessions after the first
+        `codex` run, a Gemini project's chats)."""
+        from podium.server.tail import watch_dirs
+
+        return bool(frozenset(map(str, watch_dirs(core.ingestor))) - self._watched)
+
+    def publish(self, result: Any) -> None:
+        if self._rewatch and self._core is not None:  # loop: the tail lives here
+            self._rewatch = False
+            self._start_tail(self._core)
 
     def settings_changed(self, core: Core, old: Settings, new: Settings) -> list[str]:
         if old.claude_config_dirs == new.claude_config_dirs:
