@@ -69,6 +69,29 @@ class LoggedRecord:
                  "endpoint", "error_message", "id", "input", "kind", "model", "output",
                  "provider", "service", "session_key", "status", "status_code",
                  "task_description", "task_type", "ts", "via")  # fmt: skip
+    # typed fields (annotations only, so __slots__ stays the storage); parse_record sets them
+    id: str
+    kind: str
+    ts: int
+    via: str
+    agent: str | None
+    provider: str | None
+    model: str | None
+    task_type: str | None
+    task_description: str | None
+    session_key: str | None
+    status: str | None
+    error_message: str | None
+    service: str | None
+    endpoint: str | None
+    cwd: str | None
+    duration_ms: int | None
+    status_code: int | None
+    cost_usd: float | None
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
 
     def __init__(self) -> None:
         for name in self.__slots__:
