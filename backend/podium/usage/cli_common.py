@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from podium.store import Store
 
 if TYPE_CHECKING:
+    from podium.usage.inbox import InboxResult
     from podium.usage.ingest import IngestResult
 
 
@@ -41,7 +42,7 @@ def ingest_quietly(store: Store, args: argparse.Namespace) -> IngestResult:
     return result
 
 
-def ingest_inbox(store: Store, directory: str | None = None):
+def ingest_inbox(store: Store, directory: str | None = None) -> InboxResult:
     """Read the usage inbox (podium.usage.inbox); bad records are named on stderr."""
     from podium.usage.inbox import Inbox
 

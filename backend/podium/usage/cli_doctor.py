@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from podium.usage.adapters import default_adapters
+from podium.usage.adapters import LogAdapter, default_adapters
 from podium.usage.cli_common import add_store_options, open_store
 
 #: lines skipped in a file, all reasons (see podium.usage.reading.Counters)
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_dirs(adapter) -> list[str]:
+def _log_dirs(adapter: LogAdapter) -> list[str]:
     """Where an adapter's logs are (Claude: `projects/` in each root)."""
     own = getattr(adapter, "log_dirs", None)
     return own() if own is not None else [os.path.join(r, "projects") for r in adapter.roots()]

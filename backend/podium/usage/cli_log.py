@@ -14,8 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from podium.usage.cli_common import open_store
+
+if TYPE_CHECKING:  # typing-only: `podium log` is a short CLI process, start-up counts
+    from typing import TypedDict
+
+    from podium.usage.records import LoggedRecord
+
+    class _ErrorInfo(TypedDict):
+        index: int
+        field: str | None
+        message: str
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"podium log: {exc}", file=sys.stderr)
         return 2
-    records, errors = [], []
+    records: list[LoggedRecord] = []
+    errors: list[_ErrorInfo] = []
     for index, raw in enumerate(raws):
         if isinstance(raw, _BadLine):
             errors.append({"index": index, "field": "line", "message": raw.message})

@@ -6,9 +6,16 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from podium.errors import PodiumError
 from podium.usage.cli_common import add_store_options, ingest_quietly, n, open_store, table, usd
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from podium.store import Store
+    from podium.usage.reports import ReportQuery
 
 KINDS = ("daily", "monthly", "session", "blocks", "usage")
 
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, q, store) -> dict:
+def _report(args: argparse.Namespace, q: ReportQuery, store: Store) -> dict:
     from podium.usage import reports
 
     if args.kind == "daily":
@@ -88,7 +95,7 @@ def _report(args: argparse.Namespace, q, store) -> dict:
     return usage_report_for(store, args, q.prices)
 
 
-def _archives(store, include: bool):
+def _archives(store: Store, include: bool) -> AbstractContextManager[int | None]:
     """The store and its archives read as one (podium.store.archive), or the store alone."""
     if not include:
         import contextlib

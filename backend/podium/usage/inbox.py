@@ -11,6 +11,7 @@ twice. A bad line is counted on its file (`podium doctor`) with its error; the o
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from podium.store import Store
 from podium.usage.records import LoggedRecord, RecordError, parse_record, write_records
@@ -120,7 +121,7 @@ class Inbox:
         )  # fmt: skip
 
 
-def _read_lines(fh, path: str, offset: int, size: int,
+def _read_lines(fh: BinaryIO, path: str, offset: int, size: int,
                 result: InboxResult) -> tuple[list[LoggedRecord], int, int, int, str | None]:  # fmt: skip
     """Complete lines of [offset, size) as records; returns (records, offset after the last
     complete line, bad lines, oversized lines, the last error)."""

@@ -27,6 +27,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from podium.redact import scrub_secrets
 from podium.store import Store
@@ -42,6 +43,9 @@ from podium.usage.reading import (
     file_kind,
     rewritten,
 )
+
+if TYPE_CHECKING:
+    from podium.usage.inbox import InboxResult
 
 CHUNK_SIZE = 4 << 20  # 4 MiB reads
 MAX_LINE = 64 << 20  # longer lines are skipped (and counted) without being held in memory
@@ -59,6 +63,9 @@ PREFETCH_THREADS = max(1, min(2, (os.cpu_count() or 2) - 1))
 
 class IngestResult:
     """What one run did. (Plain classes here, not dataclasses: see podium.usage.models.)"""
+
+    #: the inbox run alongside (set by podium.usage.cli_common.ingest_quietly)
+    inbox: InboxResult
 
     def __init__(self) -> None:
         self.files_seen = 0

@@ -9,6 +9,7 @@ gemini → google). External API calls (no tokens) are counted per row as `apiCa
 
 from __future__ import annotations
 
+import argparse
 import re
 import time
 from collections import defaultdict
@@ -60,7 +61,7 @@ def _agent_names(store: Store) -> list[tuple[str, str, str]]:
     return [(n, s, (w or "").rstrip("/")) for n, s, w in rows]
 
 
-def _cli_agent(agents, adapter: str, session: str | None, cwd: str | None) -> str:
+def _cli_agent(agents: list[tuple[str, str, str]], adapter: str, session: str | None, cwd: str | None) -> str:
     for name, agent_session, worktree in agents:
         if session and session == agent_session:
             return name
@@ -176,7 +177,7 @@ def _add_api_calls(store: Store, by: str, since_ms: int | None, until_ms: int | 
         row.errors += errors or 0
 
 
-def usage_report_for(store: Store, args, prices: PriceTable) -> dict:
+def usage_report_for(store: Store, args: argparse.Namespace, prices: PriceTable) -> dict:
     """`podium report usage` options → the report (`--since`/`--until` days win over
     `--last`, which defaults to 7d)."""
     from podium.domain.periods import date_range_ms

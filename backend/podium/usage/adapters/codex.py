@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from podium.usage.adapters.base import LineError, LogAdapter, LogFile
 from podium.usage.adapters.stateful import (
@@ -200,10 +201,10 @@ class CodexAdapter(LogAdapter):
                 continue
             minutes, pct = window.get("window_minutes"), window.get("used_percent")
             name = WINDOWS.get(minutes) if type(minutes) is int else None
-            if name is None or type(pct) not in (int, float) or not 0 <= pct <= 101:
+            if name is None or not _number(pct) or not 0 <= pct <= 101:
                 continue  # an unknown window or a bogus figure: not a plan figure
             resets = window.get("resets_at")
-            resets_at = float(resets) if type(resets) in (int, float) and resets > 0 else None
+            resets_at = float(resets) if _number(resets) and resets > 0 else None
             self._plan.append(PlanFigure(name, min(float(pct), 100.0), resets_at,
                                          ts_ms / 1000, session))  # fmt: skip
 
@@ -250,3 +251,8 @@ def _thread_of(path: str) -> str:
     stem = os.path.basename(path)[: -len(".jsonl")]
     parts = stem.split("-")
     return "-".join(parts[-5:]) if len(parts) >= 6 else stem
+
+
+def _number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: an int or a float, not a bool (as `type(value) in (int, float)`)."""
+    return type(value) in (int, float)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from podium.usage.adapters.base import LineError, LogFile, check_timestamp, check_tokens
 from podium.usage.adapters.claude import parse_timestamp_ms
@@ -28,18 +29,21 @@ class FileFacts:
         self.offset = -1
 
 
-class FactsCache:
+F = TypeVar("F", bound="FileFacts")  # an adapter's own FileFacts subclass
+
+
+class FactsCache(Generic[F]):
     """path → FileFacts, rebuilt from the head of the file when a run starts mid-file."""
 
-    def __init__(self, new: Callable[[], FileFacts],
-                 replay: Callable[[FileFacts, bytes, LogFile], None],
+    def __init__(self, new: Callable[[], F],
+                 replay: Callable[[F, bytes, LogFile], None],
                  markers: tuple[bytes, ...]) -> None:  # fmt: skip
         self._new = new
         self._replay = replay  # (facts, line, log): learn from one earlier line
         self._markers = markers  # bytes an earlier line must hold to be worth replaying
-        self._facts: dict[str, FileFacts] = {}
+        self._facts: dict[str, F] = {}
 
-    def get(self, log: LogFile, offset: int) -> FileFacts:
+    def get(self, log: LogFile, offset: int) -> F:
         facts = self._facts.get(log.name)
         if facts is None or offset <= facts.offset:  # first sight, or read again from 0
             facts = self._new()
@@ -49,7 +53,7 @@ class FactsCache:
         facts.offset = offset
         return facts
 
-    def _replay_head(self, facts: FileFacts, log: LogFile, offset: int) -> None:
+    def _replay_head(self, facts: F, log: LogFile, offset: int) -> None:
         """Learn from the complete lines before `offset` that hold a marker."""
         try:
             with open(log.name, "rb") as fh:
