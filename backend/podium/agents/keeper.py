@@ -39,6 +39,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -79,10 +80,12 @@ def socket_address(state_dir: str) -> tuple[str, int]:
     return f"/proc/self/fd/{fd}/{SOCKET_FILE}", fd
 
 
-def write_json_0600(path: str, obj: object) -> None:
-    """Write `obj` to `path` atomically (tmp + rename), readable by the owner only."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+def write_json_0600(path: str | os.PathLike[str], obj: object) -> None:
+    """Write `obj` to `path` atomically (a unique tmp file + rename), readable by the owner
+    only. The one private-JSON writer of the agents package: Podium's own modules use it too,
+    and it stays stdlib-only because this file also runs as the keeper script."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.fspath(path)) or ".", prefix=".tmp-",
+                               suffix=".json")  # fmt: skip
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(obj, fh)

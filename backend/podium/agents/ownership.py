@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+from podium.agents.keeper import write_json_0600
 from podium.errors import NotOwner
 from podium.store.db import Store
 from podium.store.owners import OwnerRow, OwnersRepo
@@ -185,12 +186,8 @@ class Ownership:
             return
         with contextlib.suppress(OSError):
             os.chmod(self.state_root, 0o700)
-            path = self.state_root / OWNER_FILE
-            tmp = path.with_name(f".{OWNER_FILE}.{self.token}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"pid": self.pid, "createTime": self.create_time}, fh)
-            os.replace(tmp, path)
+            write_json_0600(self.state_root / OWNER_FILE,
+                            {"pid": self.pid, "createTime": self.create_time})  # fmt: skip
 
     def _remove_owner_file(self) -> None:
         if not self.owner_file:

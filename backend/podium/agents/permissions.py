@@ -9,14 +9,12 @@ Every file is written atomically (tmp + rename) so a hook never reads half an an
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal
 
 from podium.agents import reducer
+from podium.agents.keeper import write_json_0600
 from podium.agents.permission_hook import (
     ALLOW_FILE,
     ANSWERS_DIR,
@@ -36,15 +34,7 @@ DENIED_BY_STOP = "the agent was stopped in Podium"
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_json_0600(path, obj)
 
 
 def write_answer(state_dir: str, request_id: str, decision: Decision, message: str | None,
