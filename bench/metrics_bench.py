@@ -24,13 +24,13 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from latency_bench import make_repo  # bench/ is on sys.path when run as a script
 from podium.agents import AgentManager
 from podium.metrics.config import MetricsConfig
 from podium.metrics.prom import TextRenderer
@@ -42,18 +42,6 @@ from podium.usage.ingest import Ingestor
 from podium.usage.synthetic import assistant_lines, dumps, usage_dict
 
 MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "claude-haiku-4-5-20251001")
-
-
-def make_repo(base: Path) -> Path:
-    repo = base / "repo"
-    repo.mkdir()
-    git = ["git", "-c", "user.email=b@podium.invalid", "-c", "user.name=bench",
-           "-c", "commit.gpgsign=false"]  # fmt: skip
-    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
-    (repo / "README.md").write_text("bench\n")
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=repo, check=True)
-    return repo
 
 
 def write_messages(claude: Path, cwd: str, session: str, count: int, start_ms: int,

@@ -26,20 +26,12 @@ from pathlib import Path
 
 import psutil
 
+from latency_bench import make_repo  # bench/ is on sys.path when run as a script
 from podium.agents import AgentManager
 from podium.store import Store
 
 HERE = Path(__file__).resolve().parent
 SUPERVISOR = HERE.parent / "tests" / "agents" / "supervisor_proc.py"
-
-
-def make_repo(root: Path) -> Path:
-    repo = root / "repo"
-    repo.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "b@podium.invalid"],
-                 ["config", "user.name", "B"], ["commit", "-q", "--allow-empty", "-m", "0"]):  # fmt: skip
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    return repo
 
 
 def pct(values: list[float], q: float) -> float:
