@@ -7,16 +7,14 @@ conditions: real mounts (root; else a chmod), real SQLite, real git, real proces
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 from agents_helpers import git
+from tests.store.fulldisk import fill, small_tmpfs
 
 from podium.agents import AgentManager, AgentStatus
 from podium.errors import PodiumError
@@ -55,33 +53,6 @@ def leftovers(store_path: str, repo: Path, worktree_dir: Path, where: Path) -> d
 
 NOTHING = {"rows": [], "branches": [], "worktrees": [], "worktree metadata": [],
            "worktree dirs": [], "state dirs": [], "processes": []}  # fmt: skip
-
-
-@contextlib.contextmanager
-def mounted_tmpfs(where: Path, options: str) -> Iterator[Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fill(disk: Path, leave: int = 0) -> None:
-    """Take every free byte of `disk` but `leave`."""
-    chunk = b"\0" * 65536
-    with open(disk / "filler", "ab", buffering=0) as fh:
-        size = len(chunk)
-        while size:
-            try:
-                fh.write(chunk[:size])
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                size //= 2
-        fh.truncate(max(0, fh.tell() - leave))
 
 
 def spawn_fails(manager: AgentManager, match: str, **kwargs) -> PodiumError:
@@ -141,7 +112,7 @@ def test_a_read_only_worktree_dir(store, git_repo: Path, claude_dir: Path, tmp_p
     worktrees = tmp_path / "ro-worktrees"
     with contextlib.ExitStack() as stack:
         if os.geteuid() == 0:
-            stack.enter_context(mounted_tmpfs(worktrees, "ro,size=1m"))
+            stack.enter_context(small_tmpfs(worktrees, "1m", "ro"))
         else:
             worktrees.mkdir()
             worktrees.chmod(0o555)
@@ -153,7 +124,7 @@ def test_a_read_only_worktree_dir(store, git_repo: Path, claude_dir: Path, tmp_p
 
 
 def test_a_full_disk_under_the_repository(store, claude_dir: Path, tmp_path: Path) -> None:
-    with mounted_tmpfs(tmp_path / "disk", "size=2m") as disk:
+    with small_tmpfs(tmp_path / "disk") as disk:
         repo = disk / "repo"
         repo.mkdir()
         for args in (["init", "-q", "-b", "main"], ["config", "user.email", "t@podium.invalid"],
@@ -177,7 +148,7 @@ def test_a_full_disk_under_the_repository(store, claude_dir: Path, tmp_path: Pat
 
 
 def test_a_full_disk_under_the_store(git_repo: Path, claude_dir: Path, tmp_path: Path) -> None:
-    with mounted_tmpfs(tmp_path / "disk", "size=2m") as disk:
+    with small_tmpfs(tmp_path / "disk") as disk:
         store = Store(disk / "podium.db")
         m = AgentManager(store, git_repo, claude_config_dir=claude_dir, stop_grace=1.0)
         try:

@@ -17,9 +17,12 @@ T0 = 1_790_000_000_000
 
 
 @contextlib.contextmanager
-def small_tmpfs(where: Path, size: str = "2m") -> Iterator[Path]:
+def small_tmpfs(where: Path, size: str = "2m", options: str = "") -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `where` (extra mount `options`, e.g. "ro"); skips the test
+    where mounting is not permitted."""
     where.mkdir(parents=True, exist_ok=True)
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+    opts = ",".join(o for o in (options, f"size={size}") if o)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
                            capture_output=True, text=True)  # fmt: skip
     if mount.returncode != 0:
         pytest.skip(f"cannot mount a {size} tmpfs here (needs root): {mount.stderr.strip()}")
@@ -29,8 +32,9 @@ def small_tmpfs(where: Path, size: str = "2m") -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
-def fill(disk: Path) -> Path:
-    """Take every free byte of `disk` with a filler file; returns it (delete it to free)."""
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Take every free byte of `disk` but `leave` with a filler file; returns it (delete it to
+    free)."""
     filler = disk / "filler"
     chunk = b"\0" * 65536
     with open(filler, "ab", buffering=0) as fh:
@@ -41,6 +45,7 @@ def fill(disk: Path) -> Path:
             except OSError as exc:
                 assert exc.errno == errno.ENOSPC
                 size //= 2
+        fh.truncate(max(0, fh.tell() - leave))
     return filler
 
 
