@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from podium.domain.attribution import Owner, inside, owned_sql, owner_keys, touched
+from podium.domain.attribution import Owner, OwnerIndex, inside, owned_sql, owner_keys, touched
 from podium.domain.periods import concrete_tz, date_range_ms, day_bounds, resolve_tz
 from podium.domain.plan_estimate import estimate_pct
 from podium.limits import LimitsEngine
@@ -48,6 +48,24 @@ def test_python_and_sql_attribution_agree(agents: list[Owner]) -> None:
     if agents and agents[0].worktree == "/w/alpha":
         # a sibling sharing the prefix is not inside
         assert {1, 2} <= in_sql and not {3, 4} & in_sql
+
+
+def test_one_owner_per_entry_in_python_and_sql() -> None:
+    """Session first, else the deepest worktree holding the cwd: the same in both forms."""
+    index = OwnerIndex([("alpha", "s-alpha", "/w/alpha"), ("inner", None, "/w/alpha/x"),
+                        ("bravo", "s-bravo", "/w/bravo")])  # fmt: skip
+    expected = ["alpha", "alpha", "alpha", None, None, None, None, "bravo", "bravo"]
+    assert [index.owner(session, cwd) for session, cwd in ENTRIES] == expected
+    assert index.owner(None, "/w/alpha/x/y") == "inner"  # the deeper worktree wins
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE entries (id INTEGER PRIMARY KEY, session_id TEXT, cwd TEXT)")
+    conn.executemany("INSERT INTO entries (session_id, cwd) VALUES (?, ?)",
+                     [*ENTRIES, (None, "/w/alpha/x/y")])  # fmt: skip
+    case, params = index.case_sql()
+    in_sql = [row[0] or None for row in conn.execute(f"SELECT {case} FROM entries ORDER BY id",
+                                                    params)]  # fmt: skip
+    assert in_sql == [*expected, "inner"]
+    assert OwnerIndex([]).case_sql() == ("''", [])
 
 
 def test_inside_is_the_directory_or_below() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing stays unimported: `podium statusline` reaches this via queries
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Protocol
+    from typing import Any, Protocol
 
     class AgentKeys(Protocol):
         """What attribution reads of an agent (agents.Agent has both)."""
@@ -73,3 +73,53 @@ def owned_sql(session_ids: Iterable[str], worktrees: Iterable[str]) -> tuple[str
         owners.append("(cwd = ? OR (cwd >= ? AND cwd < ?))")
         params.extend([directory, directory + "/", directory + "0"])
     return "(" + (" OR ".join(owners) if owners else "0") + ")", params
+
+
+class OwnerIndex:
+    """The one agent an entry belongs to, for per-agent breakdowns (metrics labels, history,
+    insights, export): the agent of its session id, else the agent whose worktree holds its cwd
+    (the deepest, when one worktree lies inside another). Resolved once per distinct cwd.
+
+    `agents` are (value, session id, worktree) triples; `owner` returns the value or None.
+    `case_sql` is the same rule as an SQL CASE over `entries` for exports."""
+
+    def __init__(self, agents: Iterable[tuple[Any, str | None, str | None]]) -> None:
+        agents = list(agents)
+        self.by_session: dict[str, Any] = {}
+        for value, session, _worktree in agents:
+            if session:
+                self.by_session.setdefault(session, value)
+        self.worktrees = sorted(((w.rstrip("/"), v) for v, _s, w in agents if w),
+                                key=lambda item: -len(item[0]))  # fmt: skip
+        self._by_cwd: dict[str | None, Any] = {}
+
+    def owner(self, session: str | None, cwd: str | None) -> Any:
+        if session and session in self.by_session:
+            return self.by_session[session]
+        try:
+            return self._by_cwd[cwd]
+        except KeyError:
+            pass
+        found = None
+        if cwd:
+            for worktree, value in self.worktrees:
+                if inside(cwd, worktree):
+                    found = value
+                    break
+        self._by_cwd[cwd] = found
+        return found
+
+    def case_sql(self) -> tuple[str, list[Any]]:
+        """`CASE … END` naming each entry's owner value ('' for none), and its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for session, value in self.by_session.items():
+            parts.append("WHEN session_id = ? THEN ?")
+            params.extend([session, value])
+        for worktree, value in self.worktrees:
+            # a range keeps the index usable: "0" sorts right after "/"
+            parts.append("WHEN cwd = ? OR (cwd >= ? AND cwd < ?) THEN ?")
+            params.extend([worktree, worktree + "/", worktree + "0", value])
+        if not parts:
+            return "''", []
+        return "CASE " + " ".join(parts) + " ELSE '' END", params

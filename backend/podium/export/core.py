@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from podium.domain.attribution import OwnerIndex
 from podium.domain.periods import date_range_ms
 from podium.errors import InvalidInput
 from podium.export.safety import check_target, write_file
@@ -80,20 +81,6 @@ def _agents(store: Store) -> list[tuple[str, str, str, str, str | None, str | No
     return [tuple(r) for r in rows]
 
 
-def _agent_case(agents: list[tuple[str, str, str, str, str | None, str | None]],
-                ) -> tuple[str, list]:  # fmt: skip
-    """SQL that names the agent an entry belongs to ('' when none): the agent's session id,
-    or a cwd inside its worktree."""
-    if not agents:
-        return "''", []
-    parts, params = [], []
-    for agent_id, _name, _task, _source, session, worktree in agents:
-        wt = (worktree or "").rstrip("/") or "\0"
-        parts.append("WHEN session_id = ? OR cwd = ? OR (cwd >= ? AND cwd < ?) THEN ?")
-        params.extend([session or "\0", wt, wt + "/", wt + "0", agent_id])
-    return "CASE " + " ".join(parts) + " ELSE '' END", params
-
-
 def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.PathLike[str],
                  tz: str | None = None, prices: PriceTable | None = None,
                  protected: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Any]:  # fmt: skip
@@ -136,7 +123,7 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
 
     agents = _agents(store)
     by_id = {a[0]: a for a in agents}
-    case, case_params = _agent_case(agents)
+    case, case_params = OwnerIndex((a[0], a[4], a[5]) for a in agents).case_sql()
     clauses, params = entry_filters(lo, hi)
     where = where_sql(clauses)
     sql = (

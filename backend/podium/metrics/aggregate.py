@@ -20,6 +20,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
+from podium.domain.attribution import OwnerIndex
 from podium.metrics.catalog import AGENT_ENDED, AGENT_NONE, UNKNOWN
 from podium.store import Store
 from podium.store.migrations import BUCKET_MS, LONG_CONTEXT_LEVELS
@@ -54,29 +55,12 @@ class Attribution:
 
     def __init__(self, agents: list[AgentInfo], unattributed_source: str) -> None:
         self.unattributed_source = unattributed_source
-        self.by_session = {a.session: a for a in agents if a.session}
-        # the deepest worktree first: a worktree inside another's directory wins
-        self.worktrees = sorted(((a.worktree.rstrip("/"), a) for a in agents if a.worktree),
-                                key=lambda item: -len(item[0]))  # fmt: skip
+        self.owners = OwnerIndex((a, a.session, a.worktree) for a in agents)
         self.key = (unattributed_source, tuple(sorted(
             (a.id, a.label, a.source, a.project, a.session, a.worktree) for a in agents)))  # fmt: skip
-        self._by_cwd: dict[str | None, AgentInfo | None] = {}
 
     def agent_for(self, session: str | None, cwd: str | None) -> AgentInfo | None:
-        agent = self.by_session.get(session) if session else None
-        if agent is not None:
-            return agent
-        try:
-            return self._by_cwd[cwd]
-        except KeyError:
-            pass
-        found = None
-        if cwd:
-            for worktree, candidate in self.worktrees:
-                if cwd == worktree or cwd.startswith(worktree + "/"):
-                    found = candidate
-                    break
-        self._by_cwd[cwd] = found
+        found: AgentInfo | None = self.owners.owner(session, cwd)
         return found
 
     def labels(self, agent: AgentInfo | None, model: str | None, cwd: str | None,

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
-from podium.domain.attribution import inside
+from podium.domain.attribution import OwnerIndex
 from podium.domain.periods import concrete_tz, date_range_ms, local_date, resolve_tz
 from podium.errors import InvalidInput
 from podium.redact import scrub
@@ -194,23 +194,16 @@ FULL_SCAN_SHARE = 0.25
 
 
 class Owners:
-    """Which agent owns an entry (podium.domain.attribution's rule, first agent wins), per
-    distinct (session, cwd): the scan groups by them, so each pair is resolved once."""
+    """Which agent owns an entry (podium.domain.attribution.OwnerIndex), per distinct
+    (session, cwd): the scan groups by them, so each pair is resolved once."""
 
     def __init__(self, agents: list[dict[str, Any]]) -> None:
         self.agents = agents
-        self.cache: dict[tuple[str | None, str | None], dict[str, Any] | None] = {}
+        self.index = OwnerIndex((a, a["session"], a["worktree"]) for a in agents)
 
     def of(self, session: str | None, cwd: str | None) -> dict[str, Any] | None:
-        key = (session, cwd)
-        if key not in self.cache:
-            found = None
-            for a in self.agents:
-                if (session and a["session"] == session) or inside(cwd, a["worktree"]):
-                    found = a
-                    break
-            self.cache[key] = found
-        return self.cache[key]
+        found: dict[str, Any] | None = self.index.owner(session, cwd)
+        return found
 
 
 def scan(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str) -> list[tuple]:
