@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: insights scan 30 days of the store: kept this long while the store and settings stay
+INSIGHTS_EVERY_S = 60.0
+
 
 @dataclass
 class AgentAction:
@@ -112,6 +115,7 @@ class Core:
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()  # guards `_changed` only (any thread adds)
         self._checkpoint = self.scheduler.idle("store.checkpoint", CHECKPOINT_IDLE_S)
+        self._insights: tuple[float, tuple[Settings, int], list[Any]] | None = None
 
     # -- construction ---------------------------------------------------------------------------
     def start_manager(self) -> None:
@@ -175,6 +179,21 @@ class Core:
         """An ingest wrote, and nothing was ingested for CHECKPOINT_IDLE_S since: the moment to
         copy the WAL back (PASSIVE: waits for nobody)."""
         return self._checkpoint.due(now)
+
+    def insights(self, now: float | None = None) -> list[Any]:
+        """The last 30 days' insights (podium.usage.insights): a scan of the store, so computed
+        again only when this connection wrote (ingest, logged records), the settings changed
+        (budgets are in them) or a minute passed; shared by the usage summary's count and
+        usageHistory."""
+        from podium.usage.insights import insights
+
+        now = time.time() if now is None else now
+        key = (self.settings, self.store.conn.total_changes)
+        cached = self._insights
+        if cached is None or cached[1] != key or now - cached[0] >= INSIGHTS_EVERY_S:
+            found = insights(self.store, now=now, settings_like=self.settings, prices=self.prices)
+            cached = self._insights = (now, key, found)
+        return cached[2]
 
     def checkpoint_if_idle(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now

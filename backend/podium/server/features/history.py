@@ -10,7 +10,7 @@ from podium.server import protocol as proto
 from podium.server.features.base import Feature, Handler
 from podium.server.state import Core
 from podium.usage.history import usage_history
-from podium.usage.insights import insights, wire
+from podium.usage.insights import wire
 
 
 class HistoryFeature(Feature):
@@ -26,5 +26,5 @@ class HistoryFeature(Feature):
 def _history(core: Core, p: proto.UsageHistoryParams) -> proto.UsageHistory:
     result = usage_history(core.store, since=p.since, until=p.until, group_by=p.group_by,
                            bucket=p.bucket, tz=p.tz, prices=core.prices)  # fmt: skip
-    result["insights"] = wire(insights(core.store, settings_like=core.settings, prices=core.prices))
+    result["insights"] = wire(core.insights())
     return proto.UsageHistory.model_validate(result)

@@ -26,7 +26,6 @@ from podium.views.summary import render_usage_summary
 log = logging.getLogger(__name__)
 
 PROGRESS_TOKEN = "podium/ingest"
-INSIGHTS_EVERY_S = 60.0  # the summary's insight count: a 30-day scan, so at most once a minute
 #: a log dir that appears after the start (a CLI's first run ever) is read and watched this soon
 ROOTS_EVERY_S = 10.0
 
@@ -231,16 +230,5 @@ class UsageFeature(Feature):
             mode=core.settings.auth_mode, now=now, plan=self.figures.get("plan_status"),
             api_spend=self.figures["api"], today=self.figures.get("today"),
             limits=core.settings.limits, on_limit=core.settings.on_limit,
-            cards=list(self.agents.listing), insight_count=self.insight_count(core, now),
+            cards=list(self.agents.listing), insight_count=len(core.insights(now)),
         )  # fmt: skip
-
-    def insight_count(self, core: Core, now: float) -> int:
-        """The insights' count, recomputed at most once a minute (a 30-day scan of the store)."""
-        from podium.usage.insights import insights
-
-        at, count = self.figures.get("insights", (None, 0))
-        if at is None or now - at >= INSIGHTS_EVERY_S:
-            count = len(insights(core.store, now=now, settings_like=core.settings,
-                                 prices=core.prices))  # fmt: skip
-            self.figures["insights"] = (now, count)
-        return count
