@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.errors import InvalidInput
+from podium.errors import InvalidInput, PodiumError
 from podium.export import export_usage
 from podium.store import Store
 
@@ -96,3 +96,14 @@ def test_cli_refuses_git_config(workspace: Path, tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 2 and ".git" in run.stderr and "Traceback" not in run.stderr
     assert (workspace / ".git" / "config").read_bytes() == config
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".csv", "no-such-file.csv/u.csv"])
+def test_an_unwritable_path_is_one_clear_error(workspace: Path, store: Store, name: str) -> None:
+    """A name longer than the filesystem allows, or a file where a folder is needed: the
+    user's path, said so (found by the params fuzzer: it was an internal error)."""
+    (workspace / "no-such-file.csv").write_text("a file, not a folder")
+    with pytest.raises(PodiumError) as err:
+        export_usage(store, {"path": name}, workspace=workspace)
+    assert err.value.field == "path"
+    assert "cannot write the export" in str(err.value) and "choose another path" in str(err.value)

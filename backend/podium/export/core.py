@@ -14,7 +14,7 @@ import orjson
 
 from podium.domain.attribution import OwnerIndex
 from podium.domain.periods import date_range_ms
-from podium.errors import InvalidInput
+from podium.errors import InvalidInput, PodiumError
 from podium.export.safety import check_target, write_file
 from podium.redact import scrub
 from podium.store import Store
@@ -118,7 +118,7 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     target = check_target(resolve_export_path(workspace, raw_path, group_by, fmt),
                           workspace=Path(workspace), store_path=store.path,
                           protected=protected)  # fmt: skip
-    if target.exists() and not overwrite:
+    if os.path.exists(target) and not overwrite:  # False for a name the OS refuses: said below
         raise InvalidInput(f"{target} exists; pass overwrite to replace it", field="path")
 
     agents = _agents(store)
@@ -165,9 +165,13 @@ def export_usage(store: Store, options: dict[str, Any], *, workspace: str | os.P
     rows = entries if group_by == "entry" else _grouped_rows(group_by, groups, by_id)
     for row in rows:
         row["costUSD"] = round(row["costUSD"], 6)
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = _render(fmt, group_by, rows, options, prices)
-    write_file(target, data, overwrite=overwrite)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_file(target, data, overwrite=overwrite)
+    except OSError as exc:  # a name too long, no permission, a read-only or full disk
+        raise PodiumError(f"cannot write the export to {target}: {exc.strerror or exc}; "
+                          "choose another path or free the disk", field="path") from None
     return {"path": str(target), "rows": len(rows), "format": fmt}
 
 
