@@ -37,22 +37,27 @@ def polled(manager: AgentManager, agent_id: str, predicate: Callable[[Agent], An
     return wait_for(check, timeout=timeout, message=message)
 
 
+def complete_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a file another process is writing: a last line without its newline
+    is still being written, so it is not read yet (reading it made the tests flaky)."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    whole = text[: text.rfind("\n") + 1]
+    return [json.loads(x) for x in whole.splitlines() if x.strip()]
+
+
 def turns(agent: Agent) -> list[dict[str, Any]]:
     """The `result` events the agent printed so far."""
-    path = Path(agent.state_dir) / "stdout.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    lines = complete_lines(Path(agent.state_dir) / "stdout.jsonl")
     return [x for x in lines if x.get("type") == "result"]
 
 
 def stdout_events(agent: Agent, kind: str, subtype: str | None = None) -> list[dict[str, Any]]:
-    path = Path(agent.state_dir) / "stdout.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    lines = complete_lines(Path(agent.state_dir) / "stdout.jsonl")
     return [x for x in lines
             if x.get("type") == kind and (subtype is None or x.get("subtype") == subtype)]  # fmt: skip
 
 
 def hook_lines(agent: Agent) -> list[dict[str, Any]]:
-    path = Path(agent.state_dir) / "hooks.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return complete_lines(Path(agent.state_dir) / "hooks.jsonl")

@@ -48,4 +48,9 @@ def transcripts(home: Path) -> list[Path]:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The complete JSON lines of a file (a last line without its newline is still being
+    written by the CLI or a hook, so it is left for the next read); [] when there is none."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]

@@ -37,10 +37,10 @@ class ScriptedHook:
         self.settings.write_text(json.dumps({"hooks": {event: [entry]}}))
 
     def calls(self) -> list[dict[str, Any]]:
-        log = self.folder / "calls.jsonl"
-        if not log.exists():
-            return []
-        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        log = self.folder / "calls.jsonl"  # this file is a script: no import of .env here
+        text = log.read_text() if log.exists() else ""
+        # a last line without its newline is still being appended by a hook
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]
 
     def release(self, plan: dict[str, Any]) -> None:
         """Answer a blocked hook (blocks until the hook has opened its FIFO)."""

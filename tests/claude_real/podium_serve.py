@@ -3,14 +3,13 @@ environment, the spawn params of a `claude` agent, and reads of the agent's own 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from podium.server.client import PodiumClient
 
-from .env import offline_env
+from .env import offline_env, read_jsonl
 
 #: the server's environment variable holding the API key a limited session switches to
 KEY_ENV = "PODIUM_TEST_API_KEY"
@@ -52,10 +51,7 @@ def worktree(git_repo: Path, name: str = "alpha") -> Path:
 
 def agent_lines(card: dict[str, Any], file: str) -> list[dict[str, Any]]:
     """The JSON lines of one of the agent's state files (stdout.jsonl, hooks.jsonl)."""
-    path = Path(card["worktree"]).parent.parent / "state" / card["agentId"] / file
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return read_jsonl(Path(card["worktree"]).parent.parent / "state" / card["agentId"] / file)
 
 
 def results(card: dict[str, Any]) -> list[dict[str, Any]]:
