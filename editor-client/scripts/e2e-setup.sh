@@ -38,4 +38,20 @@ if [ ! -f "$CS_DIR/.built" ]; then
     && npm_config_user_agent="npm/11 node/v24" sh ./postinstall.sh >&2)
   touch "$CS_DIR/.built"
 fi
+# The libraries of Podium's own environment, for the e2e's "Python without Podium" step: the
+# extension installs them from here (PIP_NO_INDEX), as a user's pip would from their index.
+PY="${PODIUM_PYTHON:-$(cd "$(dirname "$0")/../.." && pwd)/.venv/bin/python}"
+if [ -x "$PY" ]; then
+  TAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+  WHEELS="$CACHE/wheelhouse-$TAG"
+  if [ ! -f "$WHEELS/.done" ]; then
+    echo "e2e-setup: downloading Podium's dependencies into $WHEELS" >&2
+    REQS="$("$PY" -c 'import tomllib, sys; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$(dirname "$0")/../../pyproject.toml")"
+    if printf '%s\n' "$REQS" | "$PY" -m pip download --quiet --only-binary=:all: --dest "$WHEELS" -r /dev/stdin >&2; then
+      touch "$WHEELS/.done"
+    else
+      echo "e2e-setup: could not download them; the e2e skips its bundled-environment step" >&2
+    fi
+  fi
+fi
 echo "$CACHE"

@@ -1,4 +1,5 @@
 /** Podium for VS Code: starts `podium serve` and shows its status bar, agent cards and alerts. */
+import { join } from 'node:path';
 import type * as vscode from 'vscode';
 import { RESTART_KEYS } from './common/settings';
 import { PodiumState } from './common/state';
@@ -48,6 +49,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
 
   const srv = server;
+  // A Python without Podium: the server's own environment from the wheels the .vsix carries.
+  srv.setBundle({ wheels: join(context.extensionPath, 'dist', 'wheels'), storage: context.globalStorageUri.fsPath });
   context.subscriptions.push(
     output,
     item,

@@ -301,6 +301,8 @@ def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], pl
     if block is None:
         return "Plan: n/a"
     overrides = None
+    if plan is None:  # podium.toml / $PODIUM_PLAN, when they name one
+        plan = _configured_plan()
     if plan is None:  # the plan the server was told about (LimitsEngine publishes it)
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             published = json.loads(store.get_meta("limits.plan") or "{}")
@@ -310,6 +312,16 @@ def _plan_part(store: Any, figures: list[Any], store_figures: dict[str, Any], pl
     table = plans.plan_limits(plan or "max5", overrides)
     pct = estimate_pct(table, block["input"] + block["output"], block["cost"], block["messages"])
     return f"Plan: ~{pct:.0f}% est"
+
+
+def _configured_plan() -> str | None:
+    try:
+        from podium import config_file
+
+        cfg = config_file.load()
+    except Exception:  # a broken config file never costs Claude Code its status line
+        return None
+    return cfg.get("plan") if cfg.source("plan") != "default" else None
 
 
 # -- installation ---------------------------------------------------------------------------------

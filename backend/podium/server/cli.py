@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from podium.errors import InvalidInput
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -14,14 +16,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     parser.add_argument(
-        "--log-level", default="WARNING", help="server log level on stderr (default WARNING)"
+        "--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS,
+        help="server log level on stderr (default WARNING)",
     )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise SystemExit(f"podium serve: --tcp wants HOST:PORT, got {value!r}")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--tcp wants HOST:PORT with a port from 1 to 65535, got {value!r}",
+                           field="tcp")  # fmt: skip
     return host or "127.0.0.1", int(port)
 
 
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_drop_user_errors)
     from podium.server.app import PodiumServer
 
+    address = _host_port(args.tcp) if args.tcp else None  # a bad one fails before start-up
     server = PodiumServer()
     profile_path = os.environ.get("PODIUM_PROFILE", "")  # for benchmarks: cProfile of the run
     profiler = None
@@ -61,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         server.lanes.core.submit(core_profiler.enable).result()
     try:
         if args.tcp:
-            host, port = _host_port(args.tcp)
-            server.start_tcp(host, port)
+            server.start_tcp(*address)
         else:
             server.start_io()
     finally:

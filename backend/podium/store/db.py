@@ -28,9 +28,9 @@ def default_db_path() -> str:
     env = os.environ.get(ENV_DB)
     if env:
         return os.path.expanduser(env)
-    from platformdirs import user_data_dir  # imported lazily: keeps CLI start-up fast
+    from podium.userdirs import data_dir
 
-    return os.path.join(user_data_dir("podium", appauthor=False), "podium.db")
+    return os.path.join(data_dir(), "podium.db")
 
 
 def _statements(script: str) -> Iterator[str]:

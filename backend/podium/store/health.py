@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from dataclasses import dataclass
 
 CORRUPT = "corrupt"
 FULL = "full"
@@ -23,11 +22,25 @@ NEWER = "newer"
 REPAIR_HINT = "`podium doctor --repair` moves it aside and rebuilds it from the logs"
 
 
-@dataclass(frozen=True)
 class StoreProblem:
-    kind: str
-    #: one line for a person: what is wrong and what to do
-    message: str
+    """(A plain class: this module loads with every store, and `dataclasses` imports `inspect`,
+    ~5 ms of every CLI start.)"""
+
+    __slots__ = ("kind", "message")
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        #: one line for a person: what is wrong and what to do
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoreProblem) and (self.kind, self.message) == (other.kind, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.message))
+
+    def __repr__(self) -> str:
+        return f"StoreProblem(kind={self.kind!r}, message={self.message!r})"
 
 
 class StoreError(RuntimeError):

@@ -339,6 +339,6 @@ def user_prices_path() -> str:
     env = os.environ.get(ENV_PRICES)
     if env:
         return os.path.expanduser(env)
-    from platformdirs import user_config_dir  # lazily: CLI start-up
+    from podium.userdirs import config_dir
 
-    return os.path.join(user_config_dir("podium", appauthor=False), "prices.json")
+    return os.path.join(config_dir(), "prices.json")

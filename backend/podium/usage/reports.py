@@ -8,10 +8,11 @@ happens in Python with zoneinfo, so DST and half-hour zones come out right.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, tzinfo
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from podium.domain import periods
 from podium.domain.periods import concrete_tz, date_range_ms
@@ -169,7 +170,10 @@ def _fixed_offset_ms(tz: tzinfo | None) -> int | None:
     return int(offset.total_seconds() * 1000) if offset is not None else None
 
 
-def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
+def _by_local_period(q: ReportQuery, fmt: str | Callable[[date], str]) -> dict[str, _Acc]:
+    """Rows summed per local period; `fmt` names the period of a local date (a strftime
+    format, or a function for weeks)."""
+    name = fmt if callable(fmt) else (lambda d: d.strftime(fmt))
     periods: dict[str, _Acc] = defaultdict(_Acc)
     label_cache: dict[int, str] = {}
     fixed = _fixed_offset_ms(q.tz)
@@ -180,7 +184,7 @@ def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
             return f"({ts} + {fixed}) / {DAY_MS}"
 
         def label_of(bucket: int) -> str:
-            return datetime.fromtimestamp(bucket * DAY_MS / 1000, tz=UTC).strftime(fmt)
+            return name(datetime.fromtimestamp(bucket * DAY_MS / 1000, tz=UTC).date())
     else:
         size = BUCKET_MS
 
@@ -188,7 +192,7 @@ def _by_local_period(q: ReportQuery, fmt: str) -> dict[str, _Acc]:
             return f"{ts} / {BUCKET_MS}"
 
         def label_of(bucket: int) -> str:
-            return q.local_date(bucket * size).strftime(fmt)
+            return name(q.local_date(bucket * size))
 
     if q.buckets is not None:
         rows = q.grouped_buckets(group(f"bucket * {BUCKET_MS}"))
@@ -229,12 +233,39 @@ def monthly(q: ReportQuery, *, breakdown: bool = False, order: str = "asc") -> d
     }
 
 
-def session(q: ReportQuery, *, breakdown: bool = False) -> dict:
+#: Python's weekday() of each `--start-of-week` name
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekly(q: ReportQuery, *, breakdown: bool = False, order: str = "asc",
+           start_of_week: str = "sunday") -> dict:  # fmt: skip
+    """ccusage's `weekly`: weeks named by the local date they start on (Sunday by default)."""
+    first = WEEKDAYS.index(start_of_week)
+
+    def week_of(d: date) -> str:
+        return (d - timedelta(days=(d.weekday() - first) % 7)).isoformat()
+
+    periods = _by_local_period(q, week_of)
+    keys = sorted(periods, reverse=order == "desc")
+    return {
+        "weekly": [{"week": k} | periods[k].row(breakdown) for k in keys],
+        "totals": _totals(periods.values()),
+    }
+
+
+def session(q: ReportQuery, *, breakdown: bool = False, by_file: bool = False) -> dict:
+    """Sessions by the `sessionId` their lines carry (a resumed session is one row), or with
+    `by_file` as ccusage groups them: by the transcript's file name (a sub-agent's file counts
+    for the session whose folder holds it) and project folder."""
     sessions: dict[tuple, _Acc] = defaultdict(_Acc)
-    for group, model, i, o, cc, cr, cost, _n, hi in q.grouped(
-        "COALESCE(session_id, '') || char(0) || COALESCE(project, '')"
-    ):
-        sid, _, project = group.partition("\0")
+    if by_file:
+        paths = dict(q.store.conn.execute("SELECT id, path FROM files"))
+        groups = ((_session_of_path(paths.get(fid, "")), *rest)
+                  for fid, *rest in q.grouped("file_id"))  # fmt: skip
+    else:
+        groups = ((tuple(g.partition("\0")[::2]), *rest) for g, *rest in q.grouped(
+            "COALESCE(session_id, '') || char(0) || COALESCE(project, '')"))  # fmt: skip
+    for (sid, project), model, i, o, cc, cr, cost, _n, hi in groups:
         acc = sessions[(sid, project)]
         acc.add(i, o, cc, cr, cost, hi)
         acc.models.setdefault(model, _Acc()).add(i, o, cc, cr, cost, hi)
@@ -245,6 +276,17 @@ def session(q: ReportQuery, *, breakdown: bool = False) -> dict:
         row["projectPath"] = project or "unknown"
         rows.append(row)
     return {"sessions": rows, "totals": _totals(sessions.values())}
+
+
+def _session_of_path(path: str) -> tuple[str, str]:
+    """(session, project folder) of `projects/<project>/<session>.jsonl` or
+    `projects/<project>/<session>/subagents/<agent>.jsonl`."""
+    parts = path.replace("\\", "/").split("/")
+    if "projects" in parts:
+        rel = parts[len(parts) - parts[::-1].index("projects"):]
+        if len(rel) >= 2:
+            return rel[1].removesuffix(".jsonl"), rel[0]
+    return os.path.basename(path).removesuffix(".jsonl"), ""
 
 
 def _iso(ms: int) -> str:

@@ -192,31 +192,3 @@ def usage_report_for(store: Store, args: argparse.Namespace, prices: PriceTable)
     return usage_report(store, by=args.by, since_ms=since_ms, until_ms=until_ms,
                         top_models=args.top_models, prices=prices)  # fmt: skip
 
-
-def render(data: dict) -> str:
-    from podium.usage.cli_common import n, table, usd
-
-    if not data["rows"]:
-        return "No usage found."
-    by = data["by"]
-    headers = [by, "Calls", "API calls", "Errors", "Input", "Output", "Cache read",
-               "Total tokens", "Cost (USD)"]  # fmt: skip
-
-    def cells(label: str, row: dict) -> list[str]:
-        cost = usd(row["costUSD"]) + ("+" if row["unpricedModels"] else "")
-        return [label[:40], n(row["calls"]), n(row["apiCalls"]), n(row["errors"]),
-                n(row["inputTokens"]), n(row["outputTokens"]), n(row["cacheReadTokens"]),
-                n(row["totalTokens"]), cost]  # fmt: skip
-
-    rows = [cells(str(r[by]), r) for r in data["rows"]]
-    rows.append(cells("Total", data["totals"]))
-    out = [table(headers, rows)]
-    if "topModels" in data:
-        top = [[m["model"][:40], n(m["calls"]), n(m["totalTokens"]),
-                usd(m["costUSD"]) + ("+" if m["unpricedModels"] else "")]
-               for m in data["topModels"]]  # fmt: skip
-        out += ["", "Top models by cost", table(["Model", "Calls", "Tokens", "Cost (USD)"], top)]
-    if data["unpricedModels"]:
-        out += ["", "+ no price for " + ", ".join(data["unpricedModels"])
-                + ": their tokens are not in these costs (`podium prices update`)"]
-    return "\n".join(out)

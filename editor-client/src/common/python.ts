@@ -2,7 +2,7 @@
 
 export interface PythonChoice {
   command: string;
-  origin: 'setting' | 'python-extension' | 'default';
+  origin: 'setting' | 'python-extension' | 'default' | 'bundled';
 }
 
 /** Expands `${workspaceFolder}` and `~` in a configured path. */
@@ -73,17 +73,23 @@ export function classifyPreflight(
 export const INSTALL_INSTRUCTIONS = [
   '# Installing Podium',
   '',
-  'The Podium extension runs a small Python server, `podium serve`. It needs Python 3.11+ with',
-  'the `podium` package installed.',
+  'The Podium extension runs a small Python server, `podium serve`, which needs Python 3.11 or',
+  'newer. When the Python it finds (**Podium: Python Path**, the Python extension\'s interpreter,',
+  'else `python3`) has no Podium, the extension builds its own environment in its storage from',
+  'the Podium wheel it carries, and pip installs Podium\'s libraries (pygls, pydantic, …) from your',
+  'package index: this needs network access once.',
   '',
-  '1. Create a virtual environment and install Podium into it:',
+  'Without network access, or to use Podium from a terminal too (`podium report`, `podium monitor`):',
+  '',
+  '1. Install Podium into a virtual environment, from the wheel inside the extension',
+  '   (`~/.vscode/extensions/podium.podium-<version>/dist/wheels/`) or from a checkout of the',
+  '   Podium repository:',
   '',
   '   ```sh',
   '   python3 -m venv ~/.venvs/podium',
-  '   ~/.venvs/podium/bin/pip install podium',
+  '   ~/.venvs/podium/bin/pip install ~/.vscode/extensions/podium.podium-*/dist/wheels/podium-*-py3-none-any.whl',
+  '   # or, in a checkout: ~/.venvs/podium/bin/pip install .',
   '   ```',
-  '',
-  '   From a checkout of the Podium repository: `make venv` (or `pip install -e .`).',
   '',
   '2. Point the extension at that interpreter: set **Podium: Python Path** (`podium.pythonPath`)',
   '   to `~/.venvs/podium/bin/python`, or select it as the interpreter of the Python extension.',

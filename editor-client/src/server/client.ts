@@ -19,6 +19,7 @@ import { Backoff } from '../common/backoff';
 import { MirrorFilter } from '../common/alerts';
 import { choosePython, classifyPreflight, PREFLIGHT_CODE, type PreflightResult } from '../common/python';
 import { serverEnvironment, serverSettings } from '../common/settings';
+import { type BundleLocation, type BundleResult, ensureBundledEnvironment } from './bundled';
 import type { PodiumState } from '../common/state';
 import * as api from '../common/vscodeapi';
 import {
@@ -56,6 +57,7 @@ export class ServerManager implements vscode.Disposable {
   private readonly mirrors = new MirrorFilter();
   private startedAt = 0;
   private stopping = false;
+  private bundle: BundleLocation | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private summaryTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSummaryAt = 0;
@@ -85,7 +87,7 @@ export class ServerManager implements vscode.Disposable {
     this.state.setServer({ kind: 'starting', restart });
     const folder = api.workspaceFolder();
     const config = api.getConfiguration('podium', folder?.uri);
-    const python = choosePython(
+    let python = choosePython(
       config.get<string>('pythonPath'),
       await this.pythonFromExtension(folder?.uri),
       folder?.uri.fsPath,
@@ -93,8 +95,22 @@ export class ServerManager implements vscode.Disposable {
     );
     const env = serverEnvironment(process.env, config.get('serverEnv'));
     this.output.info(`Using Python ${python.command} (from ${python.origin})`);
-    const preflight = await this.preflight(python.command, env, folder?.uri.fsPath);
+    let preflight = await this.preflight(python.command, env, folder?.uri.fsPath);
     if (generation !== this.generation) return;
+    if (!preflight.ok && preflight.problem === 'missingPodium' && this.bundle) {
+      // A Python without Podium: Podium's own environment, built from the wheel we carry.
+      const bundled = await this.bundledPython(this.bundle, python.command, env);
+      if (generation !== this.generation) return;
+      if (bundled.ok) {
+        python = { command: bundled.python, origin: 'bundled' };
+        this.output.info(`Using Podium's own environment ${bundled.python}`);
+        preflight = await this.preflight(python.command, env, folder?.uri.fsPath);
+        if (generation !== this.generation) return;
+      } else {
+        preflight = { ok: false, problem: 'missingPodium', detail: bundled.detail };
+        void api.showMessage('error', `Podium could not set up its Python environment: ${bundled.detail}`);
+      }
+    }
     if (!preflight.ok) {
       this.output.error(`Cannot start Podium with ${python.command}: ${preflight.detail}`);
       this.state.setServer({ kind: preflight.problem, python: python.command, detail: preflight.detail });
@@ -306,6 +322,19 @@ export class ServerManager implements vscode.Disposable {
       this.output.warn(`Python extension: ${String(err)}`);
       return undefined;
     }
+  }
+
+  /** Where the .vsix's wheels are and where Podium's own environment may be built. */
+  setBundle(location: BundleLocation): void {
+    this.bundle = location;
+  }
+
+  private async bundledPython(where: BundleLocation, base: string, env: Record<string, string>): Promise<BundleResult> {
+    let result: BundleResult = { ok: false, detail: 'not attempted' };
+    await api.withProgressMessage('Podium: setting up its Python environment', 'checking…', async (report) => {
+      result = await ensureBundledEnvironment(where, base, env, report);
+    });
+    return result;
   }
 
   private preflight(python: string, env: Record<string, string>, cwd?: string): Promise<PreflightResult> {

@@ -98,6 +98,11 @@ const env = {
   CLAUDE_CONFIG_DIR: join(tmp, 'claude'),
   PODIUM_DB: join(tmp, 'podium.db'),
 };
+// Podium's libraries for the "Python without Podium" step come from the wheelhouse that
+// scripts/e2e-setup.sh downloaded (no index at test time), as a user's pip gets them from theirs.
+const pyTag = execFileSync(python, ['-c', 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")']).toString().trim();
+const wheelhouse = join(cache, `wheelhouse-${pyTag}`);
+if (existsSync(join(wheelhouse, '.done'))) Object.assign(env, { PIP_NO_INDEX: '1', PIP_FIND_LINKS: wheelhouse, PIP_CONFIG_FILE: '/dev/null' });
 delete env.ANTHROPIC_API_KEY;
 delete env.ANTHROPIC_BASE_URL;
 let codeServerProc;
@@ -405,6 +410,32 @@ async function main() {
       (await page.locator('.statusbar-item', { hasText: 'Plan: 67%' }).count()) > 0, 45_000);
   });
 
+  await check('a Python with no Podium: the extension builds its own environment from the wheel it carries', async () => {
+    if (!env.PIP_FIND_LINKS) {
+      log('SKIP no wheelhouse of Podium\'s libraries (scripts/e2e-setup.sh could not download them)');
+      return;
+    }
+    const base = execFileSync(python, ['-c', 'import sys; print(sys._base_executable)']).toString().trim();
+    const bare = join(tmp, 'bare-python');
+    execFileSync(base, ['-m', 'venv', '--without-pip', bare]); // a plain Python: no Podium, no pip
+    const settingsFile = join(workspace, '.vscode', 'settings.json');
+    const good = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    writeFileSync(settingsFile, JSON.stringify({ ...good, 'podium.pythonPath': join(bare, 'bin', 'python') }, null, 2));
+    const progress = page.locator('.notification-toast', { hasText: 'setting up its Python environment' }).first();
+    await progress.waitFor({ timeout: 30_000 });
+    await shot('10-bundled-progress');
+    const marker = join(tmp, 'user-data', 'User', 'globalStorage', 'podium.podium', 'python-env', 'podium-bundle.json');
+    await until('the environment built', async () => existsSync(marker), 240_000, 500);
+    await until('the status bar from the bundled server', async () =>
+      (await page.locator('.statusbar-item', { hasText: 'Plan: 67%' }).count()) > 0, 60_000);
+    const built = JSON.parse(readFileSync(marker, 'utf8'));
+    log(`bundled environment: podium ${built.version} from ${built.from}`);
+    if (built.from !== join(bare, 'bin', 'python')) throw new Error(`built from ${built.from}`);
+    writeFileSync(settingsFile, JSON.stringify(good, null, 2));
+    await until('the status bar back on the repo venv', async () =>
+      (await page.locator('.statusbar-item', { hasText: 'Plan: 67%' }).count()) > 0, 45_000);
+  });
+
   await check('export usage to a file through the palette and the save dialog', async () => {
     await palette('Podium: Export Usage');
     await quickInput(undefined, { title: 'Export Usage (1/4)' }); // CSV
@@ -414,7 +445,7 @@ async function main() {
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await sleep(500);
-    await shot('10-save-dialog');
+    await shot('11-save-dialog');
     // Accept the proposed path: <workspace>/.podium/exports/usage-entry-<timestamp>.csv
     const proposed = await input.inputValue();
     if (!proposed.startsWith(join(workspace, '.podium', 'exports') + '/') || !proposed.endsWith('.csv')) {
@@ -422,7 +453,7 @@ async function main() {
     }
     await page.keyboard.press('Enter');
     await sleep(1000);
-    await shot('11-after-save');
+    await shot('12-after-save');
     // If the dialog still asks something (e.g. to create a folder), accept it.
     if (await page.locator('.quick-input-widget').isVisible() && !existsSync(proposed)) await page.keyboard.press('Enter');
     const failure = page.locator('.notification-toast', { hasText: 'export failed' });
@@ -435,7 +466,7 @@ async function main() {
     if (lines.length < 2) throw new Error('export has no rows');
     await page.locator('.notification-toast', { hasText: 'exported' }).first().waitFor({ timeout: 15_000 });
   });
-  await shot('12-exported');
+  await shot('13-exported');
 }
 
 let exitCode = 0;

@@ -1,0 +1,1 @@
+from tests.cli.helpers import cli  # noqa: F401  (fixture)
