@@ -15,6 +15,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -47,7 +48,7 @@ NO_CONFIG = ("serve", "fake-agent", "demo", "completion")
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what was wrong, a close match, where to look)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         hint = _choice_hint(message) or self._option_hint(message)
         command = self.prog.removeprefix("podium").strip()
         where = f"`podium help {command}`" if command else "`podium help`"

@@ -173,7 +173,8 @@ def test_term_delay_keeps_running_then_exits_cleanly(tmp_path: Path, claude_dir:
 def test_bad_arguments_are_reported(tmp_path: Path, claude_dir: Path, bad: list[str]) -> None:
     proc = run_fake(tmp_path, claude_dir, *bad)
     assert proc.returncode == 2
-    assert b"usage:" in proc.stderr
+    # one line that says what was wrong and where the usage is (podium.cli.Parser)
+    assert proc.stderr.count(b"\n") == 1 and b"podium help fake-agent" in proc.stderr
 
 
 # -- the session surfaces (`--input-format stream-json`, hooks, limits) ---------------------------

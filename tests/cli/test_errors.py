@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.store.fulldisk import fill, small_tmpfs
 
 from .helpers import CORPUS, Cli
 
@@ -40,19 +41,10 @@ def run_as(cli: Cli, prefix: tuple[str, ...], *args: str, env: dict | None = Non
     return proc.returncode, proc.stdout, proc.stderr
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, options: str) -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
+def tmpfs(path: Path, size: str, options: str = "") -> contextlib.AbstractContextManager[Path]:
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+    return small_tmpfs(path, size, options)
 
 
 def _world_writable(path: Path) -> Path:
@@ -108,21 +100,20 @@ def _export_unwritable(cli, tmp):
 
 def _store_on_read_only_fs(cli, tmp):
     ro = tmp / "ro"
-    cli._stack.enter_context(tmpfs(ro, "ro,size=1m"))
+    cli._stack.enter_context(tmpfs(ro, "1m", "ro"))
     return (), ["report", "daily", "--db", str(ro / "podium.db")], {}
 
 
 def _export_to_read_only_fs(cli, tmp):
     ro = tmp / "ro"
-    cli._stack.enter_context(tmpfs(ro, "ro,size=1m"))
+    cli._stack.enter_context(tmpfs(ro, "1m", "ro"))
     return (), ["export", "--path", str(ro / "usage.csv")], {}
 
 
 def _disk_full(cli, tmp):
     small = tmp / "small"
-    cli._stack.enter_context(tmpfs(small, "size=96k"))
-    with contextlib.suppress(OSError), open(small / "filler", "wb") as fh:
-        fh.write(b"\0" * (96 * 1024))  # every block taken (the write stops at ENOSPC)
+    cli._stack.enter_context(tmpfs(small, "96k"))
+    fill(small)
     return (), ["report", "daily", "--db", str(small / "podium.db")], {}
 
 

@@ -48,16 +48,14 @@ def _store_path(db: str | None) -> str:
 
 
 def _classified(exc: BaseException, store: str) -> str | None:
-    """The store's own diagnosis (podium.store.health, when this Podium has it)."""
-    try:
-        from podium.store.health import classify  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """The store's own diagnosis (podium.store.health), the same words the server uses."""
+    from podium.store.health import classify
+
     try:
         problem = classify(exc, store)
     except Exception:
         return None
-    return getattr(problem, "message", None) if problem is not None else None
+    return problem.message if problem is not None else None
 
 
 def _sqlite(exc: sqlite3.DatabaseError, store: str) -> str:

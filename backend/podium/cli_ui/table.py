@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from podium.cli_ui.term import Term
+from podium.usage.cli_common import usd  # noqa: F401  (one money format for every table)
 
 #: rich's table chrome per column (a border and one space of padding each side) and at the end
 RICH_PER_COLUMN, RICH_FIXED = 3, 1
@@ -162,5 +163,3 @@ def tokens(value: int) -> str:
     return f"{value:,}"
 
 
-def usd(value: float) -> str:
-    return f"${value:,.2f}"

@@ -185,3 +185,8 @@ def _stderr_tty() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def usd(value: float) -> str:
+    """$1,234.56, as every table shows money."""
+    return f"${value:,.2f}"
