@@ -148,18 +148,17 @@ def entry() -> None:
     the WAL checkpoint on close and the interpreter's teardown (~15 ms together after a +1 %
     report) are not paid on every run."""
     code = main(fast_exit=True)
-    from podium.usage import cli_common
-
-    if not cli_common.LEFT_OPEN:
-        raise SystemExit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except BrokenPipeError:
-        pass
+    except BrokenPipeError:  # the reader went away after the last write: no error for it
+        _quiet_broken_pipe()
     except OSError:
         code = code or 1
-    os._exit(code)
+    cli_common = sys.modules.get("podium.usage.cli_common")  # (not imported by every command)
+    if cli_common is not None and cli_common.LEFT_OPEN:
+        os._exit(code)
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None, *, fast_exit: bool = False) -> int:
@@ -167,6 +166,9 @@ def main(argv: list[str] | None = None, *, fast_exit: bool = False) -> int:
     left open are closed before returning; `entry` exits without closing them instead."""
     try:
         return _main(argv)
+    except BrokenPipeError:  # `podium help | head`: the reader went away
+        _quiet_broken_pipe()
+        return 0
     finally:
         if not fast_exit and "podium.usage.cli_common" in sys.modules:
             from podium.usage import cli_common

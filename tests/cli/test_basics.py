@@ -59,3 +59,18 @@ def test_zsh_and_fish_scripts_parse(cli, tmp_path, shell):
     script.write_text(text)
     check = subprocess.run([exe, "-n", str(script)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("args", [("help",), ("report", "daily"), ("report", "daily", "-j", "-b"),
+                                  ("monitor", "--once")])  # fmt: skip
+def test_a_reader_that_goes_away_is_no_error(cli, args):
+    """`podium … | head`: exit 0 and nothing on stderr when the reader has gone (here it is gone
+    before the first byte is written: `true` reads nothing)."""
+    import shlex
+    import sys
+
+    command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "podium", *args))
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", f"{command} | true"],
+                          env=cli.env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -125,9 +125,14 @@ def render_plain(table: Table) -> str:
 def console(term: Term, stream: TextIO | None = None, **kw):  # -> rich.console.Console
     from rich.console import Console  # lazily: only a person's terminal pays for it
 
-    return Console(file=stream or sys.stdout, width=term.width, no_color=not term.color,
-                   force_terminal=term.color or term.tty, highlight=False, emoji=False,
-                   soft_wrap=False, **kw)  # fmt: skip
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; a reader that went away is no error (podium.cli: exit 0)
+            raise BrokenPipeError
+
+    return _Console(file=stream or sys.stdout, width=term.width, no_color=not term.color,
+                    force_terminal=term.color or term.tty, highlight=False, emoji=False,
+                    soft_wrap=False, **kw)  # fmt: skip
 
 
 def _render_rich(table: Table, term: Term, stream: TextIO) -> None:
