@@ -153,6 +153,8 @@ def entry() -> None:
         sys.stderr.flush()
     except BrokenPipeError:  # the reader went away after the last write: no error for it
         _quiet_broken_pipe()
+    except ValueError:  # already closed (`podium serve` hands its stdio to the LSP transport)
+        pass
     except OSError:
         code = code or 1
     cli_common = sys.modules.get("podium.usage.cli_common")  # (not imported by every command)
