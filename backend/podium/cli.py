@@ -15,6 +15,11 @@ import argparse
 import importlib
 import os
 import sys
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from podium.config_file import Config
 from typing import NoReturn
 
 # name -> (module, one-line help)
@@ -104,7 +109,7 @@ def root_help() -> str:
     return "\n".join(lines)
 
 
-def command_parser(name: str) -> tuple[argparse.ArgumentParser, object]:
+def command_parser(name: str) -> tuple[argparse.ArgumentParser, ModuleType]:
     module_name, help_ = COMMANDS[name]
     module = importlib.import_module(module_name)
     parser = Parser(prog=f"podium {name}", description=help_)
@@ -227,7 +232,7 @@ def _main(argv: list[str] | None = None) -> int:
         return code
 
 
-def _config(name: str):
+def _config(name: str) -> Config | None:
     """podium.toml for the commands a person runs; the editor's server keeps its own settings."""
     if name in NO_CONFIG:
         return None

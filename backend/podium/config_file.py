@@ -29,9 +29,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from podium.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from podium.settings import Settings
 
 ENV_CONFIG = "PODIUM_CONFIG"
 PLANS = ("pro", "max5", "max20", "team", "custom")
@@ -147,7 +151,7 @@ class Config:
     def source(self, name: str) -> str:
         return self.entries[name].source
 
-    def settings(self):  # -> podium.settings.Settings
+    def settings(self) -> Settings:
         """The editor's settings model with this file's values (plan, limits, levels, roots)."""
         from podium.settings import Limits, Settings
 
@@ -182,7 +186,7 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def load(env: dict[str, str] | None = None) -> Config:
+def load(env: Mapping[str, str] | None = None) -> Config:
     """The effective configuration; a bad file or value raises InvalidInput naming it."""
     env = os.environ if env is None else env
     path, explicit = config_path()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Sequence
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -35,7 +36,8 @@ def command_spec() -> dict[str, dict]:
         except Exception:  # a command whose module cannot load here is still completed by name
             spec[name] = {"help": help_, "options": [], "words": []}
             continue
-        options, words = [], []
+        options: list[tuple[Sequence[str], str]] = []
+        words: list[str] = []
         for action in parser._actions:
             if action.option_strings:
                 options.append((action.option_strings, action.help or ""))

@@ -13,12 +13,17 @@ import argparse
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.cli_ui.monitor_data import Frame, gather
 from podium.cli_ui.table import short_model, tokens, usd
 from podium.views.format import format_duration
+
+if TYPE_CHECKING:  # rich is imported lazily, only for a terminal
+    from rich.console import Group, RenderableType
+    from rich.table import Table
 
 STATUS_STYLE = {"OK": "green", "WARNING": "yellow", "EXCEEDED": "bold red"}
 AGENT_STYLE = {"working": "green", "waiting": "yellow", "paused": "magenta", "error": "red",
@@ -89,7 +94,7 @@ def _print_frame(frame: Frame, out: Any) -> None:
     sys.stdout.flush()
 
 
-def _log(frame_fn, interval: float, out: Any) -> int:
+def _log(frame_fn: Callable[[], Frame], interval: float, out: Any) -> int:
     try:
         while True:
             _print_frame(frame_fn(), out)
@@ -99,7 +104,7 @@ def _log(frame_fn, interval: float, out: Any) -> int:
         return 0
 
 
-def _live(frame_fn, interval: float, out: Any) -> int:
+def _live(frame_fn: Callable[[], Frame], interval: float, out: Any) -> int:
     from rich.live import Live
 
     from podium.cli_ui.table import console
@@ -110,7 +115,7 @@ def _live(frame_fn, interval: float, out: Any) -> int:
     class _View:
         """Laid out again at every refresh, at the terminal's width of that moment."""
 
-        def __rich__(self):
+        def __rich__(self) -> Group:
             return render(current[0], con.size.width, live=True)
 
     try:
@@ -127,7 +132,7 @@ def _live(frame_fn, interval: float, out: Any) -> int:
 
 
 # -- the frame -------------------------------------------------------------------------------------
-def render(f: Frame, width: int, live: bool = False):
+def render(f: Frame, width: int, live: bool = False) -> Group:
     """The frame as rich renderables: panels side by side on a wide terminal, stacked else."""
     from rich.columns import Columns
     from rich.console import Group
@@ -151,7 +156,7 @@ def render(f: Frame, width: int, live: bool = False):
     return Group(title, *note, Rule(style="dim"), body)
 
 
-def _grid():
+def _grid() -> Table:
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
@@ -160,7 +165,7 @@ def _grid():
     return grid
 
 
-def _usage(f: Frame):
+def _usage(f: Frame) -> RenderableType:
     from rich.console import Group
     from rich.table import Table
 
@@ -188,7 +193,7 @@ def _usage(f: Frame):
     return Group(grid, "", models)
 
 
-def _budgets(f: Frame):
+def _budgets(f: Frame) -> Table:
     from rich.text import Text
 
     grid = _grid()
@@ -210,7 +215,7 @@ def _budgets(f: Frame):
     return grid
 
 
-def _plan(f: Frame):
+def _plan(f: Frame) -> Table:
     from rich.text import Text
 
     grid = _grid()
@@ -242,7 +247,7 @@ def _plan(f: Frame):
     return grid
 
 
-def _agents(f: Frame):
+def _agents(f: Frame) -> Table:
     from collections import Counter
 
     from rich.text import Text
@@ -260,7 +265,7 @@ def _agents(f: Frame):
     return grid
 
 
-def _recent(f: Frame):
+def _recent(f: Frame) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 

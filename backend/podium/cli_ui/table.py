@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from podium.cli_ui.term import Term
 from podium.usage.cli_common import usd  # noqa: F401  (one money format for every table)
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: rich's table chrome per column (a border and one space of padding each side) and at the end
 RICH_PER_COLUMN, RICH_FIXED = 3, 1
@@ -122,7 +125,7 @@ def render_plain(table: Table) -> str:
 
 
 # -- rich ------------------------------------------------------------------------------------------
-def console(term: Term, stream: TextIO | None = None, **kw):  # -> rich.console.Console
+def console(term: Term, stream: TextIO | None = None, **kw: Any) -> Console:
     from rich.console import Console  # lazily: only a person's terminal pays for it
 
     class _Console(Console):

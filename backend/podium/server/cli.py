@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         core_profiler = cProfile.Profile()
         server.lanes.core.submit(core_profiler.enable).result()
     try:
-        if args.tcp:
+        if address is not None:
             server.start_tcp(*address)
         else:
             server.start_io()

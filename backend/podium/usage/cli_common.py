@@ -157,7 +157,7 @@ def ingest_inbox(store: Store, directory: str | None = None) -> InboxResult:
     return result
 
 
-def ingest_for_report(store: Store, args: argparse.Namespace):
+def ingest_for_report(store: Store, args: argparse.Namespace) -> IngestResult:
     """Ingest before a report. A first ingest into an empty store shows a spinner on a
     terminal's stderr (it can take seconds on a large history); nothing is shown on a pipe."""
     first = store.conn.execute("SELECT 1 FROM files LIMIT 1").fetchone() is None

@@ -14,7 +14,7 @@ import json
 import sys
 from datetime import date, datetime, timedelta, tzinfo
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from podium.errors import InvalidInput
 from podium.usage.cli_common import (
@@ -86,7 +86,8 @@ def _check_flags(args: argparse.Namespace) -> None:
             args.last = args.last.strip() + "d"
     elif args.last is not None:
         if not args.last.isdigit() or int(args.last) < 1:
-            raise InvalidInput(f"--last wants a whole number ≥ 1 of {_unit(kind)}, got "
+            unit = {"daily": "days", "weekly": "weeks", "monthly": "months"}.get(kind, kind)
+            raise InvalidInput(f"--last wants a whole number ≥ 1 of {unit}, got "
                                f"{args.last!r}", field="last")  # fmt: skip
         args.last = int(args.last)
     if (args.by != "agent" or args.top_models is not None) and kind != "usage":
@@ -131,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_for_report(store, args)
         with _archives(store, args.include_archive):
-            q = reports.ReportQuery(store, since=since and since.isoformat(),
-                                    until=until and until.isoformat(), timezone=args.timezone,
+            q = reports.ReportQuery(store, since=since.isoformat() if since else None,
+                                    until=until.isoformat() if until else None,
+                                    timezone=args.timezone,
                                     project=args.project, prices=prices, cost_mode=args.mode)  # fmt: skip
             if args.kind == "usage":
                 from podium.usage.usage_report import usage_report_for
