@@ -99,6 +99,35 @@ def test_order_last_and_since_until(cli):
     assert len([b for b in blocks if not b["isGap"]]) == 3
 
 
+def test_usage_report_is_a_table_like_the_others_and_takes_the_same_flags(cli):
+    """`podium report usage` (every source by agent/provider/model): width-aware, a title, a
+    total, short model names, --order honoured; `--last N` means N days as for daily."""
+    since = ("-s", "2025-01-01", "-z", "UTC")
+    data = json.loads(cli("report", "usage", "--by", "model", *since, "-j", check=True).out)
+    assert data["schemaVersion"] == 1 and data["timezone"] == "UTC"
+    costs = [r["costUSD"] for r in data["rows"]]
+    assert len(costs) == 5 and costs == sorted(costs, reverse=True)  # most expensive first
+    run = cli("report", "usage", "--by", "model", *since, "--top-models", "2",
+              env={"COLUMNS": "80"}, check=True)  # fmt: skip
+    assert _widest(run.out) <= 80, run.out
+    assert run.out.startswith("Usage by model (UTC), from 2025-01-01")
+    assert "claude-" not in run.out and "opus-4-1" in run.out
+    total = next(line for line in run.out.splitlines() if line.startswith("Total")).split()
+    assert total[-1] == "$7.66"
+    assert "Top models by cost" in run.out
+    asc = json.loads(cli("report", "usage", "--by", "model", *since, "-o", "asc", "-j",
+                         check=True).out)  # fmt: skip
+    assert [r["model"] for r in asc["rows"]] == [r["model"] for r in reversed(data["rows"])]
+    days = json.loads(cli("report", "usage", "--last", "5000", "-j", check=True).out)
+    assert days["rows"] == json.loads(cli("report", "usage", "--last", "5000d", "-j",
+                                          check=True).out)["rows"]  # fmt: skip
+    assert days["totals"]["costUSD"] == pytest.approx(data["totals"]["costUSD"])
+    bad = cli("report", "usage", "--last", "week")
+    assert bad.code == 2 and bad.err.count("\n") == 1 and "7d, 30d" in bad.err
+    wrong = cli("report", "daily", "--by", "model")
+    assert wrong.code == 2 and "report usage" in wrong.err and "Traceback" not in wrong.err
+
+
 def test_instances_split_by_project_and_add_up(cli):
     got = json.loads(cli("report", "daily", "-j", "-i", "-z", "UTC", check=True).out)
     daily = json.loads(cli("report", "daily", "-j", "-z", "UTC", check=True).out)

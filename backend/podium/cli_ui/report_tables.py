@@ -199,7 +199,10 @@ def _print_usage(data: dict, args: argparse.Namespace, term: Term, title: str) -
                 tokens(row["inputTokens"]), tokens(row["outputTokens"]),
                 tokens(row["cacheReadTokens"]), tokens(row["totalTokens"]), cost(row)]  # fmt: skip
 
-    table = Table(title, [Column("key", by, style="cyan"), Column("calls", "Calls", right=True),
+    header = {"agent": "Agent", "provider": "Provider", "model": "Model",
+              "taskType": "Task type"}.get(by, by)  # fmt: skip
+    table = Table(title, [Column("key", header, style="cyan"),
+                          Column("calls", "Calls", right=True),
                           Column("api", "API\ncalls", right=True),
                           Column("errors", "Errors", right=True),
                           Column("input", "Input", right=True),
@@ -207,7 +210,8 @@ def _print_usage(data: dict, args: argparse.Namespace, term: Term, title: str) -
                           Column("cache_read", "Cache\nRead", right=True),
                           Column("total", "Total\nTokens", right=True),
                           Column("cost", "Cost\n(USD)", right=True, style="green")])  # fmt: skip
-    table.rows = [cells(str(r[by]), r) for r in data["rows"]]
+    name = short_model if by == "model" else str
+    table.rows = [cells(name(str(r[by])), r) for r in data["rows"]]
     table.total = cells("Total", data["totals"])
     if data["unpricedModels"]:
         table.notes.append("+ no price for " + ", ".join(data["unpricedModels"])
