@@ -11,10 +11,13 @@ twice. A bad line is counted on its file (`podium doctor`) with its error; the o
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from podium.store import Store
-from podium.usage.records import LoggedRecord, RecordError, parse_record, write_records
+
+if TYPE_CHECKING:  # imported when a file has new lines: an empty inbox (most runs) costs
+    # `podium report` no import of records, uuid and platform
+    from podium.usage.records import LoggedRecord
 
 ENV_INBOX = "PODIUM_INBOX"
 ADAPTER = "inbox"
@@ -109,6 +112,8 @@ class Inbox:
         result.records += len(records)
         result.bad += bad
         result.oversized += oversized
+        from podium.usage.records import write_records
+
         new, new_llm = write_records(conn, records, file_id)
         result.written += new
         result.llm_written += new_llm
@@ -126,6 +131,8 @@ def _read_lines(fh: BinaryIO, path: str, offset: int, size: int,
     """Complete lines of [offset, size) as records; returns (records, offset after the last
     complete line, bad lines, oversized lines, the last error)."""
     import orjson
+
+    from podium.usage.records import RecordError, parse_record
 
     records: list[LoggedRecord] = []
     bad = oversized = 0
