@@ -70,6 +70,23 @@ function freePort() {
   });
 }
 
+/** The `podium serve` processes of this test's store: pid and the Python running it. */
+function servers() {
+  const out = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes('podium') && cmd.includes('serve') && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`PODIUM_DB=${env.PODIUM_DB}`)) {
+        out.push({ pid: Number(entry), python: cmd[0] });
+      }
+    } catch {
+      // gone or not ours
+    }
+  }
+  return out;
+}
+
 /** Processes whose cwd is inside `dir` (the agents run in worktrees under the workspace). */
 function processesUnder(dir) {
   const out = [];
@@ -342,18 +359,7 @@ async function main() {
   await followUpChecks(session);
 
   await check('a crashed server is restarted, says so, and re-attaches to the agent', async () => {
-    const serve = await until('the podium serve process', () => {
-      for (const entry of readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-          const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-          if (cmd.includes('podium') && cmd.includes('serve') && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`PODIUM_DB=${env.PODIUM_DB}`)) return Number(entry);
-        } catch {
-          // gone or not ours
-        }
-      }
-      return null;
-    }, 10_000);
+    const serve = await until('the podium serve process', () => servers()[0]?.pid, 10_000);
     process.kill(serve, 'SIGKILL');
     // It says so: a progress notification while restarting, then a status bar message.
     await page.locator('.notification-toast', { hasText: 'stopped unexpectedly' }).first().waitFor({ timeout: 20_000 });
@@ -432,6 +438,12 @@ async function main() {
     log(`bundled environment: podium ${built.version} from ${built.from}`);
     if (built.from !== join(bare, 'bin', 'python')) throw new Error(`built from ${built.from}`);
     writeFileSync(settingsFile, JSON.stringify(good, null, 2));
+    // the bundled server showed the same status bar: wait for the switch itself (the next
+    // check talks to the server and must not meet it mid-restart)
+    await until('the server back on the repo venv', () => {
+      const running = servers();
+      return running.length === 1 && running[0].python === python;
+    }, 45_000);
     await until('the status bar back on the repo venv', async () =>
       (await page.locator('.statusbar-item', { hasText: 'Plan: 67%' }).count()) > 0, 45_000);
   });
