@@ -15,21 +15,25 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from podium.metrics.catalog import CATALOG, COUNTER, MetricDef
-from podium.metrics.reader import MetricsReader
+from podium.metrics.reader import Snapshot
 
 
 class OtlpPush:
-    def __init__(self, reader: MetricsReader, *, interval_s: float | None = None) -> None:
+    """Exports what `snapshot()` returns (`MetricsReader.snapshot`, or `Exposition.snapshot`
+    when /metrics is on too) every interval; `machine` names the resource's host."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot], machine: str, *,
+                 interval_s: float | None = None) -> None:  # fmt: skip
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        self.reader = reader
+        self.snapshot = snapshot
         exporter = OTLPMetricExporter()
         periodic = PeriodicExportingMetricReader(
             exporter, export_interval_millis=None if interval_s is None else interval_s * 1000
         )
-        self.provider = MeterProvider(resource=_resource(reader.machine),
+        self.provider = MeterProvider(resource=_resource(machine),
                                       metric_readers=[periodic])  # fmt: skip
         meter = self.provider.get_meter("podium")
         for metric in CATALOG:
@@ -43,7 +47,7 @@ class OtlpPush:
 
         def observe(_options: Any) -> Iterable[Any]:
             # one collection calls every callback within MAX_AGE_S: one store read
-            snap = self.reader.snapshot()
+            snap = self.snapshot()
             names = metric.label_names
             return [Observation(value, dict(zip(names, (*labels, snap.machine), strict=True)))
                     for labels, value in snap.series(metric).items()]  # fmt: skip

@@ -1,11 +1,12 @@
-"""The Prometheus endpoint: the store read at scrape time, in the text exposition format.
+"""The Prometheus text exposition format, and the HTTP endpoint that serves it.
 
 `SnapshotCollector` is a prometheus_client collector (for a registry: `podium metrics --once`,
-anyone embedding Podium). The HTTP endpoint writes the same bytes itself with `TextRenderer`:
+anyone embedding Podium). The endpoint writes the same bytes itself with `TextRenderer`:
 prometheus_client's `generate_latest` spends ~14 µs a sample validating and escaping label
 names (20 ms for 1,500 series), while the label part of a series never changes between
-scrapes, so it is kept and only the value is formatted. A test checks the two agree byte for
-byte. prometheus_client is imported only here, when the endpoint is switched on.
+renders, so it is kept and only the value is formatted. A test checks the two agree byte for
+byte. The endpoint only sends the bytes a callable gives it (`exposition.Exposition.body`,
+built in the background); prometheus_client is imported only here, when it is switched on.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class SnapshotCollector:
             yield out
 
 
+class NotReady(Exception):
+    """The body cannot be had yet (the first read of the store is still running): 503."""
+
+
 def _sample_name(metric: MetricDef) -> str:
     return metric.prometheus_name + ("_total" if metric.kind == COUNTER else "")
 
@@ -61,68 +66,87 @@ def _escape_help(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n")
 
 
+def _header(metric: MetricDef) -> str:
+    return (f"# HELP {_sample_name(metric)} {_escape_help(metric.help)}\n"
+            f"# TYPE {_sample_name(metric)} {metric.kind}\n")  # fmt: skip
+
+
+def _prefix(metric: MetricDef, values: tuple[str, ...]) -> str:
+    """`name{label="value",...} ` with the labels in name order, as generate_latest writes."""
+    names = metric.label_names
+    pairs = ",".join(f'{names[i]}="{_escape(values[i])}"'
+                     for i in sorted(range(len(names)), key=names.__getitem__))  # fmt: skip
+    return f"{_sample_name(metric)}{{{pairs}}} "
+
+
+def render_metric(metric: MetricDef, snap: Snapshot) -> bytes:
+    """One metric's lines, nothing kept (for the few series formatted at every scrape)."""
+    lines = [_header(metric)]
+    for labels, value in sorted(snap.series(metric).items()):
+        lines.append(f"{_prefix(metric, (*labels, snap.machine))}{floatToGoString(value)}\n")
+    return "".join(lines).encode()
+
+
 class TextRenderer:
-    """A snapshot in the text format, exactly as generate_latest writes SnapshotCollector's."""
+    """A snapshot in the text format, exactly as generate_latest writes SnapshotCollector's.
+    One thread's: it keeps each series' label part from the last render."""
 
     def __init__(self) -> None:
-        self._headers = {
-            m.name: (f"# HELP {_sample_name(m)} {_escape_help(m.help)}\n"
-                     f"# TYPE {_sample_name(m)} {m.kind}\n")
-            for m in CATALOG
-        }  # fmt: skip
+        self._headers = {m.name: _header(m) for m in CATALOG}
         #: (metric, labels, machine) → (label part 'name{label="value",...} ', last value,
         #: last line), from the last render
         self._series: dict[tuple[str, tuple[str, ...], str], tuple[str, float, str]] = {}
 
     def render(self, snap: Snapshot) -> bytes:
-        out: list[str] = []
+        return b"".join(self.parts(snap))
+
+    def parts(self, snap: Snapshot) -> list[bytes]:
+        """The text of each CATALOG metric, in catalog order."""
+        out: list[bytes] = []
         previous, kept = self._series, {}
         for metric in CATALOG:
-            out.append(self._headers[metric.name])
-            names = metric.label_names
-            order = sorted(range(len(names)), key=names.__getitem__)
+            lines = [self._headers[metric.name]]
             for labels, value in sorted(snap.series(metric).items()):
                 key = (metric.name, labels, snap.machine)
                 seen = previous.get(key)
                 if seen is None:
-                    values = (*labels, snap.machine)
-                    pairs = ",".join(f'{names[i]}="{_escape(values[i])}"' for i in order)
-                    prefix = f"{_sample_name(metric)}{{{pairs}}} "
+                    prefix = _prefix(metric, (*labels, snap.machine))
                 elif seen[1] == value:
                     kept[key] = seen
-                    out.append(seen[2])
+                    lines.append(seen[2])
                     continue
                 else:
                     prefix = seen[0]
                 line = f"{prefix}{floatToGoString(value)}\n"
                 kept[key] = (prefix, value, line)
-                out.append(line)
+                lines.append(line)
+            out.append("".join(lines).encode())
         self._series = kept  # series gone from the store are forgotten
-        return "".join(out).encode()
+        return out
 
 
 class PrometheusEndpoint:
-    """`GET /metrics` on (host, port) in daemon threads; port 0 picks a free port."""
+    """`GET /metrics` on (host, port) in daemon threads; port 0 picks a free port. Each
+    request calls `body()` (which must be quick and thread-safe) and sends what it returns."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot], host: str, port: int) -> None:
-        renderer = TextRenderer()
-        lock = threading.Lock()  # one render at a time: the snapshot is shared anyway
-
+    def __init__(self, body: Callable[[], bytes], host: str, port: int) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.split("?", 1)[0] not in ("/metrics", "/"):
                     self._answer(404, b"not found: try /metrics\n", "text/plain")
                     return
                 try:
-                    with lock:
-                        body = renderer.render(snapshot())
+                    text = body()
+                except NotReady as exc:
+                    self._answer(503, f"podium: {exc}\n".encode(), "text/plain")
+                    return
                 except Exception:
                     # the scrape fails (`up` = 0 in Prometheus) rather than report wrong zeros
                     log.exception("metrics: reading the store failed")
                     self._answer(500, b"podium: reading the store failed (see its log)\n",
                                  "text/plain")  # fmt: skip
                     return
-                self._answer(200, body, CONTENT_TYPE)
+                self._answer(200, text, CONTENT_TYPE)
 
             def _answer(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)

@@ -1,14 +1,20 @@
 """Reads every exported figure from the store (and the limits engine) into a `Snapshot`.
 
-The Prometheus collector and the OTLP push both call `MetricsReader.snapshot()`; it opens its
-own connection (a `Store` is one thread's), serialises callers, and reuses a snapshot younger
-than `MAX_AGE_S` when the store has not changed since (SQLite's `data_version`), so concurrent
-scrapers and one OTLP collection read the store once, and a scrape after a write sees it.
-Counters come from the store, so they survive restarts: a new process reports the same totals.
+`MetricsReader` opens its own connection (a `Store` is one thread's) and serialises callers.
+`read()` reads everything now; `snapshot()` reuses a snapshot younger than `MAX_AGE_S` while the
+store has not changed (SQLite's `data_version`), so one OTLP collection (a callback per metric)
+reads the store once. The /metrics endpoint reads through `exposition.Exposition`, which calls
+`read()` once per change in its own thread. Counters come from the store, so they survive
+restarts: a new process reports the same totals.
+
+The gauges that count seconds since an instant (a plan figure's age, the ingest lag) keep that
+instant in `Snapshot.since`, and the pending permission requests are counted by a callable:
+`Snapshot.at(t, pending)` gives a snapshot's figures as they are at `t` without a store read.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -32,6 +38,8 @@ MAX_AGE_S = 0.5
 #: the ingest lag looks at log files written in this window (seconds)
 LAG_FILES_S = 7 * 86_400.0
 SKIP_REASONS = ("malformed", "invalid_utf8", "oversized")
+#: the metrics `Snapshot.at` can change: counted from an instant, or the pending requests
+MOVING = frozenset({m.PENDING.name, m.PLAN_AGE.name, m.INGEST_LAG.name})
 _AGENT_COLUMNS = ("id, name, repo, worktree, branch, base_ref, base_commit, profile, state_dir, "
                   "claude_session_id, pid, COALESCE(source_override, source), model, status, "
                   "status_since, exit_code, started_at, ended_at, limit_usd, removed")  # fmt: skip
@@ -46,6 +54,24 @@ class Snapshot:
     taken_at: float
     values: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
     version: int = 0  # the store's data_version it was read at
+    #: metric name → {labels → the instant (epoch s) the gauge counts seconds from}
+    since: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
+    settings_gen: int = 0  # the reader's settings generation it was read with
+
+    def at(self, now: float, pending: int | None = None) -> Snapshot:
+        """These figures as they are at `now`: the `since` gauges counted up to `now`, the
+        pending requests replaced when given. The store's figures are shared, not copied (a
+        snapshot is never changed once read)."""
+        values = dict(self.values)
+        for name, anchors in self.since.items():
+            series = dict(values[name])
+            for labels, start in anchors.items():
+                series[labels] = max(0.0, now - start)
+            values[name] = series
+        if pending is not None:
+            values[m.PENDING.name] = {(): float(pending)}
+        return Snapshot(self.machine, self.taken_at, values, self.version, self.since,
+                        self.settings_gen)  # fmt: skip
 
     def series(self, metric: m.MetricDef) -> dict[tuple[str, ...], float]:
         return self.values.get(metric.name, {})
@@ -70,8 +96,12 @@ class MetricsReader:
         self.fold_after_s = fold_after_s
         self.prices = prices or default_prices()
         self.store = Store(db_path)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection and the aggregate: one reader at a time
         self._settings = settings
+        self._settings_gen = 0
+        #: (generation, settings) asked for by update_settings, applied by the next read
+        self._wanted: tuple[int, Any] = (0, settings)
+        self._gens = itertools.count(1)
         # plan figures and budgets as the editor sees them; never an OAuth lookup of its own
         # (the server's lookups land in the store, where plan_status finds them)
         self.engine = LimitsEngine(self.store, limits_settings(settings), self.prices)
@@ -81,10 +111,21 @@ class MetricsReader:
         self._unread: dict[str, tuple[int, int, float]] = {}
 
     def update_settings(self, settings: Any) -> None:
-        with self._lock:
-            self._settings = settings
+        """Any thread, never waits: the next read applies them (on the reading thread)."""
+        self._wanted = (next(self._gens), settings)
+
+    def _apply_settings(self) -> None:
+        gen, settings = self._wanted
+        if gen != self._settings_gen:
+            self._settings, self._settings_gen = settings, gen
             self.engine.update_settings(limits_settings(settings))
-            self._cached = None
+
+    def data_version(self) -> int:
+        """SQLite's data_version on this connection: it changes when another connection (this
+        process's or another's) commits to the store."""
+        with self._lock:
+            version: int = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+            return version
 
     def close(self) -> None:
         with self._lock:
@@ -92,26 +133,43 @@ class MetricsReader:
 
     # -- the snapshot -------------------------------------------------------------------------------
     def snapshot(self, now: float | None = None) -> Snapshot:
+        """Every figure at `now` (default: now); the last snapshot again when it is younger than
+        MAX_AGE_S and neither the store nor the settings changed since."""
         with self._lock:
-            fresh = now is None
-            now = time.time() if now is None else now
-            conn = self.store.conn
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if now is not None:
+                return self._read_locked(now)
+            now = time.time()
+            version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
             cached = self._cached
-            if (fresh and cached is not None and cached.version == version
+            if (cached is not None and cached.version == version
+                    and cached.settings_gen == self._wanted[0]
                     and 0 <= now - cached.taken_at < MAX_AGE_S):  # fmt: skip
-                return cached
-            snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG}, version)
-            conn.execute("BEGIN")  # one consistent view of the store for every figure
-            try:
-                files = self._read(snap, now)
-            finally:
-                conn.execute("COMMIT")
-            snap.values[m.INGEST_LAG.name][()] = self._ingest_lag(files, now)
-            snap.values[m.PENDING.name][()] = float(self._pending())
-            if fresh:
-                self._cached = snap
-            return snap
+                return cached.at(now, self.count_pending())
+            self._cached = self._read_locked(now)
+            return self._cached
+
+    def read(self, now: float | None = None) -> Snapshot:
+        """Every figure, read from the store now (no reuse)."""
+        with self._lock:
+            return self._read_locked(time.time() if now is None else now)
+
+    def _read_locked(self, now: float) -> Snapshot:
+        self._apply_settings()
+        conn = self.store.conn
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        snap = Snapshot(self.machine, now, {d.name: {} for d in m.CATALOG}, version,
+                        settings_gen=self._settings_gen)  # fmt: skip
+        conn.execute("BEGIN")  # one consistent view of the store for every figure
+        try:
+            files = self._read(snap, now)
+        finally:
+            conn.execute("COMMIT")
+        unread_since = self._unread_since(files)
+        snap.values[m.INGEST_LAG.name][()] = 0.0
+        if unread_since is not None:
+            snap.since[m.INGEST_LAG.name] = {(): unread_since}
+        snap.values[m.PENDING.name][()] = float(self.count_pending())
+        return snap.at(now) if snap.since else snap
 
     def _read(self, snap: Snapshot, now: float) -> list[tuple]:
         conn = self.store.conn
@@ -168,8 +226,12 @@ class MetricsReader:
         for fig in (status.five_hour, status.seven_day):
             if fig is None:
                 continue
-            snap.values[m.PLAN.name][(fig.window, fig.source)] = fig.used_pct / 100.0
-            snap.values[m.PLAN_AGE.name][(fig.window, fig.source)] = max(0.0, now - fig.observed_at)
+            key = (fig.window, fig.source)
+            snap.values[m.PLAN.name][key] = fig.used_pct / 100.0
+            snap.values[m.PLAN_AGE.name][key] = 0.0
+            # an estimate is worked out at read time, so its age is always 0
+            if fig.source != "estimate":
+                snap.since.setdefault(m.PLAN_AGE.name, {})[key] = fig.observed_at
 
     def _budgets(self, snap: Snapshot, now: float, agents: list[Agent], folded: Folded) -> None:
         try:
@@ -186,11 +248,13 @@ class MetricsReader:
                 ratio[key] = b.used / b.limit
                 limit[key] = b.limit
 
-    def _ingest_lag(self, files: list[tuple], now: float) -> float:
-        """Seconds since the oldest write to a known log file (written in the last week) that
-        the store has not read yet (its size or mtime differs from what the last ingest recorded). A file written again
-        and again keeps the mtime of the first unread write seen, so a stuck ingest shows."""
-        lag = 0.0
+    def _unread_since(self, files: list[tuple]) -> float | None:
+        """When the oldest write to a known log file (written in the last week) that the store
+        has not read yet was made (its size or mtime differs from what the last ingest
+        recorded); None when every file is read. The ingest lag is the time since. A file
+        written again and again keeps the mtime of the first unread write seen, so a stuck
+        ingest shows."""
+        oldest: float | None = None
         unread: dict[str, tuple[int, int, float]] = {}
         for path, size, mtime_ns in files:
             try:
@@ -202,11 +266,12 @@ class MetricsReader:
             seen = self._unread.get(path)
             since = seen[2] if seen and seen[:2] == (size, mtime_ns) else st.st_mtime_ns / 1e9
             unread[path] = (size, mtime_ns, since)
-            lag = max(lag, now - since)
+            oldest = since if oldest is None else min(oldest, since)
         self._unread = unread
-        return max(0.0, lag)
+        return oldest
 
-    def _pending(self) -> int:
+    def count_pending(self) -> int:
+        """The pending permission requests now (any thread: the callable is thread-safe)."""
         if self.pending is None:
             return 0
         try:

@@ -6,13 +6,14 @@
     service.stop()
 
 It owns its own store connections (a reader for /metrics and OTLP, one for the alert feed), so
-it can run beside the server's core thread without sharing a `Store`.
+it can run beside the server's core thread without sharing a `Store`. With /metrics on, the
+reader is used by one thread only, the exposition's build thread (`exposition.py`); the HTTP
+threads send what it built, and the OTLP push reads the same build.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ class MetricsService:
         self.otlp_interval_s = otlp_interval_s
         self.feed_poll_s = feed_poll_s
         self.reader: Any | None = None
+        self.exposition: Any | None = None
         self.endpoint: Any | None = None
         self.otlp: Any | None = None
         self.webhooks: Any | None = None
@@ -59,17 +61,21 @@ class MetricsService:
                 reader = MetricsReader(self.db_path, self.settings,
                                        machine=config.machine_name, pending=self.pending)  # fmt: skip
                 self.reader = reader
-                # the first read sums the whole store (~1 s for 100 k entries): not in a scrape
-                threading.Thread(target=self._warm, args=(reader,), daemon=True,
-                                 name="podium-metrics-warm").start()  # fmt: skip
+                snapshot = reader.snapshot
                 if config.listen is not None:
+                    from podium.metrics.exposition import Exposition
                     from podium.metrics.prom import PrometheusEndpoint
 
-                    self.endpoint = PrometheusEndpoint(reader.snapshot, *config.listen)
+                    exposition = Exposition(reader)
+                    self.endpoint = PrometheusEndpoint(exposition.body, *config.listen)
+                    # the first build sums the whole store (~1 s for 100 k entries): now, in
+                    # the build thread, not in the first scrape
+                    exposition.start()
+                    self.exposition, snapshot = exposition, exposition.snapshot
                 if config.otlp:
                     from podium.metrics.otlp import OtlpPush
 
-                    self.otlp = OtlpPush(reader, interval_s=self.otlp_interval_s)
+                    self.otlp = OtlpPush(snapshot, reader.machine, interval_s=self.otlp_interval_s)
             if config.webhooks:
                 from podium.metrics.webhooks import AlertFeed, Webhooks
 
@@ -84,13 +90,6 @@ class MetricsService:
             self.stop()
             raise MetricsError(f"metrics: {exc}") from None
 
-    @staticmethod
-    def _warm(reader: Any) -> None:
-        try:
-            reader.snapshot()
-        except Exception:  # closed under us, or a busy store: the first scrape reads it
-            log.debug("metrics: warm-up read failed", exc_info=True)
-
     def update_settings(self, settings: Any) -> None:
         """Apply new settings: a changed `metrics`/`webhooks` restarts the service, anything
         else (budgets, plan) reaches the reader."""
@@ -102,15 +101,20 @@ class MetricsService:
             self.start()
         elif self.reader is not None:
             self.reader.update_settings(settings)
+            if self.exposition is not None:
+                self.exposition.changed()
 
     def stop(self) -> None:
         """Stop everything started; the OTLP push exports once more, queued webhooks get a few
         seconds. Safe to call twice."""
-        for name in ("feed", "endpoint", "otlp", "webhooks", "reader"):
+        for name in ("feed", "endpoint", "exposition", "otlp", "webhooks", "reader"):
             part = getattr(self, name)
             setattr(self, name, None)
             if part is None:
                 continue
+            if name == "otlp" and self.reader is not None:
+                # the last export reads the store as it is now, not the last build
+                part.snapshot = self.reader.snapshot
             try:
                 part.stop() if name == "feed" else part.close()
             except Exception:
