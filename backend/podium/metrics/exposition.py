@@ -59,6 +59,9 @@ class Exposition:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._dirty = False
+        #: when the build thread last saw neither the store nor the settings changed since its
+        #: last build (monotonic)
+        self._clean_at = float("-inf")
         self._thread = threading.Thread(target=self._run, name="podium-metrics-build",
                                         daemon=True)  # fmt: skip
 
@@ -91,12 +94,15 @@ class Exposition:
         return self._moved(now)[1]
 
     def wait_fresh(self, since: float, timeout: float) -> bool:
-        """Wait until a build that started at or after `since` (time.monotonic()) is done:
-        every change committed before `since` is then in what a scrape gets."""
+        """Wait until what a scrape gets has every change made before `since` (a
+        time.monotonic() taken after the change): a build that started at or after `since` is
+        done, or the build thread saw after `since` that nothing changed since its last build.
+        False on time-out. Waits for the build the change itself started; starts none."""
 
         def fresh() -> bool:
             built = self._built
-            return built is not None and built.started >= since and built.snapshot is not None
+            return (built is not None and built.snapshot is not None
+                    and max(built.started, self._clean_at) >= since)  # fmt: skip
 
         with self._published:
             return self._published.wait_for(fresh, timeout)
@@ -127,6 +133,10 @@ class Exposition:
                 due = last + self.refresh_s
                 if self._dirty or self._store_changed(version):
                     due = min(due, last + self.min_gap_s)
+                elif self._built is not None and self._built.snapshot is not None:
+                    with self._published:  # the last build is up to date as of `now`
+                        self._clean_at = now
+                        self._published.notify_all()
             if now < due:
                 self._wake.wait(min(due - now, self.poll_s))
                 self._wake.clear()
