@@ -83,16 +83,24 @@ class Folded:
         self.by_session: dict[str, float] = {}
 
     def merged(self, other: Folded) -> Folded:
+        """Both added up. The result shares this one's unchanged entries (neither is changed
+        afterwards), so merging a few recent groups into the settled fold stays cheap."""
         out = Folded()
-        for src in (self, other):
-            for key, vals in src.by_labels.items():
-                acc = out.by_labels.setdefault(key, [0.0, 0, 0, 0, 0])
-                for i, v in enumerate(vals):
-                    acc[i] += v
-            for agent_id, usage in src.by_agent.items():
-                _add_totals(out.by_agent.setdefault(agent_id, UsageTotals()), usage)
-            for session, cost in src.by_session.items():
-                out.by_session[session] = out.by_session.get(session, 0.0) + cost
+        out.by_labels = dict(self.by_labels)
+        for key, vals in other.by_labels.items():
+            base = out.by_labels.get(key)
+            out.by_labels[key] = (list(vals) if base is None
+                                  else [a + b for a, b in zip(base, vals, strict=True)])  # fmt: skip
+        out.by_agent = dict(self.by_agent)
+        for agent_id, usage in other.by_agent.items():
+            acc = UsageTotals()
+            for part in (out.by_agent.get(agent_id), usage):
+                if part is not None:
+                    _add_totals(acc, part)
+            out.by_agent[agent_id] = acc
+        out.by_session = dict(self.by_session)
+        for session, cost in other.by_session.items():
+            out.by_session[session] = out.by_session.get(session, 0.0) + cost
         return out
 
 

@@ -107,6 +107,7 @@ class MetricsReader:
         self.engine = LimitsEngine(self.store, limits_settings(settings), self.prices)
         self.usage = UsageAggregate(self.prices)
         self._cached: Snapshot | None = None
+        self._attribution: Attribution | None = None
         #: path → (stored size, stored mtime, mtime when first seen unread) for unread files
         self._unread: dict[str, tuple[int, int, float]] = {}
 
@@ -193,6 +194,9 @@ class MetricsReader:
                 if label != m.AGENT_ENDED:
                     budget_agents.append(agent)
         attribution = Attribution(infos, unattributed_source(self._settings))
+        if self._attribution is not None and self._attribution.key == attribution.key:
+            attribution = self._attribution  # the same agents: its owner lookups are kept
+        self._attribution = attribution
         self.usage.refresh(conn, int(now * 1000))
         folded = self.usage.folded(attribution)
         cost, tokens = snap.values[m.COST.name], snap.values[m.TOKENS.name]
