@@ -1,4 +1,4 @@
-// Bundles the extension (Node, CommonJS) and the webview script (browser, IIFE); copies codicons.
+// Bundles the extension (Node, CommonJS) and the webview scripts (browser, IIFE); copies codicons.
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
 
@@ -25,6 +25,15 @@ const contexts = await Promise.all([
     ...common,
     entryPoints: ['src/webview/main.ts'],
     outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  }),
+  // the usage history panel, with Chart.js bundled in (no CDN)
+  esbuild.context({
+    ...common,
+    entryPoints: ['src/webview/history/main.ts'],
+    outfile: 'dist/history.js',
     platform: 'browser',
     format: 'iife',
     target: 'es2022',

@@ -30,7 +30,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    files: ['src/views/**/*.ts', 'src/common/{alerts,backoff,exportRange,python,settings,state}.ts', 'src/webview/**/*.ts', 'src/protocol.ts'],
+    files: ['src/views/**/*.ts', 'src/common/{alerts,backoff,exportRange,historyQuery,python,settings,state}.ts', 'src/webview/**/*.ts', 'src/protocol.ts'],
     rules: {
       // View models and the webview stay free of the vscode API so they run in unit tests.
       'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/vscodeapi'] }],

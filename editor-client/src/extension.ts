@@ -5,9 +5,10 @@ import { RESTART_KEYS } from './common/settings';
 import { PodiumState } from './common/state';
 import * as api from './common/vscodeapi';
 import { Commands } from './commands';
-import type { Alert } from './protocol';
+import { Methods, type Alert, type UsageHistory } from './protocol';
 import { ServerManager } from './server/client';
 import { AgentsViewProvider, AGENTS_VIEW_ID } from './panels/agentsViewProvider';
+import { HistoryPanel } from './panels/historyPanel';
 import { statusBarForServer, statusBarFromPush, type StatusBarModel } from './views/statusBar';
 
 let server: ServerManager | undefined;
@@ -38,17 +39,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const onAlert = (alert: Alert): void => void commands.showAlert(alert);
   server = new ServerManager(state, output, onAlert);
   const commands = new Commands(server, state, view, output);
+  const srv = server;
+  const history = new HistoryPanel(context.extensionUri, (params) =>
+    srv.request<UsageHistory>(Methods.usageHistory, params),
+  );
 
   state.onChange((change) => {
     if (change.kind === 'statusBar') applyStatusBar(item, statusBarFromPush(change.statusBar));
     if (change.kind === 'server') {
+      // an open history panel asks again once a (re)started server answers
+      if (change.server.kind === 'running') history.refresh();
       // Running but nothing pushed yet: keep what the item shows until the first push.
       if (change.server.kind === 'running' && !state.statusBar) return;
       applyStatusBar(item, statusBarForServer(change.server, state.statusBar));
     }
   });
 
-  const srv = server;
   // A Python without Podium: the server's own environment from the wheels the .vsix carries.
   srv.setBundle({ wheels: join(context.extensionPath, 'dist', 'wheels'), storage: context.globalStorageUri.fsPath });
   context.subscriptions.push(
@@ -56,9 +62,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     item,
     view,
     srv,
+    history,
     api.registerWebviewViewProvider(AGENTS_VIEW_ID, view),
     ...commands.register(),
     api.registerCommand('podium.internal.refreshSummary', () => srv.refreshSummary()),
+    api.registerCommand('podium.showHistory', () => history.show()),
     api.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('podium')) return;
       if (RESTART_KEYS.some((key) => e.affectsConfiguration(`podium.${key}`))) void srv.restart();

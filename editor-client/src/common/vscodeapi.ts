@@ -148,3 +148,13 @@ export function withProgressMessage(
 export function setStatusBarMessage(text: string, hideAfterMs: number): vscode.Disposable {
   return vscode.window.setStatusBarMessage(text, hideAfterMs);
 }
+
+/** A webview editor panel in the active editor group, its scripts allowed from `roots` only. */
+export function createWebviewPanel(viewType: string, title: string, roots: vscode.Uri[]): vscode.WebviewPanel {
+  return vscode.window.createWebviewPanel(
+    viewType,
+    title,
+    { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+    { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: roots },
+  );
+}

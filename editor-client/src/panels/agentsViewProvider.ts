@@ -157,6 +157,7 @@ export class AgentsViewProvider implements vscode.WebviewViewProvider, vscode.Di
         const command = {
           spawn: 'podium.spawnAgent',
           export: 'podium.exportUsage',
+          history: 'podium.showHistory',
           restart: 'podium.restartServer',
           refreshSummary: 'podium.internal.refreshSummary',
           fixSetup: 'podium.fixSetup',

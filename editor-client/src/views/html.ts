@@ -1,11 +1,14 @@
-/** The Agents webview's HTML shell: strict CSP with a nonce, only local resources. Pure. */
+/** The webviews' HTML shell (Agents view, usage history): strict CSP with a nonce, only local
+ * resources. Pure. */
 
 export interface HtmlResources {
   cspSource: string;
   nonce: string;
   scriptUri: string;
   styleUri: string;
-  codiconUri: string;
+  codiconUri?: string;
+  /** default: Podium Agents */
+  title?: string;
 }
 
 export function makeNonce(random: () => number = Math.random): string {
@@ -36,9 +39,8 @@ export function webviewHtml(r: HtmlResources): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(r.cspSource, r.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${attr(r.codiconUri)}" rel="stylesheet">
-<link href="${attr(r.styleUri)}" rel="stylesheet">
-<title>Podium Agents</title>
+${r.codiconUri ? `<link href="${attr(r.codiconUri)}" rel="stylesheet">\n` : ''}<link href="${attr(r.styleUri)}" rel="stylesheet">
+<title>${attr(r.title ?? 'Podium Agents')}</title>
 </head>
 <body>
 <main id="app"></main>

@@ -50,6 +50,8 @@ export interface SummaryModel {
   todayLine: string;
   limitsLine: string | null;
   agents: AgentBarModel[];
+  /** the History button: "History", or "History · 3 insights" when some apply */
+  historyLabel: string;
   generatedAt: number;
 }
 
@@ -146,6 +148,7 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
   if (limits.monthlyTokens) limitParts.push(`monthly ${tokens(limits.monthlyTokens)}`);
 
   const today = summary.today;
+  const insights = summary.insightCount || 0;
   return {
     showPlan: mode !== 'api' && mode !== 'proxy',
     showApi: mode !== 'subscription',
@@ -161,6 +164,7 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
       ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
       : null,
     agents,
+    historyLabel: insights ? `History · ${plural(insights, 'insight')}` : 'History',
     generatedAt: summary.generatedAt,
   };
 }

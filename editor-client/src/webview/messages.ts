@@ -3,7 +3,7 @@ import type { AgentCard, Decision, DecisionScope, UsageSummary } from '../protoc
 import type { ServerState } from '../views/statusBar';
 
 export type CardAction = 'pause' | 'resume' | 'stop' | 'remove' | 'terminal' | 'diff';
-export type ViewCommand = 'spawn' | 'export' | 'restart' | 'refreshSummary' | 'fixSetup' | 'showLog';
+export type ViewCommand = 'spawn' | 'export' | 'history' | 'restart' | 'refreshSummary' | 'fixSetup' | 'showLog';
 
 export type ToWebview =
   | { type: 'state'; cards: AgentCard[]; summary: UsageSummary | null; server: ServerState }

@@ -76,6 +76,7 @@ export class AgentsView {
     agentsBox: HTMLElement;
     agents: HTMLUListElement;
     placeholder: HTMLElement;
+    history: HTMLButtonElement;
   };
   private readonly agentRows = new Map<string, BarParts & { usage: HTMLElement; tag: HTMLElement }>();
   private lastSummary: UsageSummary | null = null;
@@ -131,7 +132,9 @@ export class AgentsView {
     agentsBox.append(el(doc, 'h3', undefined, 'By Agent'), agents);
     const placeholder = el(doc, 'p', 'muted placeholder', 'Loading usage…');
     const actions = el(doc, 'div', 'summary-actions');
+    const history = this.commandButton('history', 'History', 'graph-line', 'Usage over time, per agent, and insights');
     actions.append(
+      history,
       this.commandButton('export', 'Export', 'export', 'Export usage to CSV or JSON'),
       this.commandButton('refreshSummary', 'Refresh', 'refresh', 'Refresh the usage summary'),
     );
@@ -152,6 +155,7 @@ export class AgentsView {
       agentsBox,
       agents,
       placeholder,
+      history,
     };
     for (const node of [plan, api, today, limits, agentsBox]) node.hidden = true;
 
@@ -411,6 +415,7 @@ export class AgentsView {
     setText(s.apiMonth, m.apiMonth);
     setHidden(s.today, false);
     setText(s.today, m.todayLine);
+    setText(s.history.lastElementChild ?? s.history, m.historyLabel);
     setHidden(s.limits, !m.limitsLine);
     setText(s.limits, m.limitsLine ?? '');
     setHidden(s.agentsBox, m.agents.length === 0);

@@ -17,5 +17,14 @@ describe('webview html', () => {
     expect(contentSecurityPolicy('x:', 'n')).toMatch(/^default-src 'none'/);
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toContain('unsafe-inline');
+    expect(html).toContain('<title>Podium Agents</title>');
+  });
+
+  it('serves the history panel from the same shell: its title, no codicons', () => {
+    const html = webviewHtml({ cspSource: 'vscode-resource:', nonce: 'n0nce', scriptUri: 'vscode-resource:/dist/history.js', styleUri: 'vscode-resource:/media/history.css', title: 'Podium Usage History' });
+    expect(html).toContain('<title>Podium Usage History</title>');
+    expect(html).toContain('<script nonce="n0nce" src="vscode-resource:/dist/history.js"></script>');
+    expect(html).not.toContain('codicon');
+    expect(html.match(/<script/g)).toHaveLength(1);
   });
 });

@@ -28,4 +28,16 @@ describe('package.json', () => {
     expect(pkg.contributes.viewsContainers.activitybar[0]).toMatchObject({ id: 'podium', title: 'Podium' });
     expect(pkg.contributes.views.podium[0]).toMatchObject({ type: 'webview', id: 'podium.agents', name: 'Agents' });
   });
+
+  it('offers "Podium: Show Usage History" in the palette and the Agents view title; bundles Chart.js', () => {
+    const command = (pkg.contributes.commands as { command: string; title: string; category: string }[]).find((c) => c.command === 'podium.showHistory');
+    expect(command).toMatchObject({ title: 'Show Usage History', category: 'Podium' });
+    const title = pkg.contributes.menus['view/title'] as { command: string; when: string; group: string }[];
+    expect(title.find((m) => m.command === 'podium.showHistory')).toMatchObject({ when: 'view == podium.agents', group: expect.stringMatching(/^navigation@/) });
+    expect(pkg.dependencies['chart.js']).toMatch(/^\^4\./);
+    // the packaged extension ships the bundle (Chart.js inside), not node_modules
+    const ignore = readFileSync(join(__dirname, '..', '..', '.vscodeignore'), 'utf8').split('\n');
+    expect(ignore).toContain('!dist/history.js');
+    expect(readFileSync(join(__dirname, '..', '..', 'esbuild.mjs'), 'utf8')).toContain("'src/webview/history/main.ts'");
+  });
 });

@@ -147,6 +147,15 @@ describe('Agents webview', () => {
     }
   });
 
+  it('opens the usage history from the summary, whose button counts the insights', () => {
+    const button = q<HTMLButtonElement>('button[data-command="history"]');
+    expect(button.textContent).toBe('History');
+    view.handle({ type: 'summary', summary: { ...summary(), insightCount: 2 } });
+    expect(button.textContent).toBe('History · 2 insights');
+    button.click();
+    expect(posted).toEqual([{ type: 'command', command: 'history' }]);
+  });
+
   it('removes a card on agentRemoved', () => {
     view.handle({ type: 'card', card: card() });
     view.handle({ type: 'removed', agentId: 'ag-1' });
