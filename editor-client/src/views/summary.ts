@@ -50,8 +50,10 @@ export interface SummaryModel {
   todayLine: string;
   limitsLine: string | null;
   agents: AgentBarModel[];
-  /** the History button: "History", or "History · 3 insights" when some apply */
+  /** the History button's badge: how many insights apply (null: none), its name and hover text */
+  insightBadge: string | null;
   historyLabel: string;
+  historyTitle: string;
   generatedAt: number;
 }
 
@@ -164,7 +166,11 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
       ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
       : null,
     agents,
-    historyLabel: insights ? `History · ${plural(insights, 'insight')}` : 'History',
+    insightBadge: insights ? String(insights) : null,
+    historyLabel: insights ? `History, ${plural(insights, 'insight')}` : 'History',
+    historyTitle: insights
+      ? `Usage over time, per agent, and ${plural(insights, 'insight')} on what could be cheaper or runs out`
+      : 'Usage over time, per agent, and insights',
     generatedAt: summary.generatedAt,
   };
 }

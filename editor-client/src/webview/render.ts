@@ -77,6 +77,7 @@ export class AgentsView {
     agents: HTMLUListElement;
     placeholder: HTMLElement;
     history: HTMLButtonElement;
+    insightBadge: HTMLElement;
   };
   private readonly agentRows = new Map<string, BarParts & { usage: HTMLElement; tag: HTMLElement }>();
   private lastSummary: UsageSummary | null = null;
@@ -133,6 +134,9 @@ export class AgentsView {
     const placeholder = el(doc, 'p', 'muted placeholder', 'Loading usage…');
     const actions = el(doc, 'div', 'summary-actions');
     const history = this.commandButton('history', 'History', 'graph-line', 'Usage over time, per agent, and insights');
+    const insightBadge = el(doc, 'span', 'badge');
+    insightBadge.hidden = true;
+    history.append(insightBadge);
     actions.append(
       history,
       this.commandButton('export', 'Export', 'export', 'Export usage to CSV or JSON'),
@@ -156,6 +160,7 @@ export class AgentsView {
       agents,
       placeholder,
       history,
+      insightBadge,
     };
     for (const node of [plan, api, today, limits, agentsBox]) node.hidden = true;
 
@@ -415,7 +420,10 @@ export class AgentsView {
     setText(s.apiMonth, m.apiMonth);
     setHidden(s.today, false);
     setText(s.today, m.todayLine);
-    setText(s.history.lastElementChild ?? s.history, m.historyLabel);
+    setHidden(s.insightBadge, !m.insightBadge);
+    setText(s.insightBadge, m.insightBadge ?? '');
+    setAttr(s.history, 'title', m.historyTitle);
+    setAttr(s.history, 'aria-label', m.historyLabel);
     setHidden(s.limits, !m.limitsLine);
     setText(s.limits, m.limitsLine ?? '');
     setHidden(s.agentsBox, m.agents.length === 0);

@@ -1,5 +1,6 @@
 // End to end in a real VS Code (code-server) driven by Playwright + Debian's Chromium.
-// Usage: node test/e2e/run.mjs  (env: PODIUM_E2E_CACHE, PODIUM_PYTHON, PODIUM_VSIX)
+// Usage: node test/e2e/run.mjs  (env: PODIUM_E2E_CACHE, PODIUM_PYTHON, PODIUM_VSIX;
+// PODIUM_E2E_ONLY=history runs only the usage history checks, without an agent)
 // Loopback only. Screenshots go to test-results/ (git-ignored).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { historyChecks, seedHistory } from './history-checks.mjs';
 import { fakeProfile, followUpChecks, permissionChecks } from './session-checks.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -168,6 +170,9 @@ async function main() {
   };
   const line = execFileSync(python, ['-m', 'podium', 'statusline'], { input: JSON.stringify(payload), env, cwd: workspace }).toString();
   log(`statusline: ${line.trim()}`);
+  // Known usage over the last 40 days (outside the workspace: no agent's) for the history panel.
+  const seed = seedHistory(python, env, join(tmp, 'elsewhere'));
+  log(`seeded ${seed.entries.length} usage entries and ${seed.plan.length} plan figures up to ${seed.today}`);
 
   // code-server with the packaged extension installed into a private extensions dir.
   const userData = join(tmp, 'user-data');
@@ -258,6 +263,14 @@ async function main() {
       }
       return null;
     }, 30_000);
+  }
+
+  const historyOnly = process.env.PODIUM_E2E_ONLY === 'history';
+  const history = () => historyChecks({ page, agentsFrame, palette, check, until, shot, seed, python, env, withAgent: !historyOnly, log });
+  if (historyOnly) {
+    log('PODIUM_E2E_ONLY=history: the agent checks are skipped');
+    await history();
+    return;
   }
 
   await check('spawn an agent through the command palette', async () => {
@@ -479,6 +492,8 @@ async function main() {
     await page.locator('.notification-toast', { hasText: 'exported' }).first().waitFor({ timeout: 15_000 });
   });
   await shot('13-exported');
+
+  await history();
 }
 
 let exitCode = 0;

@@ -162,8 +162,10 @@ describe('text', () => {
   });
 
   it('offers the history from the usage summary, with the insight count', () => {
-    expect(summaryModel({ ...summary(), insightCount: 0 }, 0).historyLabel).toBe('History');
-    expect(summaryModel({ ...summary(), insightCount: 1 }, 0).historyLabel).toBe('History · 1 insight');
-    expect(summaryModel({ ...summary(), insightCount: 3 }, 0).historyLabel).toBe('History · 3 insights');
+    expect(summaryModel({ ...summary(), insightCount: 0 }, 0)).toMatchObject({ insightBadge: null, historyLabel: 'History' });
+    expect(summaryModel({ ...summary(), insightCount: 1 }, 0)).toMatchObject({ insightBadge: '1', historyLabel: 'History, 1 insight' });
+    const three = summaryModel({ ...summary(), insightCount: 3 }, 0);
+    expect(three).toMatchObject({ insightBadge: '3', historyLabel: 'History, 3 insights' });
+    expect(three.historyTitle).toMatch(/3 insights on what could be cheaper/);
   });
 });

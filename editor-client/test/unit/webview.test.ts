@@ -151,7 +151,11 @@ describe('Agents webview', () => {
     const button = q<HTMLButtonElement>('button[data-command="history"]');
     expect(button.textContent).toBe('History');
     view.handle({ type: 'summary', summary: { ...summary(), insightCount: 2 } });
-    expect(button.textContent).toBe('History · 2 insights');
+    expect(q('.badge', button).textContent).toBe('2');
+    expect(q('.badge', button).hidden).toBe(false);
+    expect(button.getAttribute('aria-label')).toBe('History, 2 insights');
+    view.handle({ type: 'summary', summary: { ...summary(), insightCount: 0 } });
+    expect(q('.badge', button).hidden).toBe(true);
     button.click();
     expect(posted).toEqual([{ type: 'command', command: 'history' }]);
   });

@@ -120,7 +120,7 @@ export function chartConfig(model: ChartModel, theme: Theme): ChartConfiguration
     const color = theme.color(s.color);
     const common = { label: s.label, data: s.values, yAxisID: s.axis === 'right' ? 'y2' : 'y', backgroundColor: color, borderColor: color };
     return s.type === 'line'
-      ? ({ ...common, type: 'line', borderWidth: 2, pointRadius: 2, spanGaps: false, order: -1 } as ChartDataset<'line'>)
+      ? ({ ...common, type: 'line', borderWidth: 2, pointRadius: 3, spanGaps: false, order: -1 } as ChartDataset<'line'>)
       : ({ ...common, type: 'bar', stack: 'all', borderWidth: 0, maxBarThickness: 28 } as ChartDataset<'bar'>);
   });
   const scales: Record<string, unknown> = {
