@@ -185,6 +185,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     const project = seed.entries.find((e) => e.cwd.endsWith('shop-api')).project;
     if (!cli.some((i) => i.id === 'cache_hit_rate' && i.subject === project)) throw new Error(`no cache insight for ${project}: ${JSON.stringify(cli)}`);
     await frame.locator('button[data-command="refresh"]').click();
+    await drawn(frame, {}); // the answer to the refresh (state loading → ready)
     await until('the panel lists the same insights', async () => {
       const items = frame.locator('.insight');
       const shown = [];
@@ -197,7 +198,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
       log(`insights shown ${JSON.stringify(shown)} vs CLI ${JSON.stringify(want)}`);
       return false;
     }, 20_000, 1000);
-    await frame.locator('.insight').first().scrollIntoViewIfNeeded();
+    await frame.locator('section.insights').scrollIntoViewIfNeeded();
   });
   await shot('18-history-insights');
 
