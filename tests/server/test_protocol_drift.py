@@ -201,6 +201,30 @@ def test_what_a_real_server_sent_is_exactly_what_the_models_write() -> None:
     assert seen == set(proto.NOTIFICATIONS)
 
 
+def test_the_recorded_usage_history_answers_still_fit_the_model() -> None:
+    # editor-client/test/fixtures/usage-history.json: `podium/usageHistory` answers recorded from
+    # `podium serve` for the history panel's tests; re-record (node test/record-history.mjs)
+    # when a field is renamed or removed (an added optional field only adds to what is written)
+    recorded = json.loads((CLIENT / "test" / "fixtures" / "usage-history.json").read_text())
+    assert set(recorded["answers"]) == {"model", "project", "agent"}
+    for group_by, answer in recorded["answers"].items():
+        wire = proto.UsageHistory.model_validate(answer).wire()
+        assert wire["groupBy"] == group_by
+
+        def keys_of(recorded: Any, written: Any, path: str) -> None:
+            if isinstance(recorded, dict) and path != ".insights[].evidence":
+                assert set(recorded) <= set(written), (path, set(recorded) - set(written))
+                for key, value in recorded.items():
+                    keys_of(value, written[key], f"{path}.{key}")
+            elif isinstance(recorded, list):
+                for item, item_written in zip(recorded, written, strict=True):
+                    keys_of(item, item_written, f"{path}[]")
+            elif not isinstance(recorded, dict):
+                assert recorded == written, path
+
+        keys_of(answer, wire, "")
+
+
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
 def test_a_non_finite_param_is_invalid_params_naming_the_field(number: float) -> None:
     # docs/protocol.md §Conventions: strict JSON both ways (Python's json reads NaN/Infinity)

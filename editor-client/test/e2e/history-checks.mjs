@@ -90,6 +90,9 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
 
   await check('the summary\'s History button opens the usage history panel', async () => {
     await palette('Podium: Show Usage Summary'); // the Agents view, whatever the side bar showed
+    // the bottom panel (the agent's terminal) would hide the table in the screenshots
+    const hidePanel = page.locator('.part.panel .action-label[aria-label^="Hide Panel"], .part.panel .action-label.codicon-close');
+    if (await hidePanel.count()) await hidePanel.first().click().catch(() => undefined);
     const agents = await agentsFrame();
     await agents.locator('button[data-command="history"]').click();
     await tabs.first().waitFor({ timeout: 20_000 });
