@@ -155,6 +155,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     await frame.locator('select[data-control="groupBy"]').selectOption('agent');
     const { cost } = await drawn(frame, { since: daysBefore(today, 89), until: today, groupBy: 'agent' });
     expectCosts(cost, seededCosts(seed, daysBefore(today, 89), today, () => '(not an agent)'));
+    await frame.locator('section.agents').scrollIntoViewIfNeeded(); // for the screenshot
     if (!withAgent) return;
     const alpha = cost.datasets.find((d) => d.label === 'alpha');
     if (!alpha || !(alpha.data.at(-1) > 0)) throw new Error(`no cost of alpha today: ${JSON.stringify(alpha)}`);
