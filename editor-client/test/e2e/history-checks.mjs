@@ -126,7 +126,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     if (!plan.datasets.find((d) => d.key === 'seven_day').data.some((pt) => pt.y === 21)) throw new Error('no 21% weekly point from today');
     if ((await frame.locator('main').getAttribute('data-csp-violations')) !== '0') throw new Error('the page saw CSP violations');
   });
-  await shot('13-history-30d-model');
+  await shot('history-1-30d-model');
 
   await check('7 days: only the seeded day inside it, per model', async () => {
     await frame.locator('button[data-range="7"]').click();
@@ -136,7 +136,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     if ([...want.keys()].join() !== daysBefore(today, 2)) throw new Error(`seeded days in 7: ${[...want.keys()]}`);
     expectCosts(cost, want);
   });
-  await shot('14-history-7d-model');
+  await shot('history-2-7d-model');
 
   await check('90 days by project: each project\'s seeded cost per day, the 40-day-old one too', async () => {
     await frame.locator('select[data-control="groupBy"]').selectOption('project');
@@ -149,7 +149,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     const title = await frame.locator('figure[data-chart="cost"] h2').textContent();
     if (title !== 'Daily cost by project') throw new Error(`title ${title}`);
   });
-  await shot('15-history-90d-project');
+  await shot('history-3-90d-project');
 
   await check('by agent: the seeded usage is no agent\'s; the agents table lists the agent', async () => {
     await frame.locator('select[data-control="groupBy"]').selectOption('agent');
@@ -168,7 +168,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
       if (!/^(—|\d+[smhd]( \d+[mh])?)$/.test(await cell(col))) throw new Error(`${col}: ${await cell(col)}`);
     }
   });
-  await shot('16-history-by-agent');
+  await shot('history-4-by-agent');
 
   await check('a custom range (two dates) shows only its days', async () => {
     await frame.locator('button[data-range="custom"]').click();
@@ -182,7 +182,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     if (want.size !== 1) throw new Error(`seeded days: ${[...want.keys()]}`);
     expectCosts(cost, want);
   });
-  await shot('17-history-custom');
+  await shot('history-5-custom');
 
   await check('the insights are what `podium report insights --json` finds, the seeded cache hit rate among them', async () => {
     const cli = JSON.parse(execFileSync(python, ['-m', 'podium', 'report', 'insights', '--json', '--no-ingest'], { env }).toString());
@@ -204,7 +204,7 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     }, 20_000, 1000);
     await frame.locator('section.insights').scrollIntoViewIfNeeded();
   });
-  await shot('18-history-insights');
+  await shot('history-6-insights');
 
   await check('one panel at a time: the view title button and the palette re-reveal it', async () => {
     // close it, open it from the Agents view's title bar
@@ -221,5 +221,5 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     if ((await tabs.count()) !== 1) throw new Error(`${await tabs.count()} history tabs`);
     await drawn(frame, fresh);
   });
-  await shot('19-history-reopened');
+  await shot('history-7-reopened');
 }
