@@ -5,6 +5,8 @@ Each entry is (version, SQL script). `PRAGMA user_version` records the last appl
 
 from collections.abc import Callable
 
+from podium.store.status_log import SCHEMA_V11
+
 BUCKET_MS = 900_000
 #: the long-context line the v5 buckets split on (Anthropic's classic one)
 LONG_CONTEXT_TOKENS = 200_000
@@ -379,6 +381,15 @@ MIGRATIONS: list[tuple[int, str]] = [
             file_id          INTEGER                 -- the inbox file it was read from
         );
         CREATE INDEX usage_records_ts ON usage_records(ts);
+        """,
+    ),
+    (
+        11,
+        f"""
+        -- Each agent's status over time, for time working vs waiting (podium.store.status_log):
+        -- one row per change, written by triggers on `agents`, so the row's one writer writes
+        -- it too. Existing agents start with their current status.
+        {SCHEMA_V11}
         """,
     ),
 ]

@@ -9,8 +9,8 @@ the range covers most of it) sums them per (local bucket, session, cwd, project,
 grouping and the agent table come from it: Python attributes each (session, cwd) to its agent
 once and prices each cell once. (The 15-minute `usage_buckets` carry no session or cwd.)
 
-Time working vs waiting per agent is not reported: the store keeps only each agent's current
-status and since when, not the history of its states (`NOTES`).
+Time working vs waiting per agent comes from the agents' status history
+(podium.store.status_log), clipped to the range.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
 from podium.store.migrations import BUCKET_MS
+from podium.store.status_log import time_in_statuses
 from podium.usage.pricing import PER_MILLION, PriceTable
 from podium.usage.queries import default_prices, price_group
 
@@ -41,9 +42,10 @@ DAY_MS = 86_400_000
 PLAN_STEP_S = 900
 #: the group of usage no Podium agent owns (agent and source groupings)
 UNATTRIBUTED = ""
-NOTES = (
-    "time working vs waiting is not reported: the store keeps each agent's current status, "
-    "not the history of its states",
+#: said when some agent's time working vs waiting is unknown (null)
+NOTE_NO_STATUS_HISTORY = (
+    "time working vs waiting is null for agents whose status history does not cover the range: "
+    "Podium keeps it since schema v11 (an older agent's starts at its status then)"
 )
 
 
@@ -294,6 +296,7 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
     for (_key, group), sums in cells.items():
         groups.setdefault(group, Sums()).add(sums)
         total.add(sums)
+    table = agent_table(store, agents, _priced_sums(prices, by_agent), lo, hi, now)
     names = _group_names(group_by, agents)
     keys = _bucket_keys(clock, lo, hi, bucket)
     labels = {k: clock.label(k, bucket) for k in keys}
@@ -310,8 +313,8 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
                    for (k, g), s in sorted(cells.items())],
         "totals": total.wire(),
         "plan": plan_series(store, lo, hi),
-        "agents": agent_table(agents, _priced_sums(prices, by_agent), lo, hi),
-        "notes": list(NOTES),
+        "agents": table,
+        "notes": [NOTE_NO_STATUS_HISTORY] if any(r["workingSeconds"] is None for r in table) else [],
     }
 
 
@@ -360,18 +363,23 @@ def plan_series(store: Store, lo: int, hi: int) -> list[dict[str, Any]]:
             for w, ts, pct, src in rows]  # fmt: skip
 
 
-def agent_table(agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
-                hi: int) -> list[dict[str, Any]]:  # fmt: skip
+def agent_table(store: Store, agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
+                hi: int, now: float) -> list[dict[str, Any]]:  # fmt: skip
     """One row per agent with usage in [lo, hi) or alive in it: task, cost, tokens, messages,
-    lines changed (its last diff against its base) and cost per 100 changed lines."""
-    rows = []
+    lines changed (its last diff against its base), cost per 100 changed lines and its time
+    working and waiting in the range (podium.store.status_log)."""
+    shown = []
     for a in agents:
-        s = sums.get(a["id"])
         ended = a["ended_at"]
         alive_in_range = a["started_at"] * 1000 < hi and (ended is None or ended * 1000 >= lo)
-        if s is None and not alive_in_range:
-            continue
-        s = s or Sums()
+        if a["id"] in sums or alive_in_range:
+            shown.append(a)
+    times = time_in_statuses(store, [(a["id"], a["started_at"], a["ended_at"]) for a in shown],
+                             lo / 1000, hi / 1000, now)  # fmt: skip
+    rows = []
+    for a in shown:
+        s = sums.get(a["id"]) or Sums()
+        spent = times.get(a["id"])
         changed = a["added"] + a["deleted"]
         rows.append({
             "agentId": a["id"], "name": a["name"], "task": scrub(a["task"] or ""), "status": a["status"],
@@ -379,6 +387,8 @@ def agent_table(agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
             **s.wire(),
             "linesAdded": a["added"], "linesRemoved": a["deleted"], "linesChanged": changed,
             "costPer100Lines": round(s.cost * 100 / changed, 6) if changed else None,
+            "workingSeconds": None if spent is None else round(spent.working, 3),
+            "waitingSeconds": None if spent is None else round(spent.waiting, 3),
         })  # fmt: skip
     rows.sort(key=lambda r: (-r["costUSD"], r["name"]))
     return rows
