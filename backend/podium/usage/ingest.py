@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from podium.redact import scrub_secrets
 from podium.store import Store
 from podium.store.migrations import REBUILD_BUCKETS
+from podium.store.rollups import REBUILD_HISTORY
 from podium.usage.adapters import LogAdapter, LogFile, default_adapters
 from podium.usage.dedupe import Deduper
 from podium.usage.reading import (
@@ -463,7 +464,7 @@ def _drop_entry_extras(conn: sqlite3.Connection) -> list[str]:
     ).fetchall()
     for kind, name, _ in rows:
         conn.execute(f'DROP {kind.upper()} "{name}"')
-    rebuild = [sql.strip() for sql in REBUILD_BUCKETS.split(";") if sql.strip()]
+    rebuild = [sql.strip() for sql in (REBUILD_BUCKETS + REBUILD_HISTORY).split(";") if sql.strip()]
     return [sql for _, _, sql in rows] + rebuild
 
 

@@ -4,7 +4,7 @@ monthly saving in USD.
 
 Every figure comes from the store: one pass over the entries of the observed window (the last
 WINDOW_DAYS days, or since the first entry when the store is younger) per UTC day, session, cwd,
-project, model and long-context level (podium.usage.history.scan); the agents table and their
+project, model and long-context level (podium.usage.history_scan.scan); the agents table and their
 status history (podium.store.status_log); the plan snapshots. Savings seen in the window are extrapolated to a 30-day month (the evidence names the
 window). Budgets use the UTC calendar month.
 """
@@ -20,7 +20,8 @@ from typing import Any
 from podium.protocol.models import AlertLevel
 from podium.store import Store
 from podium.store.status_log import WAITING_STATUSES, time_in_statuses, waiting_since
-from podium.usage.history import DAY_MS, Owners, load_agents, scan
+from podium.usage.history import DAY_MS, Owners, load_agents
+from podium.usage.history_scan import scan
 from podium.usage.pricing import PER_MILLION, PriceTable
 from podium.usage.queries import default_prices, price_group
 
@@ -105,7 +106,8 @@ def insights(store: Store, *, now: float | None = None, settings_like: Any = Non
                                                            microsecond=0)  # fmt: skip
     month_lo = int(month_start.timestamp() * 1000)
     window_lo = now_ms - WINDOW_DAYS * DAY_MS
-    rows = scan(store, prices, min(window_lo, month_lo), now_ms + 1, f"ts / {DAY_MS}")
+    rows = scan(store, prices, min(window_lo, month_lo), now_ms + 1,
+                lambda ts: f"({ts}) / {DAY_MS}")  # fmt: skip
     with store.lock:
         first = store.conn.execute("SELECT MIN(ts) FROM entries WHERE ts >= ?",
                                    (window_lo,)).fetchone()[0]  # fmt: skip
