@@ -19,6 +19,7 @@ from podium.domain.periods import concrete_tz, date_range_ms, resolve_tz
 from podium.limits import plans
 from podium.store import Store
 from podium.store.archive import archive
+from podium.store.levels import long_level
 from podium.store.migrations import MIGRATIONS
 from podium.store.rollups import HISTORY_FROM_ENTRIES
 from podium.usage import ingest as ingest_module
@@ -108,6 +109,12 @@ def _plan_figures(store: Store, rng: random.Random) -> None:
 def _assert_sums_match_rows(store: Store) -> None:
     kept = store.conn.execute("SELECT * FROM history_buckets ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
     assert kept == store.conn.execute(HISTORY_FROM_ENTRIES).fetchall()
+    # (the report buckets' triggers leave emptied buckets behind, at zero)
+    report = store.conn.execute("SELECT * FROM usage_buckets WHERE n != 0 ORDER BY 1, 2, 3, 4").fetchall()
+    assert report == store.conn.execute(
+        f"SELECT ts / 900000, COALESCE(model, ''), {long_level()}, cost_logged IS NOT NULL, "
+        "SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), SUM(COALESCE(cache_1h, 0)), "
+        "SUM(COALESCE(cost_logged, 0)), COUNT(*) FROM entries GROUP BY 1, 2, 3, 4").fetchall()
     steps = store.conn.execute("SELECT window, step, n, ts, used_pct, source FROM plan_steps "
                                "ORDER BY 1, 2, 3").fetchall()  # fmt: skip
     expected = []
@@ -229,6 +236,13 @@ def test_a_first_bulk_load_builds_the_sums_and_keeps_the_triggers(tmp_path: Path
     monkeypatch.setattr(ingest_module, "BULK_BYTES", 1)  # this small corpus takes the bulk path
     store = Store(tmp_path / "podium.db")
     ingest(store, claude)
+    again = Store(tmp_path / "again.db")
+    monkeypatch.setattr(ingest_module, "BULK_BYTES", 1 << 40)  # row by row, through the triggers
+    written = ingest_module.Ingestor(again, claude_config_dirs=[str(claude)]).run().entries_written
+    # the entries written, not the rows the triggers wrote besides
+    assert written == again.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0] > 40
+    assert again.conn.execute(HISTORY_FROM_ENTRIES).fetchall() == \
+        store.conn.execute("SELECT * FROM history_buckets ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
     triggers = {r[0] for r in store.conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entries'")}  # fmt: skip
     assert {"entries_history_insert", "entries_history_delete", "entries_history_update"} <= triggers

@@ -72,6 +72,14 @@ REBUILD_HISTORY = f"""
 DELETE FROM history_buckets;
 INSERT INTO history_buckets({", ".join(_KEY + _SUMS)}) {HISTORY_FROM_ENTRIES};
 """
+#: recompute usage_buckets from history_buckets (a finer split of the same sums: one pass over
+#: the entries builds both, for a first load)
+REBUILD_BUCKETS_FROM_HISTORY = f"""
+DELETE FROM usage_buckets;
+INSERT INTO usage_buckets(bucket, model, long, has_logged, {", ".join(_SUMS)})
+SELECT bucket, model, long, has_logged, {", ".join(f"SUM({c})" for c in _SUMS)}
+FROM history_buckets GROUP BY 1, 2, 3, 4;
+"""
 
 #: the steps plan figures are kept in (a chart by hour shows quarter hours, one by day hours)
 PLAN_STEPS = (900, 3600)

@@ -33,23 +33,24 @@ def _in(statuses: tuple[str, ...]) -> str:
 
 def _append(new: str) -> str:
     """SQL: close the agent's current interval at `new`'s since (never before it began) and
-    open the next one, carrying the running totals."""
-    since = f"MAX({new}.status_since, COALESCE(p.since, {new}.status_since))"
+    open the next one, carrying the running totals; nothing when neither the status nor its
+    since changed. The latest row is found through the (agent_id, since) index: rows never go
+    back in time, so the latest since (then id) is the last row written."""
+    latest = (f"SELECT * FROM agent_statuses WHERE agent_id = {new}.id "
+              "ORDER BY since DESC, id DESC LIMIT 1")  # fmt: skip
+    changed = f"(p.status IS NOT {new}.status OR p.since IS NOT {new}.status_since)"
     elapsed = f"MAX({new}.status_since - p.since, 0)"
     return f"""
+    UPDATE agent_statuses SET until = MAX({new}.status_since, since)
+        WHERE id = (SELECT p.id FROM ({latest}) AS p WHERE {changed});
     INSERT INTO agent_statuses(agent_id, status, since, working_before, waiting_before)
-        SELECT {new}.id, {new}.status, {since},
+        SELECT {new}.id, {new}.status, MAX({new}.status_since, COALESCE(p.since, {new}.status_since)),
                COALESCE(p.working_before + CASE WHEN p.status IN {_in(WORKING_STATUSES)}
                                            THEN {elapsed} ELSE 0 END, 0),
                COALESCE(p.waiting_before + CASE WHEN p.status IN {_in(WAITING_STATUSES)}
                                            THEN {elapsed} ELSE 0 END, 0)
-        FROM (SELECT 1) LEFT JOIN (SELECT * FROM agent_statuses WHERE agent_id = {new}.id
-                                   ORDER BY id DESC LIMIT 1) AS p
-        WHERE p.id IS NULL OR p.status IS NOT {new}.status OR p.since IS NOT {new}.status_since;
-    UPDATE agent_statuses SET until = (SELECT since FROM agent_statuses WHERE agent_id = {new}.id
-                                       ORDER BY id DESC LIMIT 1)
-        WHERE agent_id = {new}.id AND until IS NULL
-          AND id < (SELECT MAX(id) FROM agent_statuses WHERE agent_id = {new}.id);
+        FROM (SELECT 1) LEFT JOIN ({latest}) AS p
+        WHERE p.id IS NULL OR {changed};
 """
 
 
