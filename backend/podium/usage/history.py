@@ -4,10 +4,11 @@ time; a per-agent table.
 
 Local buckets are exact in every zone: the range is cut into spans of one UTC offset (a DST
 change starts a new span), and within a span a local day or hour is an integer division of
-`ts + offset`, done in SQL. One pass over `entries` (its `ts` index, or the whole table when
-the range covers most of it) sums them per (local bucket, session, cwd, project, model); every
+`ts + offset`, done in SQL. One read (podium.usage.history_scan: the store's 15-minute sums
+per session, cwd, project and model, `history_buckets`, or the entries where those cannot
+answer exactly) sums the range per (local bucket, session, cwd, project, model); every
 grouping and the agent table come from it: Python attributes each (session, cwd) to its agent
-once and prices each cell once. (The 15-minute `usage_buckets` carry no session or cwd.)
+once and prices each cell once.
 
 Time working vs waiting per agent comes from the agents' status history
 (podium.store.status_log), clipped to the range.
