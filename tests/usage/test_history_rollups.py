@@ -18,7 +18,7 @@ from tests.usage.history_seed import OPUS, SONNET, add_agent, ingest, ms
 from podium.domain.periods import concrete_tz, date_range_ms, resolve_tz
 from podium.limits import plans
 from podium.store import Store
-from podium.store.archive import archive
+from podium.store.archive import archive, include_archives
 from podium.store.levels import long_level
 from podium.store.migrations import MIGRATIONS
 from podium.store.rollups import HISTORY_FROM_ENTRIES
@@ -213,7 +213,14 @@ def test_still_the_same_after_rewrites_replacements_and_the_archive(built) -> No
     _assert_sums_match_rows(store)
     _assert_same_answers(store)
     # the archive moves the spring out: its buckets go with it, none left empty
+    kw = {"since": SPRING[0], "until": SPRING[1], "tz": "Europe/Paris", "group_by": "agent",
+          "now": ms("2026-11-01T00:00") / 1000}  # fmt: skip
+    spring = usage_history(store, **kw)
     archive(store, ms("2026-04-01T00:00"))
+    assert usage_history(store, **kw)["totals"]["messages"] == 0
+    with include_archives(store) as archives:  # the store and its archives read as one
+        assert archives == 1
+        assert usage_history(store, **kw) == spring
     assert store.conn.execute("SELECT COUNT(*) FROM history_buckets WHERE n = 0").fetchone() == (0,)
     assert store.conn.execute("SELECT COUNT(*) FROM history_buckets WHERE bucket < ?",
                               (ms("2026-04-01T00:00") // 900_000,)).fetchone() == (0,)  # fmt: skip
