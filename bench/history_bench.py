@@ -6,8 +6,10 @@ answers it (median of --repeat calls after one warm-up).
 
 The corpus (bench/gen_corpus.py, seed 7) and its store live in ${PODIUM_BENCH_CACHE:-
 ~/.cache/podium-bench}. The store also gets one agent per project directory (its worktree is
-that cwd, so every entry is attributed) and an official plan figure per window every 5 minutes
-of the 60 days, so the agent grouping, the agent table and the plan series have real work.
+that cwd, so every entry is attributed), an official plan figure per window every 5 minutes
+of the 60 days and a status change per agent every 15 minutes (~150,000), so the agent
+grouping, the agent table (with its time working vs waiting) and the plan series have real
+work.
 """
 
 from __future__ import annotations
@@ -47,7 +49,29 @@ def prepare(cache: Path, size_mb: float, files: int, seed: int) -> Store:
         Ingestor(store, claude_config_dirs=[str(corpus)]).run()
         seed_agents_and_plan(store)
         print(f"ingested + seeded {db_path} in {time.perf_counter() - started:.1f}s")
+    if store.conn.execute("SELECT COUNT(*) FROM agent_statuses").fetchone()[0] < STATUS_CHANGES:
+        started = time.perf_counter()
+        seed_statuses(store)
+        print(f"seeded status changes in {time.perf_counter() - started:.1f}s")
     return store
+
+
+#: every agent changes status every 15 minutes of the 60 days (what the agent table reads)
+STATUS_STEP_S = 900
+STATUS_CHANGES = 100_000
+_CYCLE = ("working", "waiting", "working", "idle", "working", "waiting", "paused", "working")
+
+
+def seed_statuses(store: Store) -> None:
+    """A status change per agent every STATUS_STEP_S, written the way the manager writes them
+    (the agents row, whose triggers keep agent_statuses)."""
+    lo, hi = store.conn.execute("SELECT MIN(ts), MAX(ts) FROM entries").fetchone()
+    agents = [r[0] for r in store.conn.execute("SELECT id FROM agents ORDER BY id")]
+    with store.transaction() as conn:
+        for n, at in enumerate(range(lo // 1000, hi // 1000, STATUS_STEP_S)):
+            conn.executemany("UPDATE agents SET status = ?, status_since = ? WHERE id = ?",
+                             [(_CYCLE[(n + k) % len(_CYCLE)], float(at + k), aid)
+                              for k, aid in enumerate(agents)])  # fmt: skip
 
 
 def seed_agents_and_plan(store: Store) -> None:

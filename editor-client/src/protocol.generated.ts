@@ -534,6 +534,16 @@ export interface HistoryAgentRow {
    * null when the agent changed no line
    */
   costPer100Lines: number | null;
+  /**
+   * Seconds in the range the agent was starting or working; null when its status history
+   * does not cover the range (an agent from before schema v11)
+   */
+  workingSeconds: number | null;
+  /**
+   * Seconds in the range it was alive but held: waiting for the user (a permission request,
+   * a finished turn), idle, paused or rate-limited; null like workingSeconds
+   */
+  waitingSeconds: number | null;
 }
 export interface Insight {
   /**

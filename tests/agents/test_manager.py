@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -219,12 +220,20 @@ def test_restart_marks_dead_agents_exited(store, git_repo: Path, claude_dir: Pat
     agent = first.spawn("short", fake_args=FAST)
     first.close()
     psutil.Process(agent.pid).terminate()
-    wait_for(lambda: not pid_alive(agent.pid), message="agent to die")
+    exit_file = Path(agent.state_dir) / "exit.json"
+    wait_for(lambda: not pid_alive(agent.pid) and exit_file.exists(), message="agent to die")
+    ended_at = json.loads(exit_file.read_text())["at"]
+    # Podium comes back later: the agent's last status ends when its keeper saw it end
+    wait_for(lambda: time.time() > ended_at + 0.5, message="time to pass")
     second = AgentManager(store, git_repo, claude_config_dir=claude_dir)
     try:
         got = second.get(agent.id)
         assert got.status == AgentStatus.EXITED
         assert "not running" in (got.status_reason or "")
+        assert got.status_since == got.ended_at == pytest.approx(ended_at)
+        last = store.conn.execute("SELECT status, since FROM agent_statuses WHERE agent_id = ? "
+                                  "ORDER BY id DESC LIMIT 1", (agent.id,)).fetchone()  # fmt: skip
+        assert last == ("exited", got.status_since)
     finally:
         second.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from pygls.exceptions import JsonRpcException
-from tests.server.conftest import eventually
+from tests.server.conftest import eventually, fake_command
 from tests.usage.history_seed import OPUS, SONNET, add_agent, add_plan, ms, write_session
 
 from podium.store import Store
@@ -63,3 +63,37 @@ async def test_usage_history_through_the_server(start_server, server_env: dict[s
     with pytest.raises(JsonRpcException) as err:
         await client.request("podium/usageHistory", {"tz": "Mars/Olympus"})
     assert err.value.code == -32602 and err.value.data["field"] == "tz"
+
+
+async def test_an_agent_s_time_working_and_waiting_through_the_server(start_server) -> None:
+    client = await start_server()
+    card = await client.request("podium/spawnAgent", {"task": "t", "command": fake_command(0.2),
+                                                      "profile": "fake"})  # fmt: skip
+    agent_id = card["agentId"]
+    await client.wait_for(lambda: (c := client.latest_cards().get(agent_id)) and
+                          c["status"] == "working" and c, timeout=30)  # fmt: skip
+    paused = await client.request("podium/pauseAgent", {"agentId": agent_id})
+    assert paused["status"] == "paused"
+    # paused for a while on the clock (no fixed sleep: until the time has passed)
+    assert await eventually(lambda: _after(paused["statusSince"] + 400), timeout=10)
+    resumed = await client.request("podium/resumeAgent", {"agentId": agent_id})
+    stopped = await client.request("podium/stopAgent", {"agentId": agent_id})
+    assert stopped["status"] == "stopped"
+    day = time.strftime("%Y-%m-%d", time.gmtime(card["startedAt"] / 1000))
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    answer = await client.request("podium/usageHistory", {"since": day, "until": today,
+                                                          "tz": "UTC", "groupBy": "agent"})  # fmt: skip
+    (row,) = [r for r in answer["agents"] if r["agentId"] == agent_id]
+    paused_s = (resumed["statusSince"] - paused["statusSince"]) / 1000
+    lived_s = (stopped["statusSince"] - card["startedAt"]) / 1000
+    assert paused_s >= 0.4
+    # paused counts as waiting, the rest of its life (starting, working) as working; card
+    # times are whole milliseconds
+    assert row["waitingSeconds"] >= paused_s - 0.002
+    assert row["workingSeconds"] > 0
+    assert row["workingSeconds"] + row["waitingSeconds"] == pytest.approx(lived_s, abs=0.01)
+    assert answer["notes"] == []
+
+
+async def _after(ms: int) -> bool:
+    return time.time() * 1000 > ms

@@ -57,6 +57,16 @@ def add_agent(store: Store, agent_id: str, name: str, *, worktree: str, session:
     AgentsRepo(store).insert(row)
 
 
+def set_status(store: Store, agent_id: str, status: str, at: float, *, repo: str = "/seed/repo",
+               reason: str | None = None) -> None:
+    """A status change the way the manager persists it: the agent's row through AgentsRepo
+    (whose triggers write the status history)."""
+    rows = AgentsRepo(store)
+    (row,) = [r for r in rows.load(repo) if r["id"] == agent_id]
+    row.update(status=status, status_since=at, status_reason=reason)
+    rows.update(agent_id, row)
+
+
 def add_plan(store: Store, window: str, used_pct: float, at_ms: int, source: str = "official") -> None:
     fig = plans.Figure(window, used_pct, at_ms / 1000 + 3600)
     assert plans.record_snapshots(store, source, [fig], now=at_ms / 1000) == 1

@@ -107,7 +107,9 @@ def test_plan_figures_and_agent_table(store: Store) -> None:
     assert alpha["costPer100Lines"] == pytest.approx((cost(A1) + cost(A2)) / 2)
     assert "sk-ant" not in alpha["task"]
     assert rows["beta"]["costPer100Lines"] is None and rows["beta"]["source"] == "api"
-    assert any("working vs waiting" in note for note in r["notes"])
+    # rows written `exited` from the start: their history covers the range, all of it ended
+    assert (alpha["workingSeconds"], alpha["waitingSeconds"]) == (0, 0)
+    assert r["notes"] == []
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.usage.history_seed import OPUS, SONNET, add_agent, ingest, ms, write_session
+from tests.usage.history_seed import OPUS, SONNET, add_agent, ingest, ms, set_status, write_session
 
 from podium.limits import plans
 from podium.settings import parse_settings
@@ -119,10 +119,31 @@ def test_idle_agent_holding_a_worktree(store: Store) -> None:
     found = by_id(insights(store, now=NOW))
     gamma = found[("idle_agent", "ag-gamma")]
     assert gamma.evidence == {"agent": "gamma", "status": "waiting", "hours": 5.0,
-                              "worktree": "/seed/wt/gamma"}  # fmt: skip
+                              "waitingSince": "2026-03-30T07:00Z", "worktree": "/seed/wt/gamma",
+                              "workingHoursInWindow": 0.0, "waitingHoursInWindow": 5.0}  # fmt: skip
     assert not [k for k in found if k[0] == "idle_agent" and k[1] != "ag-gamma"]
     # less than IDLE_HOURS later than its status change: nothing
     assert ("idle_agent", "ag-gamma") not in by_id(insights(store, now=NOW - 4 * 3600))
+
+
+def test_idle_agent_counts_a_whole_run_of_held_statuses(store: Store) -> None:
+    # delta: worked 3 h, then waiting → idle → paused; its status is 1 h old, its wait 3 h
+    add_agent(store, "ag-delta", "delta", worktree="/seed/wt/delta", session=None,
+              started_at=NOW - 6 * 3600, status="starting")  # fmt: skip
+    for status, hours_ago in (("working", 6), ("waiting", 3), ("idle", 2.5), ("paused", 1)):
+        set_status(store, "ag-delta", status, NOW - hours_ago * 3600)
+    # epsilon: the same, but it worked again 1.5 h ago: its wait is 1.5 h
+    add_agent(store, "ag-eps", "epsilon", worktree="/seed/wt/eps", session=None,
+              started_at=NOW - 6 * 3600, status="starting")  # fmt: skip
+    for status, hours_ago in (("working", 6), ("waiting", 3), ("working", 2), ("waiting", 1.5)):
+        set_status(store, "ag-eps", status, NOW - hours_ago * 3600)
+    found = by_id(insights(store, now=NOW))
+    delta = found[("idle_agent", "ag-delta")]
+    assert delta.evidence == {"agent": "delta", "status": "paused", "hours": 3.0,
+                              "waitingSince": "2026-03-30T09:00Z", "worktree": "/seed/wt/delta",
+                              "workingHoursInWindow": 3.0, "waitingHoursInWindow": 3.0}  # fmt: skip
+    assert ("idle_agent", "ag-eps") not in found
+    assert ("idle_agent", "ag-delta") not in by_id(insights(store, now=NOW - 3600 * 1.5))
 
 
 def test_plan_window_projected_full_before_reset(store: Store) -> None:

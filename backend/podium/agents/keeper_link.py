@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import socket
 import struct
@@ -39,14 +40,17 @@ class Ended:
     pid: int | None
     code: int | None  # negative: killed by that signal
     cause: str  # exited | stopped | podium-gone
+    at: float | None = None  # epoch s, when the keeper reaped it
 
     @classmethod
     def parse(cls, obj: Any) -> Ended | None:
         if not isinstance(obj, dict):
             return None
-        pid, code, cause = obj.get("pid"), obj.get("code"), obj.get("cause")
+        pid, code, cause, at = obj.get("pid"), obj.get("code"), obj.get("cause"), obj.get("at")
+        when = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None
         return cls(pid if isinstance(pid, int) else None, code if isinstance(code, int) else None,
-                   cause if isinstance(cause, str) else "exited")  # fmt: skip
+                   cause if isinstance(cause, str) else "exited",
+                   when if when is not None and math.isfinite(when) else None)  # fmt: skip
 
 
 def read_exit(state_dir: str | Path, pid: int) -> Ended | None:

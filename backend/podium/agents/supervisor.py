@@ -292,13 +292,19 @@ def _ended_while_away(record: AgentRecord, how: Ended | None) -> None:
     """The agent ended while no Podium supervised it; its keeper's `exit.json` says how, when
     it ran under one (registry lock held)."""
     agent = record.agent
-    agent.ended_at = agent.ended_at or time.time()
+    now = time.time()
+    # when it ended, if its keeper said so: its time in the last status ends there, not now
+    at = how.at if how is not None and how.at is not None else None
+    at = min(max(at, agent.status_since), now) if at is not None else None
+    agent.ended_at = agent.ended_at or at or now
     if how is None:
         record.set_status(AgentStatus.EXITED, "process ended while Podium was not running")
-        return
-    agent.exit_code = how.code
-    if how.cause == "podium-gone":
-        record.set_status(AgentStatus.STOPPED, PODIUM_GONE_REASON)
-        return
-    why = exit_reason(how.code) or "exited"
-    record.set_status(AgentStatus.EXITED, f"{why} while Podium was not running")
+    else:
+        agent.exit_code = how.code
+        if how.cause == "podium-gone":
+            record.set_status(AgentStatus.STOPPED, PODIUM_GONE_REASON)
+        else:
+            why = exit_reason(how.code) or "exited"
+            record.set_status(AgentStatus.EXITED, f"{why} while Podium was not running")
+    if at is not None:
+        agent.status_since = at

@@ -390,6 +390,12 @@ class HistoryAgentRow(HistorySums):
     lines_changed: int
     cost_per100_lines: Num | None = Field(alias="costPer100Lines")
     """null when the agent changed no line"""
+    working_seconds: Num | None = None
+    """Seconds in the range the agent was starting or working; null when its status history
+    does not cover the range (an agent from before schema v11)"""
+    waiting_seconds: Num | None = None
+    """Seconds in the range it was alive but held: waiting for the user (a permission request,
+    a finished turn), idle, paused or rate-limited; null like workingSeconds"""
 
 
 class Insight(Model):

@@ -5,25 +5,15 @@ Each entry is (version, SQL script). `PRAGMA user_version` records the last appl
 
 from collections.abc import Callable
 
-BUCKET_MS = 900_000
-#: the long-context line the v5 buckets split on (Anthropic's classic one)
-LONG_CONTEXT_TOKENS = 200_000
-#: since v7 a bucket's `long` is how many of these input sizes its requests exceed, so every
-#: model whose premium tier starts at one of them (Haiku 5.5: 100k, most Claude and Gemini
-#: models: 200k, OpenAI's: 272k) is priced exactly from the buckets; a price table with another
-#: line makes reports read the entries instead
-LONG_CONTEXT_LEVELS = (100_000, 200_000, 272_000)
+from podium.store.levels import BUCKET_MS, LONG_CONTEXT_LEVELS, LONG_CONTEXT_TOKENS, long_level
+from podium.store.rollups import SCHEMA_V12
+from podium.store.status_log import SCHEMA_V11
+
+__all__ = ["BUCKET_MS", "LONG_CONTEXT_LEVELS", "LONG_CONTEXT_TOKENS", "MIGRATIONS", "long_level"]
 
 
 def _long_v5(row: str) -> str:
     return f"{row}.input + {row}.cache_create + {row}.cache_read > {LONG_CONTEXT_TOKENS}"
-
-
-def long_level(row: str = "") -> str:
-    """SQL: how many of LONG_CONTEXT_LEVELS the input side of `row` exceeds."""
-    p = f"{row}." if row else ""
-    side = f"{p}input + {p}cache_create + {p}cache_read"
-    return "(" + " + ".join(f"({side} > {n})" for n in LONG_CONTEXT_LEVELS) + ")"
 
 
 def _bucket_add(row: str, sign: str, long_of: Callable[[str], str] = _long_v5) -> str:
@@ -379,6 +369,24 @@ MIGRATIONS: list[tuple[int, str]] = [
             file_id          INTEGER                 -- the inbox file it was read from
         );
         CREATE INDEX usage_records_ts ON usage_records(ts);
+        """,
+    ),
+    (
+        11,
+        f"""
+        -- Each agent's status over time, for time working vs waiting (podium.store.status_log):
+        -- one row per change, written by triggers on `agents`, so the row's one writer writes
+        -- it too. Existing agents start with their current status.
+        {SCHEMA_V11}
+        """,
+    ),
+    (
+        12,
+        f"""
+        -- podium/usageHistory and the insights read 15-minute sums per session, cwd, project
+        -- and model, and the plan figures per quarter hour, not every row
+        -- (podium.store.rollups), kept by triggers like usage_buckets and built here.
+        {SCHEMA_V12}
         """,
     ),
 ]

@@ -232,20 +232,27 @@ class Deduper:
         if not self.dirty:
             return 0
         conn = self.conn
-        before = conn.total_changes
+        # rowcount: the rows each statement changed itself (total_changes would add the rows
+        # the triggers on entries write into the report and history sums)
+        changed = 0
         keys = sorted(self.dirty)
         rows, gone = self.rows, self.gone
         deleted = [(k,) for k in keys if k in gone]
         if deleted:  # (rows of this run flushed before, or stored ones)
-            conn.executemany("DELETE FROM entries WHERE key = ?", deleted)
+            changed += _count(conn.executemany("DELETE FROM entries WHERE key = ?", deleted))
         if self.stored:
             resolved = self.resolved
             sure = [rows[k] for k in keys if k in rows and k in resolved]
             unsure = [rows[k] for k in keys if k in rows and k not in resolved]
-            conn.executemany(UPSERT_ALWAYS, sure)
-            conn.executemany(UPSERT_IF_BETTER, unsure)
+            changed += _count(conn.executemany(UPSERT_ALWAYS, sure))
+            changed += _count(conn.executemany(UPSERT_IF_BETTER, unsure))
         else:
             # nothing was stored when the run began, and every row written so far is in `rows`
-            conn.executemany(UPSERT_ALWAYS, [rows[k] for k in keys if k in rows])
+            changed += _count(conn.executemany(UPSERT_ALWAYS, [rows[k] for k in keys if k in rows]))
         self.dirty.clear()
-        return conn.total_changes - before
+        return changed
+
+
+def _count(cursor: sqlite3.Cursor) -> int:
+    """Rows an executemany changed itself (-1, "unknown", counts as none)."""
+    return max(cursor.rowcount, 0)

@@ -4,20 +4,20 @@ time; a per-agent table.
 
 Local buckets are exact in every zone: the range is cut into spans of one UTC offset (a DST
 change starts a new span), and within a span a local day or hour is an integer division of
-`ts + offset`, done in SQL. One pass over `entries` (its `ts` index, or the whole table when
-the range covers most of it) sums them per (local bucket, session, cwd, project, model); every
+`ts + offset`, done in SQL. One read (podium.usage.history_scan: the store's 15-minute sums
+per session, cwd, project and model, `history_buckets`, or the entries where those cannot
+answer exactly) sums the range per (local bucket, session, cwd, project, model); every
 grouping and the agent table come from it: Python attributes each (session, cwd) to its agent
-once and prices each cell once. (The 15-minute `usage_buckets` carry no session or cwd.)
+once and prices each cell once.
 
-Time working vs waiting per agent is not reported: the store keeps only each agent's current
-status and since when, not the history of its states (`NOTES`).
+Time working vs waiting per agent comes from the agents' status history
+(podium.store.status_log), clipped to the range.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
@@ -27,6 +27,8 @@ from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
 from podium.store.migrations import BUCKET_MS
+from podium.store.status_log import time_in_statuses
+from podium.usage.history_scan import plan_series, scan
 from podium.usage.pricing import PER_MILLION, PriceTable
 from podium.usage.queries import default_prices, price_group
 
@@ -37,13 +39,15 @@ MAX_DAYS = {"day": 400, "hour": 31}
 DEFAULT_DAYS = 30
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-#: plan figures are thinned to the highest one per window and quarter hour
-PLAN_STEP_S = 900
+#: plan figures are thinned to the highest one per window and step: an hour for a chart by
+#: day (90 days: ~2,000 points a window), a quarter hour for one by hour
+PLAN_STEP_S = {"day": 3600, "hour": 900}
 #: the group of usage no Podium agent owns (agent and source groupings)
 UNATTRIBUTED = ""
-NOTES = (
-    "time working vs waiting is not reported: the store keeps each agent's current status, "
-    "not the history of its states",
+#: said when some agent's time working vs waiting is unknown (null)
+NOTE_NO_STATUS_HISTORY = (
+    "time working vs waiting is null for agents whose status history does not cover the range: "
+    "Podium keeps it since schema v11 (an older agent's starts at its status then)"
 )
 
 
@@ -82,6 +86,12 @@ class LocalClock:
             self.starts.append(change)
             self.offsets.append(self._offset(change))
             lo = change
+
+    @property
+    def aligned(self) -> bool:
+        """Every offset and change falls on a quarter hour: a local day or hour is a union of
+        15-minute buckets (true of every zone's rules since the 1970s)."""
+        return all(x % BUCKET_MS == 0 for x in (*self.starts[1:], *self.offsets))
 
     def offset_at(self, ms: int) -> int:
         return self.offsets[max(bisect.bisect_right(self.starts, ms) - 1, 0)]
@@ -149,8 +159,13 @@ class Sums:
         self.input = self.output = self.cache_write = self.cache_read = self.messages = 0
 
     def add(self, other: Sums) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cost += other.cost
+        self.savings += other.savings
+        self.input += other.input
+        self.output += other.output
+        self.cache_write += other.cache_write
+        self.cache_read += other.cache_read
+        self.messages += other.messages
 
     @property
     def tokens(self) -> int:
@@ -174,23 +189,24 @@ class Sums:
 
 
 def priced(prices: PriceTable, model: str | None, long: int, has_logged: int, i: int, o: int,
-           cc: int, cr: int, c1h: int, logged: float, n: int) -> Sums:  # fmt: skip
+           cc: int, cr: int, c1h: int, logged: float, n: int,
+           saved_per_token: float | None = None) -> Sums:  # fmt: skip
     """One grouped row as Sums: its cost (ccusage's auto mode) and what its cache reads saved
-    against paying the input rate for them."""
+    against paying the input rate for them (`saved_per_token`: that rate difference, when the
+    caller knows it)."""
     s = Sums()
     s.cost = price_group(prices, "auto", model, long, has_logged, i, o, cc, cr, c1h, logged)
-    rates = prices.rates_for(model, prices.is_long(model, long))
-    if rates is not None:
-        s.savings = cr * max(rates.input - rates.cache_read, 0.0) / PER_MILLION
+    if saved_per_token is None:
+        saved_per_token = cache_saving_rate(prices, model, long)
+    s.savings = cr * saved_per_token / PER_MILLION
     s.input, s.output, s.cache_write, s.cache_read, s.messages = i, o, cc, cr, n
     return s
 
 
-_SUMS_SQL = ("SUM(input), SUM(output), SUM(cache_create), SUM(cache_read), "
-             "SUM(COALESCE(cache_1h, 0)), SUM(COALESCE(cost_logged, 0)), COUNT(*)")  # fmt: skip
-#: past this share of the stored time span, reading the whole table beats the ts index (each
-#: index hit is a lookup into the table)
-FULL_SCAN_SHARE = 0.25
+def cache_saving_rate(prices: PriceTable, model: str | None, long: int) -> float:
+    """USD per million cache-read tokens saved against the input rate (0 without a price)."""
+    rates = prices.rates_for(model, prices.is_long(model, long))
+    return 0.0 if rates is None else max(rates.input - rates.cache_read, 0.0)
 
 
 class Owners:
@@ -206,35 +222,36 @@ class Owners:
         return found
 
 
-def scan(store: Store, prices: PriceTable, lo: int, hi: int, key_sql: str) -> list[tuple]:
-    """Sums of the entries in [lo, hi) ms per (key, session, cwd, project, model, long level,
-    has logged cost): one pass that every grouping and the agent table are derived from."""
-    with store.lock:
-        first, last = store.conn.execute("SELECT MIN(ts), MAX(ts) FROM entries").fetchone()
-        if first is None:
-            return []
-        share = (min(hi, last + 1) - max(lo, first)) / max(last + 1 - first, 1)
-        hint = "NOT INDEXED" if share > FULL_SCAN_SHARE else ""
-        return store.conn.execute(
-            f"SELECT {key_sql}, session_id, cwd, project, model, {prices.long_level_sql()}, "
-            f"cost_logged IS NOT NULL, {_SUMS_SQL} FROM entries {hint} "
-            "WHERE ts >= ? AND ts < ? GROUP BY 1, 2, 3, 4, 5, 6, 7", (lo, hi)).fetchall()
-
-
-def _add(acc: dict[tuple, list], key: tuple, values: Sequence[Any]) -> None:
+def _add(acc: dict[tuple, list], key: tuple, values: list[Any]) -> None:
+    """Sum a scan row's 7 sums into `acc[key]`."""
     row = acc.get(key)
     if row is None:
-        acc[key] = list(values)
-    else:
-        for n, v in enumerate(values):
-            row[n] += v
+        acc[key] = values.copy()
+        return
+    row[0] += values[0]
+    row[1] += values[1]
+    row[2] += values[2]
+    row[3] += values[3]
+    row[4] += values[4]
+    row[5] += values[5]
+    row[6] += values[6]
 
 
 def _priced_sums(prices: PriceTable, acc: dict[tuple, list]) -> dict[Any, Sums]:
     """{key: Sums} from raw sums keyed (key, model, long, has_logged)."""
     out: dict[Any, Sums] = {}
+    rates: dict[tuple[str | None, int], float] = {}
     for (key, model, long, has_logged), values in acc.items():
-        out.setdefault(key, Sums()).add(priced(prices, model or None, long, has_logged, *values))
+        model = model or None
+        saving = rates.get((model, long))
+        if saving is None:
+            saving = rates[(model, long)] = cache_saving_rate(prices, model, long)
+        sums = out.get(key)
+        if sums is None:
+            sums = out[key] = Sums()
+        i, o, cc, cr, c1h, logged, n = values
+        sums.add(priced(prices, model, long, has_logged, i, o, cc, cr, c1h, logged, n,
+                        saved_per_token=saving))  # fmt: skip
     return out
 
 
@@ -262,8 +279,10 @@ def parse_range(since: str | None, until: str | None, bucket: str, tz: tzinfo | 
 
 def usage_history(store: Store, *, since: str | None = None, until: str | None = None,
                   group_by: str = "model", bucket: str = "day", tz: str | None = None,
-                  prices: PriceTable | None = None, now: float | None = None) -> dict[str, Any]:  # fmt: skip
-    """The `podium/usageHistory` result (camelCase keys; docs/protocol.md)."""
+                  prices: PriceTable | None = None, now: float | None = None,
+                  rollups: bool = True) -> dict[str, Any]:  # fmt: skip
+    """The `podium/usageHistory` result (camelCase keys; docs/protocol.md). `rollups=False`
+    reads every row instead of the store's sums (the same answer, slower: for tests)."""
     import time
 
     if group_by not in GROUP_BYS:
@@ -281,19 +300,28 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
     owners = Owners(agents)
     by_cell: dict[tuple, list] = {}
     by_agent: dict[tuple, list] = {}
+    seen: dict[tuple, tuple[str | None, str]] = {}  # (session, cwd, project) → owner, group
     for key, session, cwd, project, model, long, has_logged, *values in scan(
-            store, prices, lo, hi, clock.key_sql("ts", bucket)):
-        agent = owners.of(session, cwd)
-        group = _group_of(group_by, agent, project, cwd, model)
-        _add(by_cell, ((key, group), model, long, has_logged), values)
-        if agent is not None:
-            _add(by_agent, (agent["id"], model, long, has_logged), values)
+            store, prices, lo, hi, lambda ts: clock.key_sql(ts, bucket), aligned=clock.aligned,
+            rollups=rollups):  # fmt: skip
+        where = (session, cwd, project)
+        known = seen.get(where)
+        if known is None:
+            agent = owners.of(session, cwd)
+            known = seen[where] = (None if agent is None else agent["id"],
+                                   _group_of(group_by, agent, project, cwd, model))  # fmt: skip
+        owner, group = known
+        _add(by_cell, ((key, model if group_by == "model" else group), model, long, has_logged),
+             values)  # fmt: skip
+        if owner is not None:
+            _add(by_agent, (owner, model, long, has_logged), values)
     cells = _priced_sums(prices, by_cell)
     groups: dict[str, Sums] = {}
     total = Sums()
     for (_key, group), sums in cells.items():
         groups.setdefault(group, Sums()).add(sums)
         total.add(sums)
+    table = agent_table(store, agents, _priced_sums(prices, by_agent), lo, hi, now)
     names = _group_names(group_by, agents)
     keys = _bucket_keys(clock, lo, hi, bucket)
     labels = {k: clock.label(k, bucket) for k in keys}
@@ -309,9 +337,9 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
         "series": [{"bucket": labels.get(k) or clock.label(k, bucket), "group": g, **s.wire()}
                    for (k, g), s in sorted(cells.items())],
         "totals": total.wire(),
-        "plan": plan_series(store, lo, hi),
-        "agents": agent_table(agents, _priced_sums(prices, by_agent), lo, hi),
-        "notes": list(NOTES),
+        "plan": plan_series(store, lo, hi, PLAN_STEP_S[bucket], rollups=rollups),
+        "agents": table,
+        "notes": [NOTE_NO_STATUS_HISTORY] if any(r["workingSeconds"] is None for r in table) else [],
     }
 
 
@@ -346,32 +374,23 @@ def _bucket_keys(clock: LocalClock, lo: int, hi: int, kind: str) -> list[int]:
     return keys
 
 
-def plan_series(store: Store, lo: int, hi: int) -> list[dict[str, Any]]:
-    """The official plan figures (statusLine, OAuth, agents' rate_limit_event) seen in [lo, hi):
-    the highest per window and quarter hour, oldest first."""
-    with store.lock:
-        rows = store.conn.execute(
-            "SELECT window, MIN(ts), MAX(used_pct), source FROM plan_snapshots "
-            "WHERE ts >= ? AND ts < ? AND source IN ('official', 'oauth') "
-            f"GROUP BY window, CAST(ts / {PLAN_STEP_S} AS INTEGER) ORDER BY 2, 1",
-            (lo / 1000, hi / 1000),
-        ).fetchall()
-    return [{"window": w, "ts": int(ts * 1000), "usedPct": round(pct, 3), "source": src}
-            for w, ts, pct, src in rows]  # fmt: skip
-
-
-def agent_table(agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
-                hi: int) -> list[dict[str, Any]]:  # fmt: skip
+def agent_table(store: Store, agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
+                hi: int, now: float) -> list[dict[str, Any]]:  # fmt: skip
     """One row per agent with usage in [lo, hi) or alive in it: task, cost, tokens, messages,
-    lines changed (its last diff against its base) and cost per 100 changed lines."""
-    rows = []
+    lines changed (its last diff against its base), cost per 100 changed lines and its time
+    working and waiting in the range (podium.store.status_log)."""
+    shown = []
     for a in agents:
-        s = sums.get(a["id"])
         ended = a["ended_at"]
         alive_in_range = a["started_at"] * 1000 < hi and (ended is None or ended * 1000 >= lo)
-        if s is None and not alive_in_range:
-            continue
-        s = s or Sums()
+        if a["id"] in sums or alive_in_range:
+            shown.append(a)
+    times = time_in_statuses(store, [(a["id"], a["started_at"], a["ended_at"]) for a in shown],
+                             lo / 1000, hi / 1000, now)  # fmt: skip
+    rows = []
+    for a in shown:
+        s = sums.get(a["id"]) or Sums()
+        spent = times.get(a["id"])
         changed = a["added"] + a["deleted"]
         rows.append({
             "agentId": a["id"], "name": a["name"], "task": scrub(a["task"] or ""), "status": a["status"],
@@ -379,6 +398,8 @@ def agent_table(agents: list[dict[str, Any]], sums: dict[str, Sums], lo: int,
             **s.wire(),
             "linesAdded": a["added"], "linesRemoved": a["deleted"], "linesChanged": changed,
             "costPer100Lines": round(s.cost * 100 / changed, 6) if changed else None,
+            "workingSeconds": None if spent is None else round(spent.working, 3),
+            "waitingSeconds": None if spent is None else round(spent.waiting, 3),
         })  # fmt: skip
     rows.sort(key=lambda r: (-r["costUSD"], r["name"]))
     return rows

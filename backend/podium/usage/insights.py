@@ -4,8 +4,8 @@ monthly saving in USD.
 
 Every figure comes from the store: one pass over the entries of the observed window (the last
 WINDOW_DAYS days, or since the first entry when the store is younger) per UTC day, session, cwd,
-project, model and long-context level (podium.usage.history.scan); the agents table; the plan
-snapshots. Savings seen in the window are extrapolated to a 30-day month (the evidence names the
+project, model and long-context level (podium.usage.history_scan.scan); the agents table and their
+status history (podium.store.status_log); the plan snapshots. Savings seen in the window are extrapolated to a 30-day month (the evidence names the
 window). Budgets use the UTC calendar month.
 """
 
@@ -19,7 +19,9 @@ from typing import Any
 
 from podium.protocol.models import AlertLevel
 from podium.store import Store
-from podium.usage.history import DAY_MS, Owners, load_agents, scan
+from podium.store.status_log import WAITING_STATUSES, time_in_statuses, waiting_since
+from podium.usage.history import DAY_MS, Owners, load_agents
+from podium.usage.history_scan import scan
 from podium.usage.pricing import PER_MILLION, PriceTable
 from podium.usage.queries import default_prices, price_group
 
@@ -32,7 +34,6 @@ MODEL_SWITCH_MIN_USD = 5.0
 MIN_SAVING_USD = 1.0
 #: an agent idle or waiting this long while holding a worktree is waste
 IDLE_HOURS = 2.0
-IDLE_STATUSES = ("idle", "waiting", "paused", "rateLimited")
 
 
 @dataclass
@@ -91,6 +92,10 @@ def _usd(x: float) -> float:
     return round(x, 2)
 
 
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
 def insights(store: Store, *, now: float | None = None, settings_like: Any = None,
              prices: PriceTable | None = None) -> list[Insight]:  # fmt: skip
     """Every insight the store supports, most valuable first."""
@@ -101,7 +106,8 @@ def insights(store: Store, *, now: float | None = None, settings_like: Any = Non
                                                            microsecond=0)  # fmt: skip
     month_lo = int(month_start.timestamp() * 1000)
     window_lo = now_ms - WINDOW_DAYS * DAY_MS
-    rows = scan(store, prices, min(window_lo, month_lo), now_ms + 1, f"ts / {DAY_MS}")
+    rows = scan(store, prices, min(window_lo, month_lo), now_ms + 1,
+                lambda ts: f"({ts}) / {DAY_MS}")  # fmt: skip
     with store.lock:
         first = store.conn.execute("SELECT MIN(ts) FROM entries WHERE ts >= ?",
                                    (window_lo,)).fetchone()[0]  # fmt: skip
@@ -140,7 +146,7 @@ def insights(store: Store, *, now: float | None = None, settings_like: Any = Non
         if kind == "agent":
             out += _model_choice(prices, key, label, cells, scale, window)
     out += _long_context(prices, groups, scale, window)
-    out += _idle(agents, now)
+    out += _idle(store, agents, now, window_lo / 1000)
     out += _budget(settings_like, month_cost, recent_cost, now, month_start, days)
     out += _plans(store, now)
     order = {"critical": 0, "warning": 1, "info": 2}
@@ -236,19 +242,34 @@ def _long_context(prices: PriceTable, groups: dict[tuple[str, str], dict[tuple, 
     )]  # fmt: skip
 
 
-def _idle(agents: list[dict[str, Any]], now: float) -> list[Insight]:
+def _idle(store: Store, agents: list[dict[str, Any]], now: float,
+          window_lo: float) -> list[Insight]:  # fmt: skip
+    """Agents held (waiting, idle, paused, rate-limited) for IDLE_HOURS without working in
+    between, from their status history (a run of held statuses counts whole: `waiting` then
+    `idle` then `paused` is one wait); their time working and waiting in the window too."""
+    held = [a for a in agents if not a["removed"] and a["worktree"] and a["status"] in
+            WAITING_STATUSES]  # fmt: skip
+    spent = time_in_statuses(store, [(a["id"], a["started_at"], a["ended_at"]) for a in held],
+                             window_lo, now, now)  # fmt: skip
     out = []
-    for a in agents:
-        if a["removed"] or not a["worktree"] or a["status"] not in IDLE_STATUSES:
-            continue
-        hours = (now - (a["status_since"] or now)) / 3600
+    for a in held:
+        since = waiting_since(store, a["id"])
+        if since is None:  # no stored history: the current status alone
+            since = a["status_since"] or now
+        hours = (now - since) / 3600
         if hours < IDLE_HOURS:
             continue
+        evidence = {"agent": a["name"], "status": a["status"], "hours": round(hours, 1),
+                    "waitingSince": _iso(since), "worktree": a["worktree"]}
+        window_time = spent.get(a["id"])
+        if window_time is not None:
+            evidence["workingHoursInWindow"] = round(window_time.working / 3600, 2)
+            evidence["waitingHoursInWindow"] = round(window_time.waiting / 3600, 2)
         out.append(Insight(
             id="idle_agent", severity="info", subject=a["id"],
-            title=f"{a['name']} has been {a['status']} for {hours:.1f} h holding a worktree",
-            evidence={"agent": a["name"], "status": a["status"], "hours": round(hours, 1),
-                      "worktree": a["worktree"]},
+            title=f"{a['name']} has been waiting for {hours:.1f} h ({a['status']} now) "
+                  "holding a worktree",
+            evidence=evidence,
             monthly_saving_usd=0.0,
             action="Answer it, or stop it and remove its worktree; a session resumed after the "
                    "cache lifetime pays to rewrite its cache.",
