@@ -298,7 +298,8 @@ export interface AgentRowModel {
 }
 
 function seconds(value: number | null | undefined): string {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? formatDuration(value * 1000) : '—';
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return '—';
+  return value > 0 && value < 1 ? '<1s' : formatDuration(value * 1000); // some time, not none
 }
 
 export function agentRows(h: UsageHistory): AgentRowModel[] {

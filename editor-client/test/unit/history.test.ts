@@ -144,7 +144,10 @@ describe('text', () => {
     const h = history('agent');
     const [row] = agentRows(h);
     const a = h.agents[0];
-    expect(row).toMatchObject({ id: a.agentId, name: 'alpha', task: 'Add a cart total', lines: String(a.linesChanged), working: '—', waiting: '—' });
+    expect(row).toMatchObject({ id: a.agentId, name: 'alpha', task: 'Add a cart total', lines: String(a.linesChanged) });
+    expect(a.workingSeconds).toBeGreaterThan(0); // the recorded agent worked, then waited
+    expect(agentRows({ ...h, agents: [{ ...a, workingSeconds: 0.4, waitingSeconds: 0 }] })[0]).toMatchObject({ working: '<1s', waiting: '0s' });
+    expect(agentRows({ ...h, agents: [{ ...a, workingSeconds: null, waitingSeconds: null }] })[0]).toMatchObject({ working: '—', waiting: '—' });
     expect(row.costPer100Lines).toBe(a.costPer100Lines! < 0.005 ? '<$0.01' : `$${a.costPer100Lines!.toFixed(2)}`);
     expect(row.linesTitle).toBe(`+${a.linesAdded} \u2212${a.linesRemoved}`);
     const agents: AgentRowInput[] = [{ ...a, linesChanged: 0, costPer100Lines: null, workingSeconds: 3720, waitingSeconds: 45 }];

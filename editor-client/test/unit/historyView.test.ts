@@ -140,7 +140,8 @@ describe('History webview', () => {
   });
 
   it('lists the agents, with a dash for time working / waiting the server did not send', () => {
-    const h = history('agent');
+    const recorded = history('agent');
+    const h = { ...recorded, agents: [{ ...recorded.agents[0], workingSeconds: null, waitingSeconds: null }] };
     answer(view, h);
     const row = q(`tr[data-agent-id="${h.agents[0].agentId}"]`);
     const cell = (col: string) => row.querySelector(`[data-col="${col}"]`)!.textContent;
