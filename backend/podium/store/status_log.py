@@ -14,8 +14,7 @@ agent that ended (`stopped`, `exited`, `error`) is neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # db imports migrations, which import this module
     from podium.store.db import Store
@@ -79,8 +78,7 @@ INSERT INTO agent_statuses(agent_id, status, since, working_before, waiting_befo
 """
 
 
-@dataclass(frozen=True, slots=True)
-class StatusTime:
+class StatusTime(NamedTuple):  # not a dataclass: migrations import this module on every CLI run
     """Seconds an agent spent working and waiting within a range."""
 
     working: float
