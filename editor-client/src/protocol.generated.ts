@@ -547,7 +547,8 @@ export interface HistoryAgentRow {
 }
 export interface Insight {
   /**
-   * cache_hit_rate | model_choice | long_context | idle_agent | monthly_budget | plan_window
+   * cache_hit_rate | model_choice | long_context | idle_agent | rate_limit_waits | monthly_budget
+   * | plan_window
    */
   id: string;
   severity: AlertLevel;

@@ -146,6 +146,28 @@ def test_idle_agent_counts_a_whole_run_of_held_statuses(store: Store) -> None:
     assert ("idle_agent", "ag-delta") not in by_id(insights(store, now=NOW - 3600 * 1.5))
 
 
+def test_rate_limit_waits_from_the_status_history(store: Store) -> None:
+    # zeta: two 429 series of 20 and 25 minutes, then working; eta: 10 minutes (under the bar)
+    add_agent(store, "ag-zeta", "zeta", worktree="/seed/wt/zeta", session=None,
+              started_at=NOW - 5 * 3600, status="starting")  # fmt: skip
+    for status, minutes_ago in (("working", 290), ("rateLimited", 240), ("working", 220),
+                                ("rateLimited", 100), ("working", 75)):  # fmt: skip
+        set_status(store, "ag-zeta", status, NOW - minutes_ago * 60)
+    add_agent(store, "ag-eta", "eta", worktree="/seed/wt/eta", session=None,
+              started_at=NOW - 3600, status="starting")  # fmt: skip
+    set_status(store, "ag-eta", "rateLimited", NOW - 600)  # still limited: runs to now
+    found = by_id(insights(store, now=NOW))
+    zeta = found[("rate_limit_waits", "ag-zeta")]
+    # the store's window is 10 days (its first entry), so 45 minutes is 2.25 h a 30-day month
+    assert zeta.evidence == {"agent": "zeta", "rateLimitedHours": 0.75, "waits": 2,
+                             "hoursPerMonth": 2.2}  # fmt: skip
+    assert zeta.severity == "warning" and zeta.monthly_saving_usd == 0.0
+    assert not [k for k in found if k[0] == "rate_limit_waits" and k[1] != "ag-zeta"]
+    # 20 more minutes limited makes eta's wait count too; an hour earlier zeta's was 20 min
+    assert ("rate_limit_waits", "ag-eta") in by_id(insights(store, now=NOW + 1200))
+    assert ("rate_limit_waits", "ag-zeta") not in by_id(insights(store, now=NOW - 200 * 60))
+
+
 def test_plan_window_projected_full_before_reset(store: Store) -> None:
     found = by_id(insights(store, now=NOW))
     five = found[("plan_window", "five_hour")]

@@ -400,7 +400,8 @@ class HistoryAgentRow(HistorySums):
 
 class Insight(Model):
     id: str
-    """cache_hit_rate | model_choice | long_context | idle_agent | monthly_budget | plan_window"""
+    """cache_hit_rate | model_choice | long_context | idle_agent | rate_limit_waits | monthly_budget
+    | plan_window"""
     severity: AlertLevel
     title: str
     subject: str

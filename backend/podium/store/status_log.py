@@ -152,3 +152,15 @@ def waiting_since(store: Store, agent_id: str) -> float | None:
         first = store.conn.execute("SELECT MIN(since) FROM agent_statuses WHERE agent_id = ?",
                                    (agent_id,)).fetchone()  # fmt: skip
         return float(first[0])
+
+
+def runs_of(store: Store, status: str, lo: float, hi: float, now: float) -> dict[str, tuple[float, int]]:
+    """Per agent: seconds spent in `status` within [lo, hi) (an open interval runs to `now`)
+    and how many separate runs of it began or lasted into the range."""
+    with store.lock:
+        rows = store.conn.execute(
+            "SELECT agent_id, SUM(MIN(COALESCE(until, :now), :hi) - MAX(since, :lo)), COUNT(*) "
+            "FROM agent_statuses WHERE status = :status AND since < :hi "
+            "AND COALESCE(until, :now) > :lo GROUP BY agent_id",
+            {"status": status, "lo": lo, "hi": hi, "now": now}).fetchall()  # fmt: skip
+    return {agent_id: (max(float(seconds), 0.0), int(n)) for agent_id, seconds, n in rows}

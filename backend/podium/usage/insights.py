@@ -19,7 +19,7 @@ from typing import Any
 
 from podium.protocol.models import AlertLevel
 from podium.store import Store
-from podium.store.status_log import WAITING_STATUSES, time_in_statuses, waiting_since
+from podium.store.status_log import WAITING_STATUSES, runs_of, time_in_statuses, waiting_since
 from podium.usage.history import DAY_MS, Owners, load_agents
 from podium.usage.history_scan import scan
 from podium.usage.pricing import PER_MILLION, PriceTable
@@ -34,6 +34,8 @@ MODEL_SWITCH_MIN_USD = 5.0
 MIN_SAVING_USD = 1.0
 #: an agent idle or waiting this long while holding a worktree is waste
 IDLE_HOURS = 2.0
+#: rate-limited time in the window from which an agent's waits are worth a look
+RATE_LIMIT_HOURS = 0.5
 
 
 @dataclass
@@ -147,6 +149,7 @@ def insights(store: Store, *, now: float | None = None, settings_like: Any = Non
             out += _model_choice(prices, key, label, cells, scale, window)
     out += _long_context(prices, groups, scale, window)
     out += _idle(store, agents, now, window_lo / 1000)
+    out += _rate_limited(store, agents, now, window_lo / 1000, scale)
     out += _budget(settings_like, month_cost, recent_cost, now, month_start, days)
     out += _plans(store, now)
     order = {"critical": 0, "warning": 1, "info": 2}
@@ -273,6 +276,30 @@ def _idle(store: Store, agents: list[dict[str, Any]], now: float,
             monthly_saving_usd=0.0,
             action="Answer it, or stop it and remove its worktree; a session resumed after the "
                    "cache lifetime pays to rewrite its cache.",
+        ))  # fmt: skip
+    return out
+
+
+def _rate_limited(store: Store, agents: list[dict[str, Any]], now: float, window_lo: float,
+                  scale: float) -> list[Insight]:  # fmt: skip
+    """Agents that spent RATE_LIMIT_HOURS or more of the window rate-limited (each run is a
+    429 retry series or a plan limit the agent hit), from their status history."""
+    names = {a["id"]: a["name"] for a in agents}
+    out = []
+    for agent_id, (seconds, runs) in sorted(runs_of(store, "rateLimited", window_lo, now,
+                                                    now).items()):  # fmt: skip
+        hours = seconds / 3600
+        if hours < RATE_LIMIT_HOURS or agent_id not in names:
+            continue
+        out.append(Insight(
+            id="rate_limit_waits", severity="warning", subject=agent_id,
+            title=f"{names[agent_id]} waited {hours:.1f} h rate-limited ({runs} "
+                  f"time{'s' if runs != 1 else ''})",
+            evidence={"agent": names[agent_id], "rateLimitedHours": round(hours, 2),
+                      "waits": runs, "hoursPerMonth": round(hours * scale, 1)},
+            monthly_saving_usd=0.0,
+            action="Run fewer agents at once on this plan, move this one to an API key "
+                   "(Switch to API) when it is limited, or let Podium pause it on the limit.",
         ))  # fmt: skip
     return out
 
