@@ -74,3 +74,26 @@ def test_invalid_params_data_reason_is_the_reason_alone() -> None:
     assert rpc.data == {"kind": "InvalidInput", "field": "task", "reason": "field required"}
     other = to_jsonrpc_error(InvalidInput("the shell profile needs a command", field="command"))
     assert other.data["reason"] == "the shell profile needs a command"
+
+
+@pytest.mark.parametrize(("model", "params", "expect"), [
+    (proto.UsageHistoryParams, {"groupBy": None, "bucket": None, "tz": None},
+     {"group_by": "model", "bucket": "day", "tz": None}),
+    (proto.ExportParams, {"format": None, "groupBy": None, "overwrite": None, "path": None},
+     {"format": "csv", "group_by": "entry", "overwrite": False, "path": None}),
+    (proto.RemoveAgentParams, {"agentId": "ag-1", "deleteBranch": None, "force": None},
+     {"delete_branch": False, "force": False}),
+    (proto.AnswerPermissionParams, {"agentId": "ag-1", "requestId": "r1", "decision": "deny",
+                                    "scope": None}, {"scope": "once"}),
+])  # fmt: skip
+def test_a_null_optional_param_means_its_default(model, params, expect) -> None:
+    # docs/protocol.md, Conventions: "Optional params may be omitted or `null`"
+    parsed = proto.parse_params(model, params)
+    assert {key: getattr(parsed, key) for key in expect} == expect
+
+
+def test_a_null_required_param_is_still_refused() -> None:
+    with pytest.raises(InvalidInput) as err:
+        proto.parse_params(proto.AnswerPermissionParams,
+                           {"agentId": "ag-1", "requestId": "r1", "decision": None})  # fmt: skip
+    assert err.value.field == "decision"

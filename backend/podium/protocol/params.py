@@ -3,7 +3,8 @@ first offending field, so the server answers JSON-RPC InvalidParams with `data.f
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import types
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -35,6 +36,28 @@ def _nul_at(value: Any, path: str) -> str | None:
     return None
 
 
+def _takes_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_takes_none(arg) for arg in get_args(annotation))
+    return False
+
+
+def _nulls_omitted(model: type[P], raw: dict[str, Any]) -> dict[str, Any]:
+    """docs/protocol.md: "Optional params may be omitted or `null`". A null for a param with a
+    default that is not null (`groupBy`, `bucket`, `format`, `overwrite`, `scope`…) means the
+    default, not a type error; a required param's null stays an error."""
+    dropped = dict(raw)
+    for name, field in model.model_fields.items():
+        if field.is_required() or _takes_none(field.annotation):
+            continue
+        for key in {name, field.alias or name}:
+            if key in dropped and dropped[key] is None:
+                del dropped[key]
+    return dropped
+
+
 def parse_params(model: type[P], raw: Any) -> P:
     """Validate request params; raise InvalidInput(field=...) naming the first bad field."""
     if raw is None:
@@ -50,6 +73,7 @@ def parse_params(model: type[P], raw: Any) -> P:
     known = {name for n, f in model.model_fields.items() for name in (n, f.alias) if name}
     if bad := _nul_at({k: v for k, v in raw.items() if k in known}, ""):
         raise InvalidInput(f"invalid params: {bad}: must not contain a NUL character", field=bad)
+    raw = _nulls_omitted(model, raw)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
