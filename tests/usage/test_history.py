@@ -121,3 +121,19 @@ def test_bad_input_names_its_field(store: Store, kwargs: dict, field: str) -> No
     with pytest.raises(InvalidInput) as err:
         usage_history(store, **kwargs)
     assert err.value.field == field
+
+
+def test_the_machine_zone_is_answered_by_name_not_as_localtime(store: Store, monkeypatch) -> None:
+    # the history panel shows `timezone` beside the range: "localtime" (the key zoneinfo reads
+    # /etc/localtime under) told the user nothing
+    from zoneinfo import ZoneInfo
+
+    paris = "/usr/share/zoneinfo/Europe/Paris"
+    if Path(paris).is_file():
+        monkeypatch.setenv("TZ", ":" + paris)
+        assert usage_history(store, since="2026-03-27", until="2026-03-30")["timezone"] == \
+            "Europe/Paris"  # fmt: skip
+    monkeypatch.delenv("TZ", raising=False)
+    name = usage_history(store, since="2026-03-27", until="2026-03-30")["timezone"]
+    assert name != "localtime" and not name.startswith("/")
+    assert name.startswith("UTC") or ZoneInfo(name)

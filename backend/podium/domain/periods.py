@@ -63,6 +63,24 @@ def concrete_tz(tz: tzinfo | None) -> tzinfo:
     return tz or local_zone() or datetime.now().astimezone().tzinfo or UTC
 
 
+def zone_label(tz: tzinfo, asked: str | None = None) -> str:
+    """The zone's IANA name for JSON and titles (`UTC`, `Europe/Paris`), else its offset
+    (`UTC+05:30`); never the `localtime` key the machine's zone is read under."""
+    if asked:
+        return "UTC" if asked.upper() == "UTC" else asked
+    key = getattr(tz, "key", None)
+    if key and key != "localtime" and not key.startswith("/"):
+        return key
+    try:  # /etc/localtime → …/zoneinfo/Europe/Paris
+        target = os.path.realpath(key if key and key.startswith("/") else "/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    offset = datetime.now(tz).strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+
+
 def midnight(day: date, tz: tzinfo | None) -> datetime:
     """The first instant of `day` in `tz` (None: the machine's zone)."""
     zone = tz or local_zone()

@@ -267,19 +267,7 @@ def _token_limit(blocks: list[dict], raw: str) -> None:
 
 
 def zone_name(tz: tzinfo, asked: str | None) -> str:
-    """The zone's IANA name for JSON and titles (`UTC`, `Europe/Paris`), else its offset."""
-    if asked:
-        return "UTC" if asked.upper() == "UTC" else asked
-    key = getattr(tz, "key", None)
-    if key and key != "localtime" and not key.startswith("/"):
-        return key
-    import os
+    """The zone's name for JSON and titles (podium.domain.periods.zone_label)."""
+    from podium.domain.periods import zone_label
 
-    try:  # /etc/localtime → …/zoneinfo/Europe/Paris
-        target = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in target:
-            return target.split("zoneinfo/", 1)[1]
-    except OSError:
-        pass
-    offset = datetime.now(tz).strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    return zone_label(tz, asked)

@@ -22,7 +22,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from podium.domain.attribution import OwnerIndex
-from podium.domain.periods import concrete_tz, date_range_ms, local_date, resolve_tz
+from podium.domain.periods import (
+    concrete_tz,
+    date_range_ms,
+    local_date,
+    resolve_tz,
+    zone_label,
+)
 from podium.errors import InvalidInput
 from podium.redact import scrub
 from podium.store import Store
@@ -328,7 +334,7 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
     return {
         "since": first.isoformat(),
         "until": last.isoformat(),
-        "timezone": getattr(clock.tz, "key", None) or str(clock.tz),
+        "timezone": zone_label(clock.tz),
         "groupBy": group_by,
         "bucket": bucket,
         "buckets": [labels[k] for k in keys],
