@@ -86,6 +86,18 @@ def test_once_on_an_empty_store_and_plain_output(cli):
     assert bad.code == 2 and "--interval" in bad.err
 
 
+def test_budgets_without_limits_show_their_figures_whole_side_by_side(cli):
+    # the hint used to sit in the grid's first column and widen it until the figures beside it
+    # were cut to "$0.00 (…" in the side-by-side layout (120 columns and more)
+    cli.logs()
+    for width in (120, 140, 200):
+        frame = cli("monitor", "--once", "--no-ingest", env={"COLUMNS": str(width)},
+                    check=True).out  # fmt: skip
+        assert frame.count("$0.00 (no limit)") == 2, frame
+        assert "PODIUM_DAILY_BUDGET_USD" in frame
+        assert max(len(line) for line in frame.splitlines()) <= width
+
+
 # -- a real terminal ---------------------------------------------------------------------------------
 class Tmux:
     def __init__(self, socket: str) -> None:

@@ -193,7 +193,8 @@ def _usage(f: Frame) -> RenderableType:
     return Group(grid, "", models)
 
 
-def _budgets(f: Frame) -> Table:
+def _budgets(f: Frame) -> RenderableType:
+    from rich.console import Group
     from rich.text import Text
 
     grid = _grid()
@@ -210,8 +211,10 @@ def _budgets(f: Frame) -> Table:
         grid.add_row("  Remaining", usd(b.remaining or 0.0) if b.used < b.limit else "$0.00")
         grid.add_row("  Projection", usd(b.projection))
     if not any_limit:
-        grid.add_row(Text("set limits.daily_usd / monthly_usd in podium.toml or "
-                          "PODIUM_DAILY_BUDGET_USD", style="dim"), "")  # fmt: skip
+        # below the grid, not in its first column: as a row it widened that column until the
+        # figures beside it were cut ("$0.00 (…" even at 140 columns)
+        return Group(grid, Text("set limits.daily_usd / monthly_usd in podium.toml or "
+                                "PODIUM_DAILY_BUDGET_USD", style="dim"))  # fmt: skip
     return grid
 
 
