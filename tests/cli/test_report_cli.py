@@ -203,3 +203,18 @@ def test_forced_colour_uses_rich_and_no_color_wins(cli):
     assert ANSI.search(plain)  # the flag beats the environment
     none = cli("report", "daily", env={"FORCE_COLOR": "1", "NO_COLOR": "1"}, check=True).out
     assert not ANSI.search(none)
+
+
+def test_a_terminal_narrower_than_the_boxed_table_gets_whole_cells(cli):
+    # rich folded every cell to squeeze its boxes into 40 columns ("2025" / "-11-" / "21",
+    # "Tota" / "l"); the plain table keeps each on its line (the terminal wraps a long one)
+    days = [d["date"] for d in json.loads(cli("report", "daily", "-j", check=True).out)["daily"]]
+    narrow = cli("report", "daily", "-z", "UTC", env={"FORCE_COLOR": "1", "COLUMNS": "40"},
+                 check=True).out  # fmt: skip
+    text = ANSI.sub("", narrow)
+    assert "╭" not in text and re.search(r"^Total\b", text, re.M), text
+    assert [line[:10] for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d", line)] == days
+    roomy = cli("report", "daily", "-z", "UTC", env={"FORCE_COLOR": "1", "COLUMNS": "80"},
+                check=True).out  # fmt: skip
+    assert "╭" in roomy  # where the boxes fit, they stay
+

@@ -88,9 +88,11 @@ def fit(variants: Sequence[Table], width: int | None, rich: bool) -> Table:
 def render(variants: Sequence[Table], term: Term, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     table = fit(variants, term.width, term.rich)
-    if term.rich:
+    if term.rich and (term.width is None or table.width(rich=True) <= term.width):
         _render_rich(table, term, stream)
     else:
+        # narrower than the narrowest boxed table: rich would fold every cell to fit
+        # ("2025" / "-11-" / "21"); the plain table keeps each cell whole on its line
         stream.write(render_plain(table) + "\n")
 
 
