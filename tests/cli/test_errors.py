@@ -98,6 +98,24 @@ def _export_unwritable(cli, tmp):
                           str(locked / "usage.csv")], {}  # fmt: skip
 
 
+def _store_in_a_read_only_folder(cli, tmp, *args):
+    db_dir = tmp / "ro-store"
+    db_dir.mkdir(mode=0o755)  # root's, read-only for nobody; the store itself is writable
+    cli("ingest", "--db", str(db_dir / "p.db"), check=True)
+    with contextlib.closing(sqlite3.connect(db_dir / "p.db")) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the last close removes -wal, -shm
+    (db_dir / "p.db").chmod(0o666)
+    return _as_nobody(), [*args, "--db", str(db_dir / "p.db")], {}
+
+
+def _report_store_folder_read_only(cli, tmp):
+    return _store_in_a_read_only_folder(cli, tmp, "report", "daily")
+
+
+def _metrics_store_folder_read_only(cli, tmp):
+    return _store_in_a_read_only_folder(cli, tmp, "metrics", "--once")
+
+
 def _store_on_read_only_fs(cli, tmp):
     ro = tmp / "ro"
     cli._stack.enter_context(tmpfs(ro, "1m", "ro"))
@@ -190,6 +208,10 @@ CASES: dict[str, tuple[Setup, list[str], int]] = {
     "store unreadable": (_store_unreadable, ["mine.db", "permission denied"], 2),
     "log root unreadable": (_log_root_unreadable, ["log root", "cannot be read"], 2),
     "export target unwritable": (_export_unwritable, ["permission denied", "usage.csv"], 2),
+    "store folder read-only": (_report_store_folder_read_only,
+                               ["ro-store", "permission denied", "make it writable"], 2),
+    "store folder read-only (metrics)": (_metrics_store_folder_read_only,
+                                         ["ro-store", "not writable", "PODIUM_DB"], 2),
     "store on a read-only fs": (_store_on_read_only_fs, ["podium.db", "read-only file system"], 2),
     "export to a read-only fs": (_export_to_read_only_fs, ["read-only file system"], 2),
     "disk full": (_disk_full, ["full"], 2),

@@ -10,6 +10,7 @@ log bytes again), SQLITE_READONLY / SQLITE_CANTOPEN a store Podium cannot write 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 
 CORRUPT = "corrupt"
@@ -72,6 +73,18 @@ def _code(exc: sqlite3.Error) -> str:
     return "_".join((getattr(exc, "sqlite_errorname", None) or "").split("_")[:2])
 
 
+def _fix(path: str | None) -> str:
+    """What to do about a store that cannot be written: SQLite also writes its -wal and -shm
+    files beside it, so a read-only folder is enough to stop it."""
+    if not path:
+        return ""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        return (f"; its folder {folder} is not writable by this user (SQLite writes the -wal "
+                "and -shm files there): make it writable, or move the store (--db, PODIUM_DB)")
+    return "; make it writable, or move the store (--db, PODIUM_DB)"
+
+
 def classify(exc: BaseException, path: str | None = None) -> StoreProblem | None:
     """The store problem behind `exc`, or None when it is not one (a bug: let it surface)."""
     where = f" {path}" if path else ""
@@ -85,7 +98,7 @@ def classify(exc: BaseException, path: str | None = None) -> StoreProblem | None
             return StoreProblem(FULL, f"the disk holding the store{where} is full; nothing was "
                                       "lost: free some space and Podium catches up")  # fmt: skip
         if code in _READONLY_CODES or "readonly" in detail:
-            return StoreProblem(READONLY, f"cannot write the store{where} ({detail})")
+            return StoreProblem(READONLY, f"cannot write the store{where} ({detail}){_fix(path)}")
         if code in _OPEN_CODES or "unable to open" in detail:
             return StoreProblem(UNAVAILABLE, f"cannot open the store{where} ({detail})")
         if code in _BUSY_CODES or "locked" in detail:
@@ -100,7 +113,8 @@ def classify(exc: BaseException, path: str | None = None) -> StoreProblem | None
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename and path and (
             str(exc.filename).startswith(path.rsplit("/", 1)[0])
         ):
-            return StoreProblem(READONLY, f"cannot write the store{where} ({exc.strerror})")
+            return StoreProblem(READONLY, f"cannot write the store{where} ({exc.strerror})"
+                                          f"{_fix(path)}")  # fmt: skip
     return None
 
 

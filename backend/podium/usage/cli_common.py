@@ -97,6 +97,13 @@ def _check_writable(target: str, folder: str) -> None:
     if os.path.exists(target) and not os.access(target, os.R_OK | os.W_OK):
         raise InvalidInput(f"the store {target} cannot be read and written by this user "
                            f"(permission denied){elsewhere}", field="db")  # fmt: skip
+    beside = os.path.exists(target + "-wal") and os.path.exists(target + "-shm")
+    if not os.access(folder, os.W_OK | os.X_OK) and not (os.path.exists(target) and beside):
+        # SQLite creates the store, then its -wal and -shm files, in this folder
+        raise InvalidInput(f"the folder {folder} cannot be written by this user (permission "
+                           f"denied): the store {target} needs it for itself and its -wal and "
+                           "-shm files; make it writable, or point --db or PODIUM_DB at a "
+                           "writable place", field="db")  # fmt: skip
 
 
 def _default_db() -> str:
