@@ -184,6 +184,14 @@ def _bad_date(cli, tmp):
     return (), ["report", "weekly", "--since", "last tuesday"], {}
 
 
+def _usage_empty_period(cli, tmp):
+    return (), ["report", "usage", "--last", "0d"], {}
+
+
+def _usage_top_models_negative(cli, tmp):
+    return (), ["report", "usage", "--top-models", "-1"], {}
+
+
 def _missing_price_file(cli, tmp):
     return (), ["report", "daily", "--prices", str(tmp / "nope.json")], {}
 
@@ -226,6 +234,8 @@ CASES: dict[str, tuple[Setup, list[str], int]] = {
     "bad log level": (_bad_log_level, ["--log-level", "LOUD", "WARNING"], 2),
     "unknown time zone": (_unknown_zone, ["Mars/Olympus_Mons"], 2),
     "bad date": (_bad_date, ["since", "YYYY-MM-DD"], 2),
+    "usage over an empty period": (_usage_empty_period, ["--last", "0d", "at least 1h"], 2),
+    "usage top models below 1": (_usage_top_models_negative, ["--top-models", "-1"], 2),
     "missing price file": (_missing_price_file, ["nope.json"], 2),
     "unknown command": (_unknown_command, ["reprot", "did you mean `podium report`"], 2),
     "unknown option": (_unknown_option, ["--colour", "did you mean --color", "podium help report"], 2),
