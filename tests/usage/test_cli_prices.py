@@ -77,6 +77,17 @@ def test_update_never_replaces_a_hand_made_table_or_keeps_a_bad_one(config, tmp_
     assert main(["prices", "update", "--from", str(LITELLM)]) == 0  # its own file: no --force
 
 
+def test_update_refuses_a_file_without_a_usable_price(config, tmp_path, capsys):
+    # a LiteLLM-shaped file whose costs are not numbers used to be "2 models from it": the
+    # supplement's own, written as the user's table
+    bad = tmp_path / "strings.json"
+    bad.write_text(json.dumps({"gpt-4o": {"input_cost_per_token": "abc",
+                                          "output_cost_per_token": "def"}}))  # fmt: skip
+    assert main(["prices", "update", "--from", str(bad)]) == 1
+    assert "strings.json: no model in it has a usable price" in capsys.readouterr().err
+    assert not config.exists()
+
+
 class _Server:
     """A local HTTP server answering GET with `body` (or `status`)."""
 

@@ -147,6 +147,10 @@ def _update(args: argparse.Namespace) -> int:
         else:
             data, info = price_gen.read_source(args.source)
         table = price_gen.convert(data, info, supplement=price_gen.load_supplement())
+        if all(origin == "supplement" for origin in table["origins"].values()):
+            # (the supplement's own models alone would replace nothing the user asked for)
+            raise price_gen.SourceError(f"{info['from']}: no model in it has a usable price "
+                                        "(numbers per token); nothing written")  # fmt: skip
         PriceTable(table, out)  # it must load before it replaces anything
     except (price_gen.SourceError, OSError, ValueError) as exc:
         print(f"podium prices: {exc}", file=sys.stderr)
