@@ -47,6 +47,17 @@ def _text(value: Any, key: str) -> str:
     return value.strip()
 
 
+def _zone(value: Any, key: str) -> str:
+    value = _text(value, key)
+    from podium.domain.periods import resolve_tz
+
+    try:
+        resolve_tz(value)
+    except InvalidInput:
+        raise ValueError("must be an IANA time zone such as Europe/Paris, or UTC") from None
+    return value
+
+
 def _plan(value: Any, key: str) -> str:
     value = _text(value, key)
     if value not in PLANS:
@@ -112,7 +123,7 @@ class Key:
 
 KEYS: tuple[Key, ...] = (
     Key("plan", _plan, "PODIUM_PLAN", "max5", "your Claude plan, for the plan estimate"),
-    Key("timezone", _text, "PODIUM_TIMEZONE", None, "IANA zone of report days (default: local)"),
+    Key("timezone", _zone, "PODIUM_TIMEZONE", None, "IANA zone of report days (default: local)"),
     Key("prices", _path, "PODIUM_PRICES", None, "price table override (JSON)"),
     Key("claude_config_dirs", _paths, "CLAUDE_CONFIG_DIR", None,
         "log roots holding projects/ (default: ~/.config/claude and ~/.claude)"),

@@ -60,6 +60,7 @@ def test_config_flag_and_env_choose_the_file(cli):
     ('[limits]\ndaily_usd = "ten"\n', ["limits.daily_usd", "number"]),
     ("warning_at = 80\n", ["warning_at", "fraction"]),
     ('timezon = "UTC"\n', ["unknown key 'timezon'", "did you mean timezone"]),
+    ('timezone = "Mars/Olympus"\n', ["bad.toml", "timezone", "Mars/Olympus", "Europe/Paris"]),
 ])  # fmt: skip
 def test_a_bad_file_is_one_line_naming_the_key(cli, text, words):
     bad = cli.tmp / "bad.toml"
@@ -75,6 +76,8 @@ def test_a_bad_file_is_one_line_naming_the_key(cli, text, words):
 def test_a_bad_env_value_and_a_missing_config_file(cli):
     got = cli("config", "show", env={"PODIUM_DAILY_BUDGET_USD": "lots"})
     assert got.code == 2 and "$PODIUM_DAILY_BUDGET_USD" in got.err and "lots" in got.err
+    zone = cli("report", "daily", env={"PODIUM_TIMEZONE": "Mars/Olympus"})
+    assert zone.code == 2 and "$PODIUM_TIMEZONE" in zone.err and "Mars/Olympus" in zone.err
     missing = cli("--config", str(cli.tmp / "nope.toml"), "report", "daily")
     assert missing.code == 2 and "nope.toml" in missing.err and "does not exist" in missing.err
 

@@ -232,7 +232,7 @@ CASES: dict[str, tuple[Setup, list[str], int]] = {
     "bad port": (_bad_port, ["99999", "1 to 65535"], 2),
     "port not a number": (_port_not_a_number, ["HOST:PORT", "localhost"], 2),
     "bad log level": (_bad_log_level, ["--log-level", "LOUD", "WARNING"], 2),
-    "unknown time zone": (_unknown_zone, ["Mars/Olympus_Mons"], 2),
+    "unknown time zone": (_unknown_zone, ["Mars/Olympus_Mons", "IANA name"], 2),
     "bad date": (_bad_date, ["since", "YYYY-MM-DD"], 2),
     "usage over an empty period": (_usage_empty_period, ["--last", "0d", "at least 1h"], 2),
     "usage top models below 1": (_usage_top_models_negative, ["--top-models", "-1"], 2),

@@ -55,7 +55,8 @@ def resolve_tz(tz: str | tzinfo | None, field: str = "tz") -> tzinfo | None:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {tz!r}", field=field) from exc
+        raise InvalidInput(f"unknown time zone {tz!r}; give an IANA name such as Europe/Paris, "
+                           "or UTC", field=field) from exc  # fmt: skip
 
 
 def concrete_tz(tz: tzinfo | None) -> tzinfo:
