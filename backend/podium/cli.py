@@ -25,7 +25,7 @@ from typing import NoReturn
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("podium.usage.cli_report",
-               "usage reports: daily, weekly, monthly, session, blocks, usage"),
+               "usage reports: daily, weekly, monthly, session, blocks, usage, insights"),
     "insights": ("podium.usage.cli_insights", "what could be cheaper or is about to run out"),
     "monitor": ("podium.cli_ui.monitor", "live terminal view: spend, budgets, plan, agents"),
     "ingest": ("podium.usage.cli_ingest", "read new log lines into the store"),

@@ -19,6 +19,8 @@ def test_version_and_help(cli):
     report = cli("help", "report", check=True).out
     assert "--since" in report and "--token-limit" in report and "--instances" in report
     assert report == cli("report", "--help", check=True).out
+    # README: `podium report insights` (the `insights` command): the help names it too
+    assert "blocks, usage, insights" in report and "blocks, usage, insights" in top
     typo = cli("help", "reprot")
     assert typo.code == 2 and "did you mean report" in typo.err
     bare = cli()
