@@ -192,6 +192,10 @@ def _usage_top_models_negative(cli, tmp):
     return (), ["report", "usage", "--top-models", "-1"], {}
 
 
+def _impossible_date(cli, tmp):
+    return (), ["report", "daily", "--until", "2025-02-30"], {}
+
+
 def _missing_price_file(cli, tmp):
     return (), ["report", "daily", "--prices", str(tmp / "nope.json")], {}
 
@@ -236,6 +240,7 @@ CASES: dict[str, tuple[Setup, list[str], int]] = {
     "bad date": (_bad_date, ["since", "YYYY-MM-DD"], 2),
     "usage over an empty period": (_usage_empty_period, ["--last", "0d", "at least 1h"], 2),
     "usage top models below 1": (_usage_top_models_negative, ["--top-models", "-1"], 2),
+    "impossible date": (_impossible_date, ["until", "2025-02-30", "day is out of range"], 2),
     "missing price file": (_missing_price_file, ["nope.json"], 2),
     "unknown command": (_unknown_command, ["reprot", "did you mean `podium report`"], 2),
     "unknown option": (_unknown_option, ["--colour", "did you mean --color", "podium help report"], 2),

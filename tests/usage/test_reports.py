@@ -116,7 +116,7 @@ def test_cli_report_json_and_table(corpus, tmp_path):
     assert "2026-09" in table and "Total" in table
     bad = subprocess.run([*run, "daily", "--since", "nope"], env=env, capture_output=True,
                          text=True)  # fmt: skip
-    assert bad.returncode == 2 and "since must be YYYY-MM-DD" in bad.stderr
+    assert bad.returncode == 2 and "since must be a date, YYYY-MM-DD" in bad.stderr
     doctor = subprocess.run([sys.executable, "-m", "podium", "doctor", "--json"], env=env,
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(doctor.stdout)["entries"] == 1

@@ -51,7 +51,10 @@ def parse_day(value: str | None, field: str) -> date | None:
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"{field} must be YYYY-MM-DD, got {value!r}", field=field) from exc
+        # `2025-13-01` has the right shape: say what is wrong with it (month must be in 1..12)
+        why = f" ({exc})" if "isoformat" not in str(exc) else ""
+        raise InvalidInput(f"{field} must be a date, YYYY-MM-DD or YYYYMMDD, got {value!r}{why}",
+                           field=field) from exc  # fmt: skip
 
 
 class _Acc:
