@@ -74,3 +74,16 @@ def test_ingest_reads_the_inbox_beside_the_store(tmp_path: Path) -> None:
     assert "cron.jsonl" in done.stderr  # the bad line is named
     again = json.loads(podium("ingest", "--json", db=db, env=env).stdout)
     assert again["inboxRecords"] == 0
+
+
+def test_a_file_that_cannot_be_read_is_one_plain_line(tmp_path: Path) -> None:
+    db = tmp_path / "podium.db"
+    (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00garbage")
+    cases = {str(tmp_path / "missing.jsonl"): "cannot read " + str(tmp_path / "missing.jsonl")
+             + ": No such file or directory",
+             str(tmp_path): "Is a directory",
+             str(tmp_path / "bin.jsonl"): "is not UTF-8 text"}  # fmt: skip
+    for path, words in cases.items():
+        got = podium("log", "--file", path, db=db)
+        assert got.returncode == 2 and words in got.stderr, got.stderr
+        assert "Errno" not in got.stderr and len(got.stderr.strip().splitlines()) == 1

@@ -80,8 +80,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         raws = _from_file(args.file) if args.file else [_from_options(args)]
-    except (OSError, ValueError) as exc:
-        print(f"podium log: {exc}", file=sys.stderr)
+    except OSError as exc:  # not "[Errno 2] No such file or directory: 'x'"
+        print(f"podium log: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"podium log: {args.file} is not UTF-8 text (JSON lines or a JSON array)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except ValueError as exc:
+        print(f"podium log: {args.file or 'the options'}: {exc}", file=sys.stderr)
         return 2
     records: list[LoggedRecord] = []
     errors: list[_ErrorInfo] = []
