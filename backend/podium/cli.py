@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from podium.config_file import Config
@@ -60,6 +60,24 @@ class Parser(argparse.ArgumentParser):
         sys.stderr.write(f"{self.prog}: {message}{hint}; see {where}\n")
         raise SystemExit(2)
 
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        return super().parse_args(self._glued(list(sys.argv[1:] if args is None else args)),
+                                  namespace)  # fmt: skip
+
+    def _glued(self, args: list[str]) -> list[str]:
+        """`-p -home-ana-shop` → `--project=-home-ana-shop`: an encoded project folder starts
+        with `-`, and argparse takes any such word for an option ("expected one argument")."""
+        out: list[str] = []
+        for arg in args:
+            action = self._option_string_actions.get(out[-1]) if out else None
+            if (action is not None and action.nargs is None and arg.startswith("-")
+                    and len(arg) > 1 and arg not in self._option_string_actions
+                    and arg.split("=")[0] not in self._option_string_actions):  # fmt: skip
+                out[-1] = f"{action.option_strings[-1]}={arg}"
+                continue
+            out.append(arg)
+        return out
 
     def _option_hint(self, message: str) -> str:
         """' (did you mean --color?)' for "unrecognized arguments: --colour"."""

@@ -137,6 +137,18 @@ def test_instances_split_by_project_and_add_up(cli):
         assert got["totals"][f] == daily["totals"][f]
 
 
+def test_project_takes_an_encoded_folder_name_as_written(cli):
+    # an encoded folder name starts with "-": argparse took `-p -home-ana-shop` for two options
+    # ("expected one argument") although the docs tell you to write exactly that
+    whole = json.loads(cli("report", "daily", "-j", check=True).out)["totals"]["totalTokens"]
+    runs = [json.loads(cli("report", "daily", "-j", *args, check=True).out)["totals"]
+            for args in (("-p", "-home-ana-shop"), ("--project", "-home-ana-shop"),
+                         ("--project=-home-ana-shop",), ("-p", "/home/ana/shop"))]  # fmt: skip
+    assert all(run == runs[0] for run in runs) and 0 < runs[0]["totalTokens"] < whole
+    missing = cli("report", "daily", "--since", "--json")  # a real option still is one
+    assert missing.code == 2 and "--since: expected one argument" in missing.err
+
+
 def test_session_grouping_by_file_is_ccusages(cli):
     """ccusage names a session by its transcript's file name; Podium by the sessionId its lines
     carry, so a resumed session (a new file replaying the old one) is one row. `--group-by file`
