@@ -97,3 +97,14 @@ def test_a_null_required_param_is_still_refused() -> None:
         proto.parse_params(proto.AnswerPermissionParams,
                            {"agentId": "ag-1", "requestId": "r1", "decision": None})  # fmt: skip
     assert err.value.field == "decision"
+
+
+def test_a_day_that_is_not_yyyy_mm_dd_is_told_so_not_the_regex() -> None:
+    from podium.protocol.models import ExportParams, UsageHistoryParams
+    from podium.protocol.params import parse_params
+
+    for model in (UsageHistoryParams, ExportParams):
+        with pytest.raises(InvalidInput) as err:
+            parse_params(model, {"until": "28/11/2026"})
+        assert err.value.field == "until"
+        assert str(err.value) == "invalid params: until: must be a day written YYYY-MM-DD"

@@ -64,13 +64,13 @@ def test_update_never_replaces_a_hand_made_table_or_keeps_a_bad_one(config, tmp_
     config.parent.mkdir(parents=True)
     mine = '{"version": "mine", "models": {"m": {"input": 1, "output": 1}}}'
     config.write_text(mine)
-    assert main(["prices", "update", "--from", str(LITELLM)]) == 1
+    assert main(["prices", "update", "--from", str(LITELLM)]) == 2
     assert "--force" in capsys.readouterr().err and config.read_text() == mine
     bad = tmp_path / "bad.json"
     bad.write_text('{"not": "litellm"}')
-    assert main(["prices", "update", "--from", str(bad), "--force"]) == 1
+    assert main(["prices", "update", "--from", str(bad), "--force"]) == 2
     assert "not a LiteLLM price file" in capsys.readouterr().err and config.read_text() == mine
-    assert main(["prices", "update", "--from", str(tmp_path / "missing.json")]) == 1
+    assert main(["prices", "update", "--from", str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
     assert main(["prices", "update", "--from", str(LITELLM), "--force"]) == 0
     assert "GENERATED" in json.loads(config.read_text())["note"]
@@ -83,7 +83,7 @@ def test_update_refuses_a_file_without_a_usable_price(config, tmp_path, capsys):
     bad = tmp_path / "strings.json"
     bad.write_text(json.dumps({"gpt-4o": {"input_cost_per_token": "abc",
                                           "output_cost_per_token": "def"}}))  # fmt: skip
-    assert main(["prices", "update", "--from", str(bad)]) == 1
+    assert main(["prices", "update", "--from", str(bad)]) == 2
     assert "strings.json: no model in it has a usable price" in capsys.readouterr().err
     assert not config.exists()
 
@@ -134,13 +134,13 @@ def test_fetch_offline_or_failing_is_one_clear_line_and_changes_nothing(config, 
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/prices.json"
-    assert main(["prices", "update", "--fetch", "--url", url, "--timeout", "5"]) == 1
+    assert main(["prices", "update", "--fetch", "--url", url, "--timeout", "5"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"cannot download {url}" in err and "--from FILE" in err
     with _Server(b"gone", status=404) as server:
-        assert main(["prices", "update", "--fetch", "--url", server.url]) == 1
+        assert main(["prices", "update", "--fetch", "--url", server.url]) == 2
     assert "HTTP 404" in capsys.readouterr().err
     with _Server(b"<html>not json</html>") as server:
-        assert main(["prices", "update", "--fetch", "--url", server.url]) == 1
+        assert main(["prices", "update", "--fetch", "--url", server.url]) == 2
     assert "not JSON" in capsys.readouterr().err
     assert not config.exists()

@@ -134,3 +134,9 @@ class ParamsModel(Model):
     """Request params: strict types (no silent "5" → 5), no NaN/Infinity, unknown keys ignored."""
 
     model_config = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+#: a local day in request params (`since`, `until`)
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+#: what a param that does not match a pattern is told (pydantic would quote the regex)
+PATTERN_REASONS = {DAY_PATTERN: "must be a day written YYYY-MM-DD"}

@@ -21,6 +21,7 @@ from podium.protocol.base import (
     ALERT,
     ANSWER_PERMISSION,
     COMMANDS,
+    DAY_PATTERN,
     EXPORT,
     GIT_ERROR,
     INTERNAL_ERROR,
@@ -120,8 +121,8 @@ class AnswerPermissionParams(AgentIdParams):
 
 class ExportParams(ParamsModel):
     format: ExportFormat = "csv"
-    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    since: str | None = Field(default=None, pattern=DAY_PATTERN)
+    until: str | None = Field(default=None, pattern=DAY_PATTERN)
     agent_ids: list[AgentId] | None = Field(default=None, max_length=MAX_AGENT_IDS)
     group_by: ExportGroupBy = "entry"
     path: PathText | None = None
@@ -329,9 +330,9 @@ class ExportResult(Model):
 
 # -- usage history and insights (issue 17) ------------------------------------------------------
 class UsageHistoryParams(ParamsModel):
-    since: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    since: str | None = Field(default=None, pattern=DAY_PATTERN)
     """First local day (inclusive); default: 29 days before `until`"""
-    until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    until: str | None = Field(default=None, pattern=DAY_PATTERN)
     """Last local day (inclusive); default: today"""
     group_by: HistoryGroupBy = "model"
     bucket: HistoryBucket = "day"

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import ValidationError
 
 from podium.errors import InvalidInput
+from podium.protocol.base import PATTERN_REASONS
 from podium.protocol.models import ParamsModel
 
 P = TypeVar("P", bound=ParamsModel)
@@ -82,4 +83,6 @@ def parse_params(model: type[P], raw: Any) -> P:
         reason = first.get("msg", "invalid").removeprefix("Value error, ")
         if first.get("type") == "missing":
             reason = "field required"
+        elif first.get("type") == "string_pattern_mismatch":
+            reason = PATTERN_REASONS.get((first.get("ctx") or {}).get("pattern"), reason)
         raise InvalidInput(f"invalid params: {field}: {reason}", field=field) from None

@@ -154,11 +154,11 @@ def _update(args: argparse.Namespace) -> int:
         PriceTable(table, out)  # it must load before it replaces anything
     except (price_gen.SourceError, OSError, ValueError) as exc:
         print(f"podium prices: {exc}", file=sys.stderr)
-        return 1
+        return 2  # docs/cli.md: 2 for anything the user can act on
     if os.path.exists(out) and not args.force and not _written_by_update(out):
         print(f"podium prices: {out} was not written by `podium prices update` (a hand-made "
               "table?); pass --force to replace it, or --out elsewhere", file=sys.stderr)  # fmt: skip
-        return 1
+        return 2  # docs/cli.md: 2 for anything the user can act on
     price_gen.write_table(table, out)
     print(f"wrote {out}: {len(table['models'])} models from {info['from']} "
           f"({table['source']['date']}); it overrides the bundled table by model name")  # fmt: skip
