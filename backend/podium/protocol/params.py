@@ -84,5 +84,5 @@ def parse_params(model: type[P], raw: Any) -> P:
         if first.get("type") == "missing":
             reason = "field required"
         elif first.get("type") == "string_pattern_mismatch":
-            reason = PATTERN_REASONS.get((first.get("ctx") or {}).get("pattern"), reason)
+            reason = PATTERN_REASONS.get(str((first.get("ctx") or {}).get("pattern")), reason)
         raise InvalidInput(f"invalid params: {field}: {reason}", field=field) from None
