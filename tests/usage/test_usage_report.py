@@ -92,8 +92,11 @@ def test_by_provider_task_type_and_top_models(filled) -> None:
 def test_periods() -> None:
     assert parse_last("7d") == 7 * DAY and parse_last("30d") == 30 * DAY
     assert parse_last("12h") == DAY // 2 and parse_last("2w") == 14 * DAY
+    assert parse_last("30") == 30 * DAY  # a bare number is days, as --last of the daily report
     with pytest.raises(Exception, match="--last"):
         parse_last("week")
+    with pytest.raises(Exception, match="at least 1h"):
+        parse_last("0h")
 
 
 def test_the_command_prints_json_and_a_table(filled, tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     verb = "would move" if args.dry_run else "moved"
     if not result.months:
-        print(f"nothing older than {args.older_than} to archive")
+        age = args.older_than.strip()
+        print(f"nothing older than {age + ' days' if age.isdigit() else age} to archive")
         return 0
     for month in result.months:
         print(f"{month.month}: {verb} {month.entries:,} entries, {month.records:,} records "

@@ -84,11 +84,8 @@ def _check_flags(args: argparse.Namespace) -> None:
     if kind == "usage":
         from podium.usage.usage_report import parse_last
 
-        if args.last and args.last.strip().isdigit():  # a bare N: N days, as for daily
-            args.last = args.last.strip() + "d"
-        if args.last is not None and parse_last(args.last) == 0:
-            raise InvalidInput(f"--last wants a period of at least 1h (7d, 30d, 12h, 2w), got "
-                               f"{args.last!r}", field="last")  # fmt: skip
+        if args.last is not None:
+            parse_last(args.last)  # checked before the store is opened
         if args.top_models is not None and args.top_models < 1:
             raise InvalidInput(f"--top-models wants a number ≥ 1 (or nothing: 5), got "
                                f"{args.top_models}", field="top_models")  # fmt: skip

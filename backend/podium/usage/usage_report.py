@@ -34,16 +34,20 @@ _MODEL_PROVIDER = (
     (re.compile(r"^(?:gpt-|o\d|codex|chatgpt|text-embedding|davinci)"), "openai"),
     (re.compile(r"^(?:gemini|gemma|palm)"), "google"),
 )
-_PERIOD = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
+_PERIOD = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$")
 
 
 def parse_last(text: str, option: str = "--last") -> int:
-    """`7d`, `30d`, `12h`, `2w` → milliseconds."""
+    """`7d`, `30d`, `12h`, `2w` (or a bare `30`: days, as `--last` of the daily report) →
+    milliseconds, at least an hour."""
     m = _PERIOD.match(text or "")
     if not m:
         raise InvalidInput(f"{option} must look like 7d, 30d, 12h or 2w, not {text!r}",
                            field=option.lstrip("-"))  # fmt: skip
-    n, unit = int(m.group(1)), m.group(2)
+    n, unit = int(m.group(1)), m.group(2) or "d"
+    if n == 0:
+        raise InvalidInput(f"{option} wants a period of at least 1h (7d, 30d, 12h, 2w), got "
+                           f"{text!r}", field=option.lstrip("-"))  # fmt: skip
     return n * {"h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}[unit]
 
 
