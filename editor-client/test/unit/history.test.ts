@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   agentRows,
   type AgentRowInput,
@@ -15,17 +15,10 @@ import {
   totalsModel,
 } from '../../src/views/history';
 import { summaryModel } from '../../src/views/summary';
-import { history, seedCells, seeded, summary } from './historyFixtures';
+import { history, inUtc, seedCells, seeded, summary } from './historyFixtures';
 
 // The answers were recorded in UTC days; the panel counts days in its own zone, so does this test.
-const savedTz = process.env.TZ;
-beforeAll(() => {
-  process.env.TZ = 'UTC';
-});
-afterAll(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 const sum = (xs: (number | null)[]): number => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
 

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answerQuery, parseFromHistory } from '../../src/common/historyQuery';
 import { costChart, planChart, tokensChart } from '../../src/views/history';
 import { chartConfig, type Theme } from '../../src/webview/history/charts';
-import { history } from './historyFixtures';
+import { history, inUtc } from './historyFixtures';
 
 const theme: Theme = {
   color: (name) => `color(${name})`,
@@ -13,14 +13,7 @@ const theme: Theme = {
   fontSize: 13,
 };
 
-const savedTz = process.env.TZ;
-beforeAll(() => {
-  process.env.TZ = 'UTC';
-});
-afterAll(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 type Scale = { stacked?: boolean; min?: number; max?: number; position?: string; type?: string; ticks: { callback: (v: number) => string; color: string } };
 

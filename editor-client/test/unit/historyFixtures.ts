@@ -1,6 +1,7 @@
 /** Real `podium/usageHistory` answers on a seeded store (test/record-history.mjs). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { HistoryGroupBy, HistoryTokens, UsageHistory } from '../../src/protocol';
 
 export { summary } from './fixtures';
@@ -28,4 +29,17 @@ export function seedCells(h: UsageHistory, by: 'model' | 'project'): Map<string,
     cells.set(key, (cells.get(key) ?? 0) + e.costUSD);
   }
   return cells;
+}
+
+/** The answers were recorded in UTC days and the panel counts days in its own zone: a suite that
+ * reads them runs in UTC (and gives the zone back after). */
+export function inUtc(): void {
+  const savedTz = process.env.TZ;
+  beforeAll(() => {
+    process.env.TZ = 'UTC';
+  });
+  afterAll(() => {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  });
 }

@@ -1,11 +1,11 @@
 // @vitest-environment happy-dom
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { UsageHistory } from '../../src/protocol';
 import type { AgentRowInput, ChartModel, HistoryControls } from '../../src/views/history';
 import type { Drawn, Painter } from '../../src/webview/history/charts';
 import type { FromHistory } from '../../src/webview/history/messages';
 import { HistoryView } from '../../src/webview/history/view';
-import { history } from './historyFixtures';
+import { history, inUtc } from './historyFixtures';
 
 /** Records what it is asked to draw and answers like the Chart.js painter does. */
 class FakePainter implements Painter {
@@ -27,14 +27,7 @@ class FakePainter implements Painter {
   }
 }
 
-const savedTz = process.env.TZ;
-beforeAll(() => {
-  process.env.TZ = 'UTC';
-});
-afterAll(() => {
-  if (savedTz === undefined) delete process.env.TZ;
-  else process.env.TZ = savedTz;
-});
+inUtc();
 
 let root: HTMLElement;
 let posted: FromHistory[];
