@@ -193,6 +193,9 @@ class Tracker:
         self.flush(EXIT_FLUSH_S)
 
     def _open(self) -> int:
+        if self._fd is not None and not self._reopen:
+            # retention (podium.usage.inbox.prune) deleted the idle file: write a new one
+            self._reopen = os.fstat(self._fd).st_nlink == 0
         if self._reopen and self._fd is not None:
             os.close(self._fd)
             self._fd = None

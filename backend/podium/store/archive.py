@@ -83,6 +83,9 @@ class ArchiveResult:
         self.months: list[MonthMove] = []
         self.bytes_before = 0
         self.bytes_after = 0
+        #: inbox files deleted (dry run: that would be), read to their end and idle since the
+        #: cutoff (podium.usage.inbox.prune; the caller fills it)
+        self.inbox_pruned: list[str] = []
 
     @property
     def entries(self) -> int:
@@ -95,7 +98,8 @@ class ArchiveResult:
     def as_dict(self) -> dict:
         return {"cutoff": self.cutoff_ms, "dryRun": self.dry_run, "entries": self.entries,
                 "records": self.records, "months": [m.as_dict() for m in self.months],
-                "bytesBefore": self.bytes_before, "bytesAfter": self.bytes_after}  # fmt: skip
+                "bytesBefore": self.bytes_before, "bytesAfter": self.bytes_after,
+                "inboxFilesPruned": len(self.inbox_pruned)}  # fmt: skip
 
 
 def archive(store: Store, cutoff_ms: int, *, dry_run: bool = False,

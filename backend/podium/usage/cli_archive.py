@@ -24,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from podium.store.archive import archive
+    from podium.usage.inbox import default_inbox_dir, prune
     from podium.usage.usage_report import parse_last
 
     try:
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
             if not args.no_ingest:
                 ingest_quietly(store, args)
             result = archive(store, cutoff, dry_run=args.dry_run)
+            result.inbox_pruned = prune(store, args.inbox or default_inbox_dir(store.path),
+                                        cutoff, dry_run=args.dry_run)  # fmt: skip
     except PodiumError as exc:
         print(f"podium: {exc}", file=sys.stderr)
         return 2
@@ -39,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict()))
         return 0
     verb = "would move" if args.dry_run else "moved"
+    for path in result.inbox_pruned:
+        print(f"inbox: {'would delete' if args.dry_run else 'deleted'} {path} (read to its end)")
     if not result.months:
         age = args.older_than.strip()
         print(f"nothing older than {age + ' days' if age.isdigit() else age} to archive")

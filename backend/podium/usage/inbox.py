@@ -183,3 +183,39 @@ def _read_lines(fh: BinaryIO, path: str, offset: int, size: int,
 def _note(result: InboxResult, message: str) -> None:
     if len(result.errors) < MAX_ERRORS:
         result.errors.append(message)
+
+
+def prune(store: Store, directory: str, cutoff_ms: int, *, dry_run: bool = False) -> list[str]:
+    """Retention: delete the inbox files read to their end (the `files` checkpoint is at their
+    current size, same inode) and last modified before `cutoff_ms`; their records live on in
+    the store or its archives. A file not fully read (a half line pending, never read, or
+    replaced) or modified since the cutoff is kept. Returns the files deleted (`dry_run`: the
+    files that would be). A writer still holding such a file open would write into the void:
+    podium.track reopens its file when it finds it unlinked; the age guards the others."""
+    inbox = Inbox(store, directory)
+    paths = inbox.files()
+    if not paths:
+        return []
+    marks = ", ".join("?" * len(paths))
+    checkpoints = {row[0]: row[1:] for row in store.conn.execute(
+        f"SELECT path, dev, ino, size, offset FROM files WHERE adapter = ? AND path IN ({marks})",
+        (ADAPTER, *paths))}  # fmt: skip
+    gone: list[str] = []
+    for path in paths:
+        mark = checkpoints.get(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if mark is None or st.st_mtime_ns >= cutoff_ms * 1_000_000:
+            continue
+        dev, ino, size, offset = mark
+        if (st.st_dev, st.st_ino) != (dev, ino) or not st.st_size == size == offset:
+            continue
+        if not dry_run:
+            try:
+                os.unlink(path)
+            except OSError:
+                continue  # gone already, or the folder is read-only: kept, nothing lost
+        gone.append(path)
+    return gone

@@ -34,10 +34,14 @@ class ArchiveFeature(Feature):
             if store.get_meta(META_KEY) == month:
                 return
         from podium.store.archive import archive
+        from podium.usage.inbox import default_inbox_dir, prune
 
         started = time.perf_counter()
+        cutoff = int(t.now * 1000) - days * DAY_MS
         try:
-            result = archive(store, int(t.now * 1000) - days * DAY_MS)
+            result = archive(store, cutoff)
+            # on the core lane like the inbox reads, so no file is pruned while being read
+            result.inbox_pruned = prune(store, default_inbox_dir(store.path), cutoff)
         except Exception as exc:  # the store is as it was; retried at the next check
             log.exception("monthly archive failed")
             t.out.logs.append(f"archive: moving usage older than {days} days failed: {exc}")
@@ -45,6 +49,7 @@ class ArchiveFeature(Feature):
         with store.transaction():
             store.set_meta(META_KEY, month)
         log.info("archive: moved %d entries and %d records older than %d days into %d "
-                 "month(s) in %.1fs; store %.1f MB → %.1f MB", result.entries, result.records,
-                 days, len(result.months), time.perf_counter() - started,
-                 result.bytes_before / 1e6, result.bytes_after / 1e6)  # fmt: skip
+                 "month(s) in %.1fs; store %.1f MB → %.1f MB; %d inbox file(s) deleted",
+                 result.entries, result.records, days, len(result.months),
+                 time.perf_counter() - started, result.bytes_before / 1e6,
+                 result.bytes_after / 1e6, len(result.inbox_pruned))  # fmt: skip
