@@ -3,15 +3,33 @@ check, remembers the month, and what it shows for today does not change."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from podium.store import Store
 from podium.store.archive import archive_files, include_archives
+from podium.usage.inbox import Inbox, default_inbox_dir
 from podium.usage.queries import totals
 from podium.usage.records import parse_record, write_records
 
 DAY = 86_400_000
+
+
+def seed_inbox(db: Path, now: int) -> tuple[Path, Path]:
+    """An inbox file read to its end and one with a half line, both idle for 100 days."""
+    inbox = Path(default_inbox_dir(str(db)))
+    inbox.mkdir(parents=True, exist_ok=True)
+    line = b'{"id": "inbox%d", "agent": "walt", "model": "gpt-4o", "inputTokens": 5, ' \
+        b'"timestamp": %d}\n'  # fmt: skip
+    done, partial = inbox / "done.jsonl", inbox / "partial.jsonl"
+    done.write_bytes(line % (1, now - 120 * DAY))
+    partial.write_bytes(line % (2, now - 120 * DAY) + b'{"id": "inbox3", "ag')
+    with Store(db) as store:
+        Inbox(store, str(inbox)).run()
+    for path in (done, partial):
+        os.utime(path, (now / 1000 - 100 * 86400,) * 2)
+    return done, partial
 
 
 def seed(db: Path) -> tuple[int, int]:
@@ -23,8 +41,9 @@ def seed(db: Path) -> tuple[int, int]:
                               "inputTokens": 777, "timestamp": now}, via="cli")]  # fmt: skip
     with Store(db) as store, store.transaction() as conn:
         write_records(conn, records)
+    seed_inbox(db, now)
     with Store(db) as store:
-        return totals(store).input, len(records)
+        return totals(store).input, len(records) + 2
 
 
 async def test_the_monthly_archive_runs_once_and_keeps_the_totals(start_server, server_env):
@@ -39,6 +58,9 @@ async def test_the_monthly_archive_runs_once_and_keeps_the_totals(start_server, 
             return store.get_meta("archive.month") is not None
 
     await client.wait_for(archived, timeout=30)
+    inbox = Path(default_inbox_dir(str(db)))
+    await client.wait_for(lambda: not (inbox / "done.jsonl").exists(), timeout=30)
+    assert (inbox / "partial.jsonl").exists()  # its half line is still to come
     summary = await client.request("podium/usageSummary", {})
     assert summary["today"]["inputTokens"] == 777
     await client.close()
