@@ -333,3 +333,35 @@ def test_doctor_never_crashes(cli, tmp_path, damage):
             assert got.code in (1, 2) and len(got.err.strip().splitlines()) == 1, got.err
         else:
             assert got.out.strip()
+
+
+@pytest.mark.parametrize("last", ["ingest", "report"])
+def test_no_ingest_reads_a_store_in_a_read_only_folder(cli, work, last):
+    """`report --no-ingest` on a store whose folder its user cannot write: opened read-only
+    (after `ingest`, which closes the store, no -wal/-shm are left: `immutable=1`; after a
+    report, which leaves them, `mode=ro`), with the same totals as before."""
+    prefix = _as_nobody()
+    folder = work / "store"
+    folder.mkdir(mode=0o755)
+    if prefix:
+        os.chown(folder, NOBODY, NOBODY)
+    db = str(folder / "p.db")
+    daily = ("report", "daily", "--no-ingest", "--json", "--db", db)
+    got, _out, err = run_as(cli, prefix, "report", "daily", "--db", db)  # ingests
+    assert got == 0, err
+    got, before, err = run_as(cli, prefix, *daily)  # leaves -wal and -shm for the next run
+    assert got == 0, err
+    assert json.loads(before)["totals"]["totalTokens"] == 2839859
+    if last == "ingest":
+        got, _out, err = run_as(cli, prefix, "ingest", "--db", db)  # closes: they go
+        assert got == 0, err
+    beside = sorted(p.name for p in folder.iterdir())
+    assert ("p.db-shm" in beside) == (last == "report"), beside
+    subprocess.run([*prefix, "chmod", "0555", str(folder)], check=True)
+    try:
+        got, after, err = run_as(cli, prefix, *daily)
+        assert got == 0 and err == "", err
+        assert json.loads(after) == json.loads(before)
+        assert sorted(p.name for p in folder.iterdir()) == beside  # nothing created
+    finally:
+        subprocess.run([*prefix, "chmod", "0755", str(folder)], check=True)

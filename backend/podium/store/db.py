@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from podium.store.health import NEWER, StoreCorrupt, StoreError, classify
+from podium.store.health import NEWER, READONLY, StoreCorrupt, StoreError, classify
 from podium.store.migrations import LATEST_VERSION, MIGRATIONS
 
 __all__ = ["SERVER_AUTOCHECKPOINT", "Store", "StoreCorrupt", "StoreError", "default_db_path"]
@@ -46,6 +46,36 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    """A connection that never writes the store nor creates a file beside it (a report on a
+    store whose folder this user cannot write). `mode=ro` first; in WAL mode SQLite still
+    needs the -shm file, and without it and a writable folder it cannot open the store: then
+    `immutable=1`, which reads the database file alone, without locks. That is safe when
+    nobody writes the store meanwhile (a writer would need the -wal and -shm files this folder
+    lacks); a -wal holding commits would be skipped, so that case is refused in one line."""
+    from urllib.parse import quote
+
+    base = "file:" + quote(os.path.abspath(path))
+    conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=30.0, isolation_level=None,
+                           check_same_thread=False)  # fmt: skip
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    try:
+        pending = os.path.getsize(path + "-wal") > 0
+    except OSError:
+        pending = False
+    if pending:
+        raise StoreError(f"cannot read the store {path} read-only: its -wal file holds recent "
+                         "commits and its folder cannot be written; run any podium command once "
+                         "as a user who can write that folder, or copy the store elsewhere",
+                         kind=READONLY)  # fmt: skip
+    return sqlite3.connect(f"{base}?mode=ro&immutable=1", uri=True, timeout=30.0,
+                           isolation_level=None, check_same_thread=False)  # fmt: skip
+
+
 #: WAL pages after which a commit checkpoints by itself in a long-running process (the
 #: server), which checkpoints when idle instead (see `Store.checkpoint`); ~40 MB
 SERVER_AUTOCHECKPOINT = 10_000
@@ -69,7 +99,7 @@ class Store:
         try:
             if not readonly:
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self.conn = sqlite3.connect(
+            self.conn = _connect_readonly(self.path) if readonly else sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:

@@ -47,10 +47,13 @@ CLI_WAL_BYTES = 16 << 20
 LEFT_OPEN: list[Store] = []
 
 
-def open_store(args: argparse.Namespace, *, keep_wal: bool = False) -> Store:
+def open_store(args: argparse.Namespace, *, keep_wal: bool = False,
+               read_only: bool = False) -> Store:  # fmt: skip
     """The store of `--db`, checked first so that a bad path is one clear line. `keep_wal`: a
     command that ends with `release(store)`; its commits leave the WAL to grow to
-    CLI_WAL_BYTES rather than checkpoint every 4 MB."""
+    CLI_WAL_BYTES rather than checkpoint every 4 MB. `read_only`: a command that only reads
+    (`--no-ingest`); a store it cannot write, or whose folder it cannot write, is opened
+    read-only (podium.store.db) instead of refused."""
     path = getattr(args, "db", None)
     if path == "-":
         raise InvalidInput("--db - is not a store: give a file path", field="db")
@@ -64,7 +67,12 @@ def open_store(args: argparse.Namespace, *, keep_wal: bool = False) -> Store:
     if folder and not os.path.isdir(folder):
         raise InvalidInput(f"cannot create the store {target}: {folder} is a file, not a folder",
                            field="db")  # fmt: skip
-    _check_writable(target, folder)
+    try:
+        _check_writable(target, folder)
+    except InvalidInput:
+        if not (read_only and os.path.isfile(target) and os.access(target, os.R_OK)):
+            raise
+        return Store(target, readonly=True)
     return Store(path, autocheckpoint=CLI_WAL_BYTES // 4096 if keep_wal else None)
 
 

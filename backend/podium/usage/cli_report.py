@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     if args.last and args.kind in ("daily", "weekly", "monthly"):
         first = _first_of_last(args.kind, args.last, datetime.now(tz).date(), args.start_of_week)
         since = max(since, first) if since else first
-    store = open_store(args, keep_wal=True)
+    store = open_store(args, keep_wal=True, read_only=args.no_ingest)
     try:
         if not args.no_ingest:
             ingest_for_report(store, args)
