@@ -230,3 +230,20 @@ def test_a_terminal_narrower_than_the_boxed_table_gets_whole_cells(cli):
                 check=True).out  # fmt: skip
     assert "╭" in roomy  # where the boxes fit, they stay
 
+
+
+def test_a_project_with_no_usage_names_the_closest_ones(cli):
+    """`-p` that matches nothing: "No usage found", then one stderr line with what to type."""
+    near = cli("report", "daily", "-p", "shop", check=True)
+    assert "No usage found" in near.out
+    (line,) = near.err.strip().splitlines()
+    assert line.startswith("podium: no project 'shop'; closest: ") and "-home-ana-shop" in line
+    typo = cli("report", "daily", "-p", "/home/ana/shp", "--json", "--no-ingest", check=True)
+    assert json.loads(typo.out)["daily"] == []  # the JSON stays clean: the hint is on stderr
+    assert "closest: /home/ana/shop" in typo.err
+    far = cli("report", "monthly", "-p", "zzzzqqq", "--no-ingest", check=True)
+    assert "known projects: -home-" in far.err and "more)" in far.err
+    exact = cli("report", "daily", "-p", "-home-ana-shop", "--no-ingest", check=True)
+    assert "No usage found" not in exact.out and exact.err == ""
+    named = cli("report", "daily", "-p", "/home/ana/shop", "--no-ingest", check=True)
+    assert named.err == ""

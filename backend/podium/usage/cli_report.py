@@ -151,9 +151,12 @@ def run(args: argparse.Namespace) -> int:
                 data = _instances(reports, q, args)
             else:
                 data = _report(reports, q, args)
+            hint = _project_hint(store, args.project) if args.project else None
         unknown = sorted(q.prices.unknown_models)
     finally:
         release(store)
+    if hint:
+        print(f"podium: {hint}", file=sys.stderr)
     if unknown:
         print("podium: warning: no price for " + ", ".join(unknown) + ": their tokens are "
               "not in these costs (`podium doctor` shows Claude Code's own figure for them; "
@@ -168,6 +171,30 @@ def run(args: argparse.Namespace) -> int:
 
     report_tables.print_report(args, data, term.detect(color=args.color))
     return 0
+
+
+def _project_hint(store: Store, project: str) -> str | None:
+    """For a `--project` no usage has (at any date): the closest names known, else the most
+    recent few, so the user sees what to type. None when the project is known."""
+    conn = store.conn
+    if conn.execute("SELECT 1 FROM entries WHERE project = ? OR cwd = ? LIMIT 1",
+                    (project, project)).fetchone():  # fmt: skip
+        return None
+    recent = [p for (p,) in conn.execute(
+        "SELECT project FROM entries WHERE project IS NOT NULL AND project != '' "
+        "GROUP BY project ORDER BY MAX(ts) DESC")]  # fmt: skip
+    if not recent:
+        return f"no project {project!r}: the store has no usage with a project yet"
+    cwds = [c for (c,) in conn.execute("SELECT DISTINCT cwd FROM entries WHERE cwd IS NOT NULL")]
+    import difflib
+
+    needle = project.lower().strip("/-")
+    close = [n for n in recent + cwds if needle and needle in n.lower()][:3] or \
+        difflib.get_close_matches(project, recent + cwds, n=3, cutoff=0.5)  # fmt: skip
+    if close:
+        return f"no project {project!r}; closest: " + ", ".join(close)
+    more = f" (and {len(recent) - 5} more)" if len(recent) > 5 else ""
+    return f"no project {project!r}; known projects: " + ", ".join(recent[:5]) + more
 
 
 def _report(reports: ModuleType, q: ReportQuery, args: argparse.Namespace) -> dict:
