@@ -89,3 +89,31 @@ def test_the_python_api_writes_a_new_file_when_its_idle_one_was_pruned(tmp_path:
     assert tracker.flush()
     (again,) = (tmp_path / "inbox").iterdir()
     assert json.loads(again.read_text())["inputTokens"] == 2
+
+
+def test_a_new_file_under_a_pruned_name_is_counted(tmp_path: Path) -> None:
+    """Records without an `id` are keyed by file name and offset: a script that writes a file
+    under a pruned one's name again must not have its lines taken for the old ones."""
+    from podium.store import Store
+    from podium.usage.inbox import Inbox, prune
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daily = inbox / "daily.jsonl"
+
+    def no_ids(n: int, ts: int, tokens: int) -> bytes:
+        return b"".join(json.dumps({"agent": "cron", "provider": "openai", "model": "gpt-4o",
+                                    "inputTokens": tokens, "outputTokens": 1,
+                                    "timestamp": ts + i}).encode() + b"\n"
+                        for i in range(n))  # fmt: skip
+
+    with Store(tmp_path / "podium.db") as store:
+        for generation in range(3):  # the same name three times, pruned between
+            daily.write_bytes(no_ids(4, NOW - (300 - generation) * DAY, 100 + generation))
+            age(daily, 200)
+            assert Inbox(store, str(inbox)).run().written == 4, generation
+            assert prune(store, str(inbox), NOW - 90 * DAY) == [str(daily)]
+            assert not daily.exists()
+        rows = store.conn.execute(
+            "SELECT input, COUNT(*) FROM entries GROUP BY input ORDER BY input").fetchall()
+    assert rows == [(100, 4), (101, 4), (102, 4)]

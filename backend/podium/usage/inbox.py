@@ -15,12 +15,18 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from podium.store import Store
 
+if TYPE_CHECKING:
+    import sqlite3
+
 if TYPE_CHECKING:  # imported when a file has new lines: an empty inbox (most runs) costs
     # `podium report` no import of records, uuid and platform
     from podium.usage.records import LoggedRecord
 
 ENV_INBOX = "PODIUM_INBOX"
 ADAPTER = "inbox"
+#: a pruned file's `files` row is renamed PATH#pruned-N, so a new file written under the same
+#: name later is generation N and its records get ids of their own (see `_generation`)
+PRUNED = "#pruned-"
 CHUNK = 4 << 20
 MAX_LINE = 16 << 20  # a longer line (a script that logged a whole prompt) is skipped, counted
 MAX_ERRORS = 20  # per run, in the result (the files table keeps each file's last one)
@@ -106,7 +112,9 @@ class Inbox:
                     offset = 0  # replaced or truncated: read again (records are keyed)
             if st.st_size <= offset:
                 return
-            records, end, bad, oversized, last_error = _read_lines(fh, path, offset,
+            generation = _generation(conn, path)
+            name = os.path.basename(path) + (f"#{generation}" if generation else "")
+            records, end, bad, oversized, last_error = _read_lines(fh, path, name, offset,
                                                                    st.st_size, result)  # fmt: skip
         result.files_read += 1
         result.records += len(records)
@@ -126,7 +134,17 @@ class Inbox:
         )  # fmt: skip
 
 
-def _read_lines(fh: BinaryIO, path: str, offset: int, size: int,
+def _generation(conn: sqlite3.Connection, path: str) -> int:
+    """How many files under this path were pruned before: a record without an `id` is keyed by
+    file name and offset, and a new file under a pruned one's name must not reuse its keys (its
+    lines would be taken for the old ones and not counted)."""
+    prefix = path + PRUNED
+    return int(conn.execute(  # a range on the path's index: every row starting with prefix
+        "SELECT COUNT(*) FROM files WHERE path >= ? AND path < ? AND adapter = ?",
+        (prefix, prefix + "\U0010ffff", ADAPTER)).fetchone()[0])  # fmt: skip
+
+
+def _read_lines(fh: BinaryIO, path: str, name: str, offset: int, size: int,
                 result: InboxResult) -> tuple[list[LoggedRecord], int, int, int, str | None]:  # fmt: skip
     """Complete lines of [offset, size) as records; returns (records, offset after the last
     complete line, bad lines, oversized lines, the last error)."""
@@ -162,7 +180,7 @@ def _read_lines(fh: BinaryIO, path: str, offset: int, size: int,
             try:
                 raw = orjson.loads(line)
                 if isinstance(raw, dict) and "id" not in raw:
-                    raw["id"] = f"{os.path.basename(path)}@{line_at}"
+                    raw["id"] = f"{name}@{line_at}"
                 records.append(parse_record(raw, via="inbox"))
             except (orjson.JSONDecodeError, RecordError) as exc:
                 bad += 1
@@ -217,5 +235,8 @@ def prune(store: Store, directory: str, cutoff_ms: int, *, dry_run: bool = False
                 os.unlink(path)
             except OSError:
                 continue  # gone already, or the folder is read-only: kept, nothing lost
+            with store.transaction() as conn:  # the next file of this name: a new generation
+                conn.execute("UPDATE files SET path = ? WHERE adapter = ? AND path = ?",
+                             (f"{path}{PRUNED}{_generation(conn, path) + 1}", ADAPTER, path))
         gone.append(path)
     return gone
