@@ -349,6 +349,9 @@ def test_no_ingest_reads_a_store_in_a_read_only_folder(cli, work, last):
     daily = ("report", "daily", "--no-ingest", "--json", "--db", db)
     got, _out, err = run_as(cli, prefix, "report", "daily", "--db", db)  # ingests
     assert got == 0, err
+    insights = ("report", "insights", "--no-ingest", "--json", "--db", db)
+    got, insights_before, err = run_as(cli, prefix, *insights)
+    assert got == 0, err
     got, before, err = run_as(cli, prefix, *daily)  # leaves -wal and -shm for the next run
     assert got == 0, err
     assert json.loads(before)["totals"]["totalTokens"] == 2839859
@@ -362,6 +365,8 @@ def test_no_ingest_reads_a_store_in_a_read_only_folder(cli, work, last):
         got, after, err = run_as(cli, prefix, *daily)
         assert got == 0 and err == "", err
         assert json.loads(after) == json.loads(before)
+        got, insights_after, err = run_as(cli, prefix, *insights)  # reads only, too
+        assert got == 0 and err == "" and insights_after == insights_before, err
         assert sorted(p.name for p in folder.iterdir()) == beside  # nothing created
     finally:
         subprocess.run([*prefix, "chmod", "0755", str(folder)], check=True)

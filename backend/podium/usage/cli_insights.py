@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         settings, warnings = parse_settings(_read_settings(args.settings))
         for warning in warnings:
             print(f"podium: {warning}", file=sys.stderr)
-        with open_store(args) as store:
+        with open_store(args, read_only=args.no_ingest) as store:
             if not args.no_ingest:
                 ingest_quietly(store, args)
             found = insights(store, now=args.now, settings_like=settings,
