@@ -3,7 +3,7 @@ import type { AgentCard, AgentStatus, PendingRequest } from '../protocol';
 import {
   diffDetail,
   diffText,
-  formatDuration,
+  formatElapsed,
   formatPct,
   formatUSD,
   pctLevel,
@@ -91,7 +91,7 @@ export function pendingModel(request: PendingRequest, nowMs: number): PendingMod
     tool,
     summary: request.summary ?? '',
     label: request.summary ? `${tool} ${request.summary}` : tool,
-    age: `waiting ${formatDuration(nowMs - request.since)}`,
+    age: `waiting ${formatElapsed(nowMs - request.since)}`,
     allowAll: `Allow all ${tool}`,
   };
 }

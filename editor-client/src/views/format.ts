@@ -113,6 +113,14 @@ export function statusLabel(status: AgentStatus | string): string {
   return STATUS_LABELS[status as AgentStatus] ?? status;
 }
 
+/**
+ * An elapsed time on a card ("Working for …", "waiting …"): the view re-renders every 10 s, so
+ * under ten seconds it says "<10s" rather than a "0s" that reads as nothing happened.
+ */
+export function formatElapsed(ms: number): string {
+  return ms < 10_000 ? '<10s' : formatDuration(ms);
+}
+
 /** "Working for 12m", "Exited (code 1) 3m ago". */
 export function statusText(
   status: AgentStatus | string,
@@ -120,7 +128,7 @@ export function statusText(
   nowMs: number,
   exitCode?: number | null,
 ): string {
-  const elapsed = formatDuration(nowMs - sinceMs);
+  const elapsed = formatElapsed(nowMs - sinceMs);
   if (status === 'exited') {
     const code = exitCode === null || exitCode === undefined ? '' : ` (code ${exitCode})`;
     return `Exited${code} ${elapsed} ago`;

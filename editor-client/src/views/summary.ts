@@ -69,6 +69,17 @@ export function cacheHits(usage: Usage): string {
   return ` · cache hits ${Math.round((100 * read) / inputSide)}%`;
 }
 
+/**
+ * "In: 253, Out: 5.2K, Cache: 461K": the parts of the day's total. Cache writes and reads are most
+ * of an agent's tokens; without them In + Out looks like it does not add up to the total.
+ */
+export function tokenParts(usage: Usage): string {
+  const cache = (usage.cacheCreationTokens || 0) + (usage.cacheReadTokens || 0);
+  const parts = [`In: ${formatTokens(usage.inputTokens)}`, `Out: ${formatTokens(usage.outputTokens)}`];
+  if (cache) parts.push(`Cache: ${formatTokens(cache)}`);
+  return parts.join(', ');
+}
+
 export function planBar(
   title: string,
   window: PlanWindowInfo | null | undefined,
@@ -161,7 +172,7 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
     apiTitle: mode === 'proxy' ? 'Proxy usage (API-equivalent)' : 'API usage',
     apiToday: formatUSD(summary.api.todayUSD),
     apiMonth: formatUSD(summary.api.monthUSD),
-    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (In: ${formatTokens(today.inputTokens)}, Out: ${formatTokens(today.outputTokens)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent${cacheHits(today)}`,
+    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (${tokenParts(today)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent${cacheHits(today)}`,
     limitsLine: limitParts.length
       ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
       : null,

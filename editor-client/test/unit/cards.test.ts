@@ -39,9 +39,9 @@ describe('cardModel', () => {
   it('shows why a recorded agent was paused by its limit', () => {
     const paused = cards().find((c) => c.status === 'paused' && c.statusReason);
     expect(paused).toBeDefined();
-    const m = cardModel(paused!, paused!.statusSince + 5_000);
+    const m = cardModel(paused!, paused!.statusSince + 15_000);
     expect(m.reason).toMatch(/^paused by limit: agent \w+ reached its \$0\.05 limit/);
-    expect(m.statusText).toBe('Paused for 5s');
+    expect(m.statusText).toBe('Paused for 15s');
     expect(m.limit?.level).toBe('error');
   });
 

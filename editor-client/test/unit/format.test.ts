@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   diffText,
   formatDuration,
+  formatElapsed,
   formatPct,
   formatTokens,
   formatUSD,
@@ -71,5 +72,14 @@ describe('format', () => {
     expect(statusText('waiting', 0, 180_000)).toBe('Waiting for input for 3m');
     expect(statusText('exited', 0, 120_000, 1)).toBe('Exited (code 1) 2m ago');
     expect(statusText('stopped', 0, 60_000)).toBe('Stopped 1m ago');
+  });
+
+  it('never says "for 0s": under the 10 s re-render it says <10s', () => {
+    expect(statusText('working', 1_000, 1_000)).toBe('Working for <10s');
+    expect(statusText('rateLimited', 0, 9_999)).toBe('Rate limited for <10s');
+    expect(statusText('stopped', 0, 400)).toBe('Stopped <10s ago');
+    expect(statusText('working', 0, 10_000)).toBe('Working for 10s');
+    expect(formatElapsed(0)).toBe('<10s');
+    expect(formatElapsed(-5)).toBe('<10s');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheHits, planBar, summaryModel } from '../../src/views/summary';
+import { cacheHits, planBar, summaryModel, tokenParts } from '../../src/views/summary';
 import type { LimitsInfo, UsageSummary } from '../../src/protocol';
 import { summary } from './fixtures';
 
@@ -92,5 +92,14 @@ describe('summaryModel', () => {
     expect(m.todayLine).toBe('Today: 312K tokens (In: 285K, Out: 27K) · 47 messages · $2.47 API-equivalent');
     expect(m.agents.map((a) => [a.usage, Math.round(a.widthPct)])).toEqual([['$0.89', 100], ['$0.45', 50]]);
     expect(m.limitsLine).toBeNull();
+  });
+
+  it("names the cache tokens in today's line, so its parts add up to the total", () => {
+    const today = { inputTokens: 253, outputTokens: 5_200, cacheCreationTokens: 11_000, cacheReadTokens: 450_000, costUSD: 0.31, messages: 26 };
+    expect(tokenParts(today)).toBe('In: 253, Out: 5.2K, Cache: 461K');
+    expect(tokenParts({ ...today, cacheCreationTokens: 0, cacheReadTokens: 0 })).toBe('In: 253, Out: 5.2K');
+    const s = summary();
+    const m = summaryModel({ ...s, today }, s.generatedAt);
+    expect(m.todayLine).toMatch(/^Today: 466K tokens \(In: 253, Out: 5\.2K, Cache: 461K\) · 26 messages · \$0\.31 API-equivalent/);
   });
 });
