@@ -137,14 +137,49 @@ export const PALETTE = [
 export const MAX_GROUPS = 8;
 export const OTHER_KEY = '\u0000other';
 
+/** Claude Code's folder for an agent's worktree: `<repo>/.podium/worktrees/<name>`, encoded. */
+const WORKTREE = /^(.*)--podium-worktrees-(.+)$/;
+
+/**
+ * Shorter names for projects. A project's label is Claude Code's folder name, the working
+ * directory with every `/` and `.` made `-` (`-home-ana-work-shop-api`), which cannot be split
+ * back into the path. What the labels share in front is dropped (`shop-api`, `shop-web`), and an
+ * agent's worktree says so (`shop-api · worktree alpha`). A lone label only loses its leading
+ * `-`: its last `-` part would be a guess (`api` of `shop-api`). Anything else is kept.
+ */
+export function projectLabels(labels: string[]): string[] {
+  const parsed = labels.map((label) => {
+    if (!/^-[^/\\]+$/.test(label)) return null;
+    const wt = WORKTREE.exec(label);
+    return { base: (wt ? wt[1] : label).slice(1).split('-'), worktree: wt ? wt[2] : null };
+  });
+  const encoded = parsed.filter((p): p is NonNullable<typeof p> => p !== null);
+  const bases = new Set(encoded.map((p) => p.base.join('-')));
+  let common = 0;
+  if (bases.size > 1) {
+    const first = encoded[0].base;
+    // keep at least each label's last part
+    while (encoded.every((p) => common < p.base.length - 1 && p.base[common] === first[common])) common++;
+  } else if (encoded.length > 1) {
+    common = encoded[0].base.length - 1; // one folder and its worktrees: its last part names it
+  }
+  return labels.map((label, i) => {
+    const p = parsed[i];
+    if (!p) return label;
+    const base = p.base.slice(common).join('-');
+    return p.worktree ? `${base} · worktree ${p.worktree}` : base;
+  });
+}
+
 /** Daily cost stacked by group (costliest group first, at the bottom). */
 export function costChart(h: UsageHistory): CategoryChart {
   const index = new Map(h.buckets.map((b, i) => [b, i]));
   const shown = h.groups.slice(0, h.groups.length > MAX_GROUPS ? MAX_GROUPS - 1 : MAX_GROUPS);
   const position = new Map(shown.map((g, i) => [g.key, i]));
+  const labels = h.groupBy === 'project' ? projectLabels(shown.map((g) => g.label)) : shown.map((g) => g.label);
   const series: CategorySeries[] = shown.map((g, i) => ({
     key: g.key,
-    label: g.label,
+    label: labels[i],
     type: 'bar',
     axis: 'left',
     color: PALETTE[i % PALETTE.length],

@@ -65,12 +65,12 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
   }
 
   /** The cost chart holds the seeded cost of every seeded day, per group, and nothing else then. */
-  function expectCosts(cost, want) {
+  function expectCosts(cost, want, by = 'label') {
     for (const [day, groups] of want) {
       const at = cost.labels.indexOf(day);
       if (at < 0) throw new Error(`no bucket ${day} in ${cost.labels[0]}..${cost.labels.at(-1)}`);
       for (const [label, usd] of groups) {
-        const dataset = cost.datasets.find((d) => d.label === label);
+        const dataset = cost.datasets.find((d) => d[by] === label);
         if (!dataset) throw new Error(`no dataset "${label}" among ${cost.datasets.map((d) => d.label).join(', ')}`);
         if (!close(dataset.data[at], usd)) throw new Error(`${label} on ${day}: drew ${dataset.data[at]}, seeded ${usd}`);
       }
@@ -145,7 +145,11 @@ export async function historyChecks({ page, agentsFrame, palette, check, until, 
     if (cost.labels.length !== 90) throw new Error(`${cost.labels.length} days`);
     const want = seededCosts(seed, daysBefore(today, 89), today, byProject);
     if (want.size !== 4) throw new Error(`expected 4 seeded days in 90, got ${[...want.keys()]}`);
-    expectCosts(cost, want);
+    expectCosts(cost, want, 'key'); // the key is the project; the legend shows a shorter name
+    for (const d of cost.datasets) {
+      const shown = d.key.replace(/--podium-worktrees-(.+)$/, ' · worktree $1');
+      if (d.label.startsWith('-') || !shown.endsWith(`-${d.label}`)) throw new Error(`project ${d.key} is shown as "${d.label}"`);
+    }
     const title = await frame.locator('figure[data-chart="cost"] h2').textContent();
     if (title !== 'Daily cost by project') throw new Error(`title ${title}`);
   });

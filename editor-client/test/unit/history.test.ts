@@ -10,6 +10,7 @@ import {
   MAX_GROUPS,
   OTHER_KEY,
   PALETTE,
+  projectLabels,
   planChart,
   tokensChart,
   totalsModel,
@@ -64,6 +65,26 @@ describe('charts from a recorded podium/usageHistory answer', () => {
     expect(old).toBeDefined();
     expect(chart.labels).not.toContain(old.day);
     expect(sum(chart.series.flatMap((s) => s.values))).toBeCloseTo(h.totals.costUSD, 5);
+  });
+
+  it('names projects by what tells them apart, not by the encoded folder name; keys stay', () => {
+    const h = history('project');
+    const chart = costChart(h);
+    // the recorded answer: -tmp-podium-record-work-shop-api, …-shop-web, …-repo--podium-worktrees-alpha
+    expect(chart.series.map((s) => s.label)).toEqual(['work-shop-api', 'work-shop-web', 'repo · worktree alpha']);
+    expect(chart.series.map((s) => s.key)).toEqual(h.groups.map((g) => g.key));
+    // other groupings keep the server's labels
+    expect(costChart(history('model')).series.map((s) => s.label)).toEqual(history('model').groups.map((g) => g.label));
+  });
+
+  it('shortens project labels only where it is sure', () => {
+    expect(projectLabels(['-home-ana-shop-api', '-home-ana-shop-web'])).toEqual(['api', 'web']);
+    expect(projectLabels(['-home-ana-shop', '-home-ana-shop--podium-worktrees-b1'])).toEqual(['shop', 'shop · worktree b1']);
+    // a lone label: its last part would be a guess
+    expect(projectLabels(['-home-ana-shop-api'])).toEqual(['home-ana-shop-api']);
+    // not an encoded folder: kept as is ('' is usage without a project); a lone encoded one as above
+    expect(projectLabels(['/srv/x', '(no project)', '-home-a', ''])).toEqual(['/srv/x', '(no project)', 'home-a', '']);
+    expect(projectLabels(['-a-b', '-a-b-c'])).toEqual(['b', 'b-c']);
   });
 
   it('sums the cheapest groups into one "Other" series past the colours', () => {

@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { UsageHistory } from '../../src/protocol';
 import type { AgentRowInput, ChartModel, HistoryControls } from '../../src/views/history';
+import { projectLabels } from '../../src/views/history';
 import type { Drawn, Painter } from '../../src/webview/history/charts';
 import type { FromHistory } from '../../src/webview/history/messages';
 import { HistoryView } from '../../src/webview/history/view';
@@ -112,7 +113,8 @@ describe('History webview', () => {
     expect(painter.drawn.map((m) => m.id)).toEqual(['cost', 'tokens', 'plan']);
     const cost = JSON.parse(q('figure[data-chart="cost"]').dataset.series!) as Drawn;
     expect(cost.labels).toEqual(h.buckets);
-    expect(cost.datasets.map((d) => d.label)).toEqual(h.groups.map((g) => g.label));
+    expect(cost.datasets.map((d) => d.key)).toEqual(h.groups.map((g) => g.key));
+    expect(cost.datasets.map((d) => d.label)).toEqual(projectLabels(h.groups.map((g) => g.label)));
     const plan = JSON.parse(q('figure[data-chart="plan"]').dataset.series!) as Drawn;
     expect(plan.datasets.map((d) => d.key)).toEqual(['five_hour', 'seven_day']);
     expect(q('figure[data-chart="cost"] h2').textContent).toBe('Daily cost by project');
