@@ -143,7 +143,8 @@ const WORKTREE = /^(.*)--podium-worktrees-(.+)$/;
 /**
  * Shorter names for projects. A project's label is Claude Code's folder name, the working
  * directory with every `/` and `.` made `-` (`-home-ana-work-shop-api`), which cannot be split
- * back into the path. What the labels share in front is dropped (`shop-api`, `shop-web`), and an
+ * back into the path. What the labels share in front is dropped (`work-shop-api`, `play`; when
+ * that leaves one part each, the shared part before it stays: `shop-api`, not `api`), and an
  * agent's worktree says so (`shop-api · worktree alpha`). A lone label only loses its leading
  * `-`: its last `-` part would be a guess (`api` of `shop-api`). Anything else is kept.
  */
@@ -160,6 +161,8 @@ export function projectLabels(labels: string[]): string[] {
     const first = encoded[0].base;
     // keep at least each label's last part
     while (encoded.every((p) => common < p.base.length - 1 && p.base[common] === first[common])) common++;
+    // down to one part each ('api', 'web'), the shared part before is likely part of the names
+    if (common > 0 && encoded.every((p) => p.base.length - common === 1)) common--;
   } else if (encoded.length > 1) {
     common = encoded[0].base.length - 1; // one folder and its worktrees: its last part names it
   }

@@ -78,7 +78,8 @@ describe('charts from a recorded podium/usageHistory answer', () => {
   });
 
   it('shortens project labels only where it is sure', () => {
-    expect(projectLabels(['-home-ana-shop-api', '-home-ana-shop-web'])).toEqual(['api', 'web']);
+    expect(projectLabels(['-home-ana-shop-api', '-home-ana-shop-web'])).toEqual(['shop-api', 'shop-web']);
+    expect(projectLabels(['-home-ana-work-shop-api', '-home-ana-play'])).toEqual(['work-shop-api', 'play']);
     expect(projectLabels(['-home-ana-shop', '-home-ana-shop--podium-worktrees-b1'])).toEqual(['shop', 'shop · worktree b1']);
     // a lone label: its last part would be a guess
     expect(projectLabels(['-home-ana-shop-api'])).toEqual(['home-ana-shop-api']);
