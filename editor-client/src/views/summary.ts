@@ -172,7 +172,10 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
     apiTitle: mode === 'proxy' ? 'Proxy usage (API-equivalent)' : 'API usage',
     apiToday: formatUSD(summary.api.todayUSD),
     apiMonth: formatUSD(summary.api.monthUSD),
-    todayLine: `Today: ${formatTokens(totalTokens(today))} tokens (${tokenParts(today)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent${cacheHits(today)}`,
+    todayLine:
+      totalTokens(today) || today.messages || today.costUSD
+        ? `Today: ${formatTokens(totalTokens(today))} tokens (${tokenParts(today)}) · ${plural(today.messages || 0, 'message')} · ${formatUSD(today.costUSD)} API-equivalent${cacheHits(today)}`
+        : 'Today: no usage yet',
     limitsLine: limitParts.length
       ? `Limits: ${limitParts.join(', ')} · on limit: ${limits.onLimit ?? 'pause'}`
       : null,

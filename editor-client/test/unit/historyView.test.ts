@@ -152,6 +152,13 @@ describe('History webview', () => {
     const again = q(`tr[data-agent-id="${h.agents[0].agentId}"]`);
     expect(again.querySelector('[data-col="working"]')!.textContent).toBe('10m');
     expect(again.querySelector('[data-col="waiting"]')!.textContent).toBe('2h');
+    expect(q('.agents-table').hidden).toBe(false);
+    // no agent: a hint instead of a header row over nothing
+    view.handle({ type: 'refresh' });
+    answer(view, { ...h, agents: [] });
+    expect(q('.agents-table').hidden).toBe(true);
+    expect(q('.agents .empty').hidden).toBe(false);
+    expect(q('.agents .empty').textContent).toMatch(/^No agent worked in this range\. Agents you spawn .* are listed here\.$/);
   });
 
   it('lists the insights, and says when there are none', () => {
@@ -174,6 +181,7 @@ describe('History webview', () => {
     view.handle({ type: 'error', seq: lastQuery().seq, message: 'The Podium server is not running.' });
     expect(root.dataset.state).toBe('error');
     expect(q('.status').textContent).toBe('Could not load the usage history: The Podium server is not running.');
+    expect(q('button[data-command="refresh"]').title).toMatch(/^Load this range again/);
     click('button[data-command="refresh"]');
     const h = history('model');
     answer(view, { ...h, series: [], groups: [], plan: [] });

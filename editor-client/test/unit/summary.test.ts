@@ -102,4 +102,11 @@ describe('summaryModel', () => {
     const m = summaryModel({ ...s, today }, s.generatedAt);
     expect(m.todayLine).toMatch(/^Today: 466K tokens \(In: 253, Out: 5\.2K, Cache: 461K\) · 26 messages · \$0\.31 API-equivalent/);
   });
+
+  it("says a day without usage has none, rather than a row of zeros", () => {
+    const s = summary();
+    const none = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, costUSD: 0, messages: 0 };
+    expect(summaryModel({ ...s, today: none }, s.generatedAt).todayLine).toBe('Today: no usage yet');
+    expect(summaryModel({ ...s, today: { ...none, messages: 1 } }, s.generatedAt).todayLine).toMatch(/^Today: 0 tokens .* 1 message · \$0\.00/);
+  });
 });

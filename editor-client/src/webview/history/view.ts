@@ -68,6 +68,7 @@ export class HistoryView {
   private readonly status: HTMLElement;
   private readonly totals: Record<'cost' | 'tokens' | 'messages' | 'cacheHitRate' | 'cacheSavings' | 'range', HTMLElement>;
   private readonly charts: Record<ChartModel['id'], ChartParts>;
+  private readonly agentsTable: HTMLTableElement;
   private readonly agentsBody: HTMLTableSectionElement;
   private readonly agentsEmpty: HTMLElement;
   private readonly insightsList: HTMLUListElement;
@@ -115,6 +116,7 @@ export class HistoryView {
     const refresh = el(doc, 'button', 'secondary', 'Refresh');
     refresh.type = 'button';
     refresh.dataset.command = 'refresh';
+    refresh.title = 'Load this range again with the latest usage';
     refresh.addEventListener('click', () => this.query());
     toolbar.append(el(doc, 'h1', undefined, 'Usage History'), ranges, this.custom, groupLabel, refresh);
 
@@ -160,7 +162,8 @@ export class HistoryView {
     head.append(headRow);
     this.agentsBody = el(doc, 'tbody');
     table.append(head, this.agentsBody);
-    this.agentsEmpty = el(doc, 'p', 'muted empty', 'No agent worked in this range.');
+    this.agentsTable = table;
+    this.agentsEmpty = el(doc, 'p', 'muted empty', 'No agent worked in this range. Agents you spawn from the Podium Agents view are listed here.');
     agents.append(el(doc, 'h2', undefined, 'Agents'), table, this.agentsEmpty);
 
     const insights = el(doc, 'section', 'card insights');
@@ -345,6 +348,7 @@ export class HistoryView {
       }),
     );
     setHidden(this.agentsEmpty, rows.length > 0);
+    setHidden(this.agentsTable, rows.length === 0); // no header row over nothing
   }
 
   private showInsights(h: UsageHistory): void {
