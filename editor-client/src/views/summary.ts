@@ -35,6 +35,10 @@ export interface AgentBarModel {
   tag: string;
   widthPct: number;
   kind: 'Plan' | 'API' | 'Proxy';
+  /** after the bar: its limit's share when it has one, else nothing (the tag says who pays) */
+  detail: string;
+  /** what the bar's length means */
+  title: string;
 }
 
 export interface SummaryModel {
@@ -138,13 +142,20 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
     const sub = a.source === 'subscription';
     const max = sub ? maxSub : maxPaid;
     const share = max > 0 ? (costs[i] / max) * 100 : 0;
+    const limited = Boolean(a.limit && a.limit.limitUSD > 0);
     return {
       id: a.agentId,
       name: a.name,
       usage: sub ? `${(a.usage.messages || 0).toLocaleString('en-US')} msgs` : formatUSD(a.usage.costUSD),
       tag: `[${sourceTag(a.source)}]`,
-      widthPct: a.limit && a.limit.limitUSD > 0 ? Math.min(100, a.limit.usedPct) : share,
+      widthPct: limited ? Math.min(100, a.limit!.usedPct) : share,
       kind: sub ? 'Plan' : a.source === 'proxy' ? 'Proxy' : 'API',
+      detail: limited ? formatPct(a.limit!.usedPct) : '',
+      title: limited
+        ? `${a.name}: ${formatPct(a.limit!.usedPct)} of its ${formatUSD(a.limit!.limitUSD)} limit`
+        : sub
+          ? `${a.name}: messages, against the busiest subscription agent`
+          : `${a.name}: cost, against the costliest ${a.source === 'proxy' ? 'proxy' : 'API'} agent`,
     };
   });
 

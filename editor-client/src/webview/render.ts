@@ -450,7 +450,10 @@ export class AgentsView {
       setText(row.label, agent.name);
       setText(row.usage, agent.usage);
       setText(row.tag, agent.tag);
-      setText(row.detail, agent.kind);
+      setText(row.detail, agent.detail);
+      setAttr(row.root, 'title', agent.title);
+      setAttr(row.track, 'aria-label', agent.title);
+      setAttr(row.track, 'aria-valuenow', String(Math.round(agent.widthPct)));
       const width = `${agent.widthPct.toFixed(1)}%`;
       if (row.fill.style.width !== width) row.fill.style.width = width;
       setAttr(row.track, 'data-kind', agent.kind);
