@@ -241,7 +241,7 @@ export class CardSession {
     const allAllowLabel = parts.allowAll.lastElementChild;
     if (allAllowLabel) setText(allAllowLabel, request.allowAll);
     setAttr(parts.allow, 'aria-label', `Allow ${this.name} to ${request.label}`);
-    setAttr(parts.deny, 'aria-label', `Deny ${this.name} to ${request.label}`);
+    setAttr(parts.deny, 'aria-label', `Deny ${this.name}'s request to ${request.label}`);
     setAttr(parts.allowAll, 'aria-label', `${request.allowAll} for ${this.name} from now on`);
     setAttr(parts.allowAll, 'title', `Allow every ${request.tool} of ${this.name} from now on, without asking`);
   }

@@ -130,6 +130,8 @@ describe('pending requests on a card', () => {
     expect(q('.request-label', rows[0]).textContent).toBe('Write src/cart.py');
     expect(q('.request-age', rows[0]).textContent).toBe('waiting 12s');
     expect(q('.request-age', rows[1]).textContent).toBe('waiting <10s'); // 7 s: not "0s"-style precision
+    expect(q('[data-decision="allow"]', rows[0]).getAttribute('aria-label')).toBe('Allow alpha to Write src/cart.py');
+    expect(q('[data-decision="deny"]', rows[0]).getAttribute('aria-label')).toBe("Deny alpha's request to Write src/cart.py");
     expect(q('[data-decision="allowAll"]', rows[1]).textContent).toBe('Allow all Bash');
     expect(rows[0].getAttribute('aria-label')).toBe('alpha asks to Write src/cart.py');
 
