@@ -142,7 +142,8 @@ export function cardModel(card: AgentCard, nowMs: number): CardModel {
     status: card.status,
     statusIcon: statusIcon(card.status),
     statusText: statusText(card.status, card.statusSince, nowMs, card.exitCode),
-    reason: card.statusReason ? card.statusReason : null,
+    // waiting on a permission request: the request box below says what it asks, with its buttons
+    reason: card.statusReason && !(card.status === 'waiting' && card.pending?.length) ? card.statusReason : null,
     usageLine: usageLine(card.usage, card.source) + reportedCostNote(card),
     usageTitle:
       usageDetail(card.usage) +

@@ -90,6 +90,14 @@ describe('card model', () => {
     expect(cardModel(claude({ status: 'paused' }), now)).toMatchObject({ resumeSession: false, actions: { resume: true } });
   });
 
+  it('does not repeat a pending request as the reason above its own box', () => {
+    const asks = { statusReason: 'asks to Write src/cart.py' };
+    expect(cardModel(claude({ ...asks, pending: [request()] }), now).reason).toBeNull();
+    // answered: whatever the server says next is shown again
+    expect(cardModel(claude({ ...asks, pending: [] }), now).reason).toBe('asks to Write src/cart.py');
+    expect(cardModel(claude({ ...asks, status: 'paused', pending: [request()] }), now).reason).toBe('asks to Write src/cart.py');
+  });
+
   it('shows a rate-limited agent as such, still pausable and stoppable', () => {
     const m = cardModel(claude({ status: 'rateLimited', statusSince: now - 120_000, statusReason: 'rate limited; resets 14:05' }), now);
     expect(m.statusText).toBe('Rate limited for 2m');
