@@ -365,7 +365,7 @@ export interface InsightModel {
   title: string;
   saving: string;
   action: string;
-  /** the evidence as "name: value" lines */
+  /** the evidence as "Name in words: value" lines */
   evidence: string[];
 }
 
@@ -376,6 +376,26 @@ function evidenceValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** An evidence key as words: `inputSideTokens` → "Input side tokens", `rateLimitedHours` → … */
+export function evidenceLabel(key: string): string {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .split(/[\s_]+/)
+    .filter(Boolean)
+    .map((w) => (/^[A-Z0-9]{2,}$/.test(w) ? w : w.toLowerCase()));
+  const text = words.join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "Shortfall in window: $3.67": dollars (a `…USD…` key) as money, the rest as they come. */
+function evidenceLine(key: string, value: unknown): string {
+  if (/USD/.test(key) && typeof value === 'number') {
+    return `${evidenceLabel(key.replace('USD', '')) || 'Cost'}: ${formatUSD(value)}`;
+  }
+  return `${evidenceLabel(key)}: ${evidenceValue(value)}`;
+}
+
 export function insightRows(h: UsageHistory): InsightModel[] {
   return (h.insights ?? []).map((i) => ({
     id: i.id,
@@ -383,6 +403,6 @@ export function insightRows(h: UsageHistory): InsightModel[] {
     title: i.title,
     saving: i.monthlySavingUSD > 0 ? `saves ~${formatUSD(i.monthlySavingUSD)}/month` : 'no direct saving',
     action: i.action,
-    evidence: Object.entries(i.evidence ?? {}).map(([k, v]) => `${k}: ${evidenceValue(v)}`),
+    evidence: Object.entries(i.evidence ?? {}).map(([k, v]) => evidenceLine(k, v)),
   }));
 }

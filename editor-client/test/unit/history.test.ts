@@ -4,6 +4,7 @@ import {
   type AgentRowInput,
   bucketLabel,
   costChart,
+  evidenceLabel,
   formatAxis,
   historyParams,
   insightRows,
@@ -175,7 +176,22 @@ describe('text', () => {
     const raw = h.insights[0];
     expect(insight).toMatchObject({ id: 'cache_hit_rate', severity: 'warning', title: raw.title, action: raw.action });
     expect(insight.saving).toBe(`saves ~$${raw.monthlySavingUSD.toFixed(2)}/month`);
-    expect(insight.evidence).toContain(`cacheReadTokens: 0`);
+    // in words a user reads, dollars as money
+    expect(insight.evidence).toEqual([
+      'Window days: 19.86',
+      'Window start: 2026-11-08T12:00Z',
+      'Project: -tmp-podium-record-work-shop-api',
+      'Cache hit rate: 0',
+      'Input side tokens: 1,700,000',
+      'Cache read tokens: 0',
+      'Shortfall in window: $3.67',
+    ]);
+    expect(['workingHoursInWindow', 'monthlyUSD', 'runsOutAt', 'waits'].map(evidenceLabel)).toEqual([
+      'Working hours in window',
+      'Monthly USD',
+      'Runs out at',
+      'Waits',
+    ]);
     expect(insightRows({ ...h, insights: [{ ...raw, monthlySavingUSD: 0 }] })[0].saving).toBe('no direct saving');
   });
 
