@@ -174,7 +174,7 @@ export class AgentsView {
     this.empty = el(doc, 'div', 'empty');
     this.empty.append(
       el(doc, 'p', undefined, 'No agents yet.'),
-      el(doc, 'p', 'muted', 'Each agent works in its own git worktree and branch.'),
+      el(doc, 'p', 'muted', 'Spawn Agent starts one on a task; each agent works in its own git worktree and branch.'),
     );
     this.list = el(doc, 'ul', 'cards');
     this.list.setAttribute('role', 'list');

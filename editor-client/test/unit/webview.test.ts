@@ -36,6 +36,7 @@ beforeEach(() => {
 describe('Agents webview', () => {
   it('shows an empty state, then one card per agent', () => {
     expect(q('.empty').hidden).toBe(false);
+    expect(q('.empty').textContent).toMatch(/^No agents yet\.Spawn Agent starts one on a task; /);
     replay();
     const ids = new Set(recorded.filter((r) => r.method === 'podium/agentCard').map((r) => (r.params as { card: AgentCard }).card.agentId));
     const removed = recorded.filter((r) => r.method === 'podium/agentRemoved').length;
