@@ -35,8 +35,6 @@ export interface AgentBarModel {
   tag: string;
   widthPct: number;
   kind: 'Plan' | 'API' | 'Proxy';
-  /** after the bar: its limit's share when it has one, else nothing (the tag says who pays) */
-  detail: string;
   /** what the bar's length means */
   title: string;
 }
@@ -150,7 +148,6 @@ export function summaryModel(summary: UsageSummary, nowMs: number): SummaryModel
       tag: `[${sourceTag(a.source)}]`,
       widthPct: limited ? Math.min(100, a.limit!.usedPct) : share,
       kind: sub ? 'Plan' : a.source === 'proxy' ? 'Proxy' : 'API',
-      detail: limited ? formatPct(a.limit!.usedPct) : '',
       title: limited
         ? `${a.name}: ${formatPct(a.limit!.usedPct)} of its ${formatUSD(a.limit!.limitUSD)} limit`
         : sub

@@ -450,7 +450,7 @@ export class AgentsView {
       setText(row.label, agent.name);
       setText(row.usage, agent.usage);
       setText(row.tag, agent.tag);
-      setText(row.detail, agent.detail);
+      setText(row.detail, agent.kind); // as in the product sketch (seed 004)
       setAttr(row.root, 'title', agent.title);
       setAttr(row.track, 'aria-label', agent.title);
       setAttr(row.track, 'aria-valuenow', String(Math.round(agent.widthPct)));

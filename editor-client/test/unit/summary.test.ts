@@ -26,7 +26,6 @@ describe('summaryModel', () => {
     expect(bravo.usage).toBe(`${s.agents[1].usage.messages} msgs`);
     // both agents are over their limit: the bars are full, and say against what
     expect(alpha.widthPct).toBe(100);
-    expect(alpha.detail).toMatch(/^\d+%$/);
     expect(alpha.title).toMatch(/^alpha: \d+% of its \$0\.05 limit$/);
     expect(m.limitsLine).toBe('Limits: agent $0.05 · on limit: pause');
   });
@@ -93,8 +92,7 @@ describe('summaryModel', () => {
     expect(m.apiMonth).toBe('$31.20');
     expect(m.todayLine).toBe('Today: 312K tokens (In: 285K, Out: 27K) · 47 messages · $2.47 API-equivalent');
     expect(m.agents.map((a) => [a.usage, Math.round(a.widthPct)])).toEqual([['$0.89', 100], ['$0.45', 50]]);
-    // without a limit nothing after the bar repeats the [API] tag; the hover says what it measures
-    expect(m.agents.map((a) => a.detail)).toEqual(['', '']);
+    // without a limit the hover says what the bar measures
     expect(m.agents[1].title).toBe('Agent-3: cost, against the costliest API agent');
     expect(m.limitsLine).toBeNull();
   });
