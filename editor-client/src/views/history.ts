@@ -257,9 +257,19 @@ function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-/** An axis value as text: "$1.25", "1.5M", "67%". */
+/**
+ * An axis value as text: "$1.25", "1.5M", "67%". Under ten cents a value that is not whole cents
+ * keeps two significant digits ("$0.015", "$0.0034"): a cheap range's ticks and tooltips would
+ * otherwise all read "<$0.01", or two ticks the same "$0.02".
+ */
 export function formatAxis(value: number, unit: Unit): string {
-  if (unit === 'usd') return formatUSD(value);
+  if (unit === 'usd') {
+    const cents = Math.round(value * 100);
+    if (value !== 0 && Math.abs(value) < 0.1 && Math.abs(value * 100 - cents) > 1e-9) {
+      return `$${Number(value.toPrecision(2))}`;
+    }
+    return formatUSD(value);
+  }
   if (unit === 'tokens') return formatTokens(value);
   return `${Math.round(value)}%`;
 }

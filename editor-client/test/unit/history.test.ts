@@ -141,6 +141,10 @@ describe('charts from a recorded podium/usageHistory answer', () => {
 describe('text', () => {
   it('formats axes and bucket labels', () => {
     expect(formatAxis(1.25, 'usd')).toBe('$1.25');
+    // a cheap range: ticks and tooltips keep their digits, not "<$0.01" or two "$0.02"
+    expect([0, 0.005, 0.01, 0.015, 0.02].map((v) => formatAxis(v, 'usd'))).toEqual(['$0.00', '$0.005', '$0.01', '$0.015', '$0.02']);
+    expect(formatAxis(0.0034567, 'usd')).toBe('$0.0035');
+    expect(formatAxis(3.6712, 'usd')).toBe('$3.67');
     expect(formatAxis(1_500_000, 'tokens')).toBe('1.5M');
     expect(formatAxis(66.6, 'pct')).toBe('67%');
     expect(bucketLabel('2026-11-03')).toBe('Nov 3');
