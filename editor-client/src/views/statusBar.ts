@@ -25,6 +25,11 @@ export const OPEN_AGENTS_COMMAND = 'podium.openAgents';
 export const FIX_SETUP_COMMAND = 'podium.fixSetup';
 export const RESTART_COMMAND = 'podium.restartServer';
 
+/** "3 s" until the restart; a sub-second backoff still says "1 s", never "0 s". */
+export function restartDelay(delayMs: number): string {
+  return `${Math.max(1, Math.round(delayMs / 1000))} s`;
+}
+
 function iconFor(severity: Severity | string): string {
   if (severity === 'error') return '$(error)';
   if (severity === 'warning') return '$(warning)';
@@ -74,7 +79,7 @@ export function statusBarForServer(state: ServerState, last: StatusBar | null): 
         text: '$(sync~spin) Podium: restarting',
         tooltip:
           `**Podium server stopped unexpectedly**${state.reason ? `: ${state.reason}` : ''}.\n\n` +
-          `Restarting in ${Math.round(state.delayMs / 1000)} s (attempt ${state.attempt}). ` +
+          `Restarting in ${restartDelay(state.delayMs)} (attempt ${state.attempt}). ` +
           'Click to show the server log.',
         background: 'warning',
         command: 'podium.showOutput',

@@ -5,7 +5,7 @@
  */
 import type { AgentCard, UsageSummary } from '../protocol';
 import { cardModel, type CardModel, sortCards } from '../views/cards';
-import type { ServerState } from '../views/statusBar';
+import { restartDelay, type ServerState } from '../views/statusBar';
 import { summaryModel, type BarModel } from '../views/summary';
 import { el, icon, setAttr, setHidden, setIcon, setText } from './dom';
 import type { CardAction, FromWebview, ToWebview, ViewCommand } from './messages';
@@ -503,7 +503,7 @@ export class AgentsView {
     let action: [ViewCommand, string] | null = null;
     switch (server.kind) {
       case 'restarting':
-        text = `Podium server stopped; restarting in ${Math.round(server.delayMs / 1000)} s (attempt ${server.attempt}).`;
+        text = `Podium server stopped; restarting in ${restartDelay(server.delayMs)} (attempt ${server.attempt}).`;
         action = ['showLog', 'Show Log'];
         break;
       case 'stopped':

@@ -43,6 +43,8 @@ describe('status bar', () => {
     const restarting = statusBarForServer({ kind: 'restarting', attempt: 2, delayMs: 2000, reason: 'the process exited' }, last);
     expect(restarting.text).toContain('restarting');
     expect(restarting.tooltip).toContain('Restarting in 2 s (attempt 2)');
+    const soon = statusBarForServer({ kind: 'restarting', attempt: 1, delayMs: 300 }, null);
+    expect(soon.tooltip).toContain('Restarting in 1 s (attempt 1)'); // not "0 s"
     const down = statusBarForServer({ kind: 'stopped', reason: 'crashed 6 times' }, last);
     expect(down).toMatchObject({ background: 'error', command: 'podium.restartServer' });
     const noPython = statusBarForServer({ kind: 'missingPython', python: '/nope/python', detail: 'no such file' }, null);
