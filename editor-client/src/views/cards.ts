@@ -18,6 +18,8 @@ export interface LimitBarModel {
   widthPct: number;
   label: string;
   level: 'ok' | 'warning' | 'error';
+  /** hover: what the dollars are (a subscription agent's are API-equivalent, not billed) */
+  title: string;
 }
 
 export interface CardActions {
@@ -109,14 +111,24 @@ export function messageBox(card: AgentCard): MessageBoxModel {
   return { enabled: true, placeholder: `Message ${card.name} (queued until this turn ends)` };
 }
 
-export function limitBar(limit: AgentCard['limit']): LimitBarModel | null {
+const ON_LIMIT: Record<string, string> = {
+  warn: 'Podium warns you',
+  pause: 'Podium pauses it',
+  stop: 'Podium stops it',
+};
+
+export function limitBar(limit: AgentCard['limit'], source?: AgentCard['source']): LimitBarModel | null {
   if (!limit || !(limit.limitUSD > 0)) return null;
   const used = Math.max(0, Number(limit.usedPct) || 0);
   const spent = (used / 100) * limit.limitUSD;
+  const subscription = source === 'subscription';
   return {
     widthPct: Math.min(100, used),
     label: `${formatPct(used)} of ${formatUSD(limit.limitUSD)} limit (${formatUSD(spent)}) · on limit: ${limit.action}`,
     level: pctLevel(used),
+    title:
+      `${formatUSD(spent)} spent of its ${formatUSD(limit.limitUSD)} limit; at the limit ${ON_LIMIT[limit.action] ?? `Podium acts: ${limit.action}`}` +
+      (subscription ? '.\nA subscription agent\'s dollars are API-equivalent: what the API would charge, not a bill.' : '.'),
   };
 }
 
@@ -154,7 +166,7 @@ export function cardModel(card: AgentCard, nowMs: number): CardModel {
     diffTitle: diffDetail(card.diff),
     branch: card.branch,
     model: card.model ?? null,
-    limit: limitBar(card.limit),
+    limit: limitBar(card.limit, card.source),
     actions: {
       pause: LIVE.has(card.status),
       resume: card.status === 'paused' || resumeSession,

@@ -381,6 +381,7 @@ export class AgentsView {
       setAttr(parts.limitBar, 'aria-valuenow', String(Math.round(model.limit.widthPct)));
       setAttr(parts.limitBar, 'aria-label', model.limit.label);
       setText(parts.limitLabel, model.limit.label);
+      setAttr(parts.limit, 'title', model.limit.title);
     }
     const a = model.actions;
     setHidden(parts.buttons.pause, !a.pause);

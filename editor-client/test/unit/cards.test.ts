@@ -30,6 +30,11 @@ describe('cardModel', () => {
     expect(bar.widthPct).toBeCloseTo(6.2);
     expect(bar.level).toBe('ok');
     expect(bar.label).toBe('6.2% of $5.00 limit ($0.31) · on limit: pause');
+    expect(bar.title).toBe('$0.31 spent of its $5.00 limit; at the limit Podium pauses it.');
+    // a subscription agent's card counts messages: its limit's dollars say what they are
+    expect(limitBar({ usedPct: 50, limitUSD: 1, action: 'stop' }, 'subscription')!.title).toBe(
+      "$0.50 spent of its $1.00 limit; at the limit Podium stops it.\nA subscription agent's dollars are API-equivalent: what the API would charge, not a bill.",
+    );
     expect(limitBar({ usedPct: 85, limitUSD: 5, action: 'warn' })!.level).toBe('warning');
     const over = limitBar({ usedPct: 212.5, limitUSD: 0.05, action: 'pause' })!;
     expect(over.widthPct).toBe(100);
