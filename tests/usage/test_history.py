@@ -137,3 +137,10 @@ def test_the_machine_zone_is_answered_by_name_not_as_localtime(store: Store, mon
     name = usage_history(store, since="2026-03-27", until="2026-03-30")["timezone"]
     assert name != "localtime" and not name.startswith("/")
     assert name.startswith("UTC") or ZoneInfo(name)
+
+
+def test_a_zone_asked_for_is_answered_by_that_name(store: Store) -> None:
+    # as the CLI does (periods.zone_label): `tz: "UTC"` is "UTC", not the "Etc/UTC" it resolves to
+    for asked in ("UTC", "Europe/Paris"):
+        got = usage_history(store, since="2026-03-27", until="2026-03-30", tz=asked)["timezone"]
+        assert got == asked

@@ -334,7 +334,7 @@ def usage_history(store: Store, *, since: str | None = None, until: str | None =
     return {
         "since": first.isoformat(),
         "until": last.isoformat(),
-        "timezone": zone_label(clock.tz),
+        "timezone": zone_label(clock.tz, tz),  # the name asked for, as the CLI answers
         "groupBy": group_by,
         "bucket": bucket,
         "buckets": [labels[k] for k in keys],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { HistoryAgentRow } from '../../src/protocol';
 import {
   agentRows,
-  type AgentRowInput,
   bucketLabel,
   costChart,
   evidenceLabel,
@@ -170,7 +170,7 @@ describe('text', () => {
     expect(agentRows({ ...h, agents: [{ ...a, workingSeconds: null, waitingSeconds: null }] })[0]).toMatchObject({ working: '—', waiting: '—' });
     expect(row.costPer100Lines).toBe(a.costPer100Lines! < 0.005 ? '<$0.01' : `$${a.costPer100Lines!.toFixed(2)}`);
     expect(row.linesTitle).toBe(`+${a.linesAdded} \u2212${a.linesRemoved}`);
-    const agents: AgentRowInput[] = [{ ...a, linesChanged: 0, costPer100Lines: null, workingSeconds: 3720, waitingSeconds: 45 }];
+    const agents: HistoryAgentRow[] = [{ ...a, linesChanged: 0, costPer100Lines: null, workingSeconds: 3720, waitingSeconds: 45 }];
     expect(agentRows({ ...h, agents })[0]).toMatchObject({ working: '1h 2m', waiting: '45s', costPer100Lines: '—' });
   });
 
@@ -181,9 +181,11 @@ describe('text', () => {
     expect(insight).toMatchObject({ id: 'cache_hit_rate', severity: 'warning', title: raw.title, action: raw.action });
     expect(insight.saving).toBe(`saves ~$${raw.monthlySavingUSD.toFixed(2)}/month`);
     // in words a user reads, dollars as money
+    // (the window's length and start follow the recording's clock: read from the answer)
+    const e = raw.evidence as Record<string, number | string>;
     expect(insight.evidence).toEqual([
-      'Window days: 19.86',
-      'Window start: 2026-11-08T12:00Z',
+      `Window days: ${e.windowDays}`,
+      `Window start: ${e.windowStart}`,
       'Project: -tmp-podium-record-work-shop-api',
       'Cache hit rate: 0',
       'Input side tokens: 1,700,000',
