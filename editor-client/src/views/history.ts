@@ -4,7 +4,6 @@
  * table and the insights list. Pure.
  */
 import type {
-  HistoryAgentRow,
   HistoryGroupBy,
   HistorySums,
   Insight,
@@ -325,9 +324,6 @@ export function totalsModel(h: UsageHistory): TotalsModel {
   };
 }
 
-/** `workingSeconds` / `waitingSeconds`: optional on HistoryAgentRow (servers that track states). */
-export type AgentRowInput = HistoryAgentRow & { workingSeconds?: number | null; waitingSeconds?: number | null };
-
 export interface AgentRowModel {
   id: string;
   name: string;
@@ -351,7 +347,7 @@ function seconds(value: number | null | undefined): string {
 }
 
 export function agentRows(h: UsageHistory): AgentRowModel[] {
-  return (h.agents as AgentRowInput[]).map((a) => ({
+  return h.agents.map((a) => ({
     id: a.agentId,
     name: a.name,
     detail: `${statusLabel(a.status)} · ${sourceTag(a.source)}${a.removed ? ' · removed' : ''}`,

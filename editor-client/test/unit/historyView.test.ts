@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { UsageHistory } from '../../src/protocol';
-import type { AgentRowInput, ChartModel, HistoryControls } from '../../src/views/history';
+import type { HistoryAgentRow, UsageHistory } from '../../src/protocol';
+import type { ChartModel, HistoryControls } from '../../src/views/history';
 import { projectLabels } from '../../src/views/history';
 import type { Drawn, Painter } from '../../src/webview/history/charts';
 import type { FromHistory } from '../../src/webview/history/messages';
@@ -147,7 +147,7 @@ describe('History webview', () => {
     expect(cell('waiting')).toBe('—');
     expect(q('.agents .empty').hidden).toBe(true);
     view.handle({ type: 'refresh' });
-    const agents: AgentRowInput[] = [{ ...h.agents[0], workingSeconds: 600, waitingSeconds: 7200 }];
+    const agents: HistoryAgentRow[] = [{ ...h.agents[0], workingSeconds: 600, waitingSeconds: 7200 }];
     answer(view, { ...h, agents });
     const again = q(`tr[data-agent-id="${h.agents[0].agentId}"]`);
     expect(again.querySelector('[data-col="working"]')!.textContent).toBe('10m');
