@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agents_helpers import wait_for
+from tests.jsonl import read_jsonl
 
 from podium.agents import Agent, AgentManager
 
@@ -37,27 +37,17 @@ def polled(manager: AgentManager, agent_id: str, predicate: Callable[[Agent], An
     return wait_for(check, timeout=timeout, message=message)
 
 
-def complete_lines(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a file another process is writing: a last line without its newline
-    is still being written, so it is not read yet (reading it made the tests flaky)."""
-    if not path.exists():
-        return []
-    text = path.read_text()
-    whole = text[: text.rfind("\n") + 1]
-    return [json.loads(x) for x in whole.splitlines() if x.strip()]
-
-
 def turns(agent: Agent) -> list[dict[str, Any]]:
     """The `result` events the agent printed so far."""
-    lines = complete_lines(Path(agent.state_dir) / "stdout.jsonl")
+    lines = read_jsonl(Path(agent.state_dir) / "stdout.jsonl")
     return [x for x in lines if x.get("type") == "result"]
 
 
 def stdout_events(agent: Agent, kind: str, subtype: str | None = None) -> list[dict[str, Any]]:
-    lines = complete_lines(Path(agent.state_dir) / "stdout.jsonl")
+    lines = read_jsonl(Path(agent.state_dir) / "stdout.jsonl")
     return [x for x in lines
             if x.get("type") == kind and (subtype is None or x.get("subtype") == subtype)]  # fmt: skip
 
 
 def hook_lines(agent: Agent) -> list[dict[str, Any]]:
-    return complete_lines(Path(agent.state_dir) / "hooks.jsonl")
+    return read_jsonl(Path(agent.state_dir) / "hooks.jsonl")

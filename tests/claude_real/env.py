@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 API_KEY = "sk-ant-api03-standin-test-key"
 OAUTH_TOKEN = "sk-ant-oat01-standin-test-token"
@@ -47,10 +46,4 @@ def transcripts(home: Path) -> list[Path]:
     return sorted((home / ".claude" / "projects").glob("*/*.jsonl"))
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The complete JSON lines of a file (a last line without its newline is still being
-    written by the CLI or a hook, so it is left for the next read); [] when there is none."""
-    if not path.exists():
-        return []
-    text = path.read_text()
-    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]
+

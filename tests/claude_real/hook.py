@@ -37,10 +37,9 @@ class ScriptedHook:
         self.settings.write_text(json.dumps({"hooks": {event: [entry]}}))
 
     def calls(self) -> list[dict[str, Any]]:
-        log = self.folder / "calls.jsonl"  # this file is a script: no import of .env here
-        text = log.read_text() if log.exists() else ""
-        # a last line without its newline is still being appended by a hook
-        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.strip()]
+        from tests.jsonl import read_jsonl  # here: the hook side runs this file as a script
+
+        return read_jsonl(self.folder / "calls.jsonl")
 
     def release(self, plan: dict[str, Any]) -> None:
         """Answer a blocked hook (blocks until the hook has opened its FIFO)."""

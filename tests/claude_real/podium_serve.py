@@ -7,9 +7,11 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from tests.jsonl import read_jsonl
+
 from podium.server.client import PodiumClient
 
-from .env import offline_env, read_jsonl
+from .env import offline_env
 
 #: the server's environment variable holding the API key a limited session switches to
 KEY_ENV = "PODIUM_TEST_API_KEY"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from tests.jsonl import read_jsonl
 
 from .cli import INTERACTIVE_ARGS, STREAM_ARGS, is_event
-from .env import read_jsonl, transcripts
+from .env import transcripts
 from .install import CLAUDE_VERSION
 from .prices import expected_cost
 from .standin import Usage, ratelimit_headers

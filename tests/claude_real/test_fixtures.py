@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.jsonl import read_jsonl
 
-from .env import read_jsonl
 from .make_fixtures import SCENARIOS
 from .prices import expected_cost
 from .standin import Usage
